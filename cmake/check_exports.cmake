@@ -1,0 +1,30 @@
+# Fails the build unless the dynamic symbols the library defines are exactly the NI_API functions
+# declared in noinherit.h. Run as: cmake -DNM=... -DLIBRARY=... -DHEADER=... -P check_exports.cmake
+file(READ "${HEADER}" header)
+string(REGEX MATCHALL "NI_API[^;(]*[ *](ni_[a-z0-9_]+)[ ]*\\(" declarations "${header}")
+set(expected "")
+foreach(declaration IN LISTS declarations)
+  string(REGEX REPLACE ".*[ *](ni_[a-z0-9_]+)[ ]*\\($" "\\1" name "${declaration}")
+  list(APPEND expected ${name})
+endforeach()
+list(SORT expected)
+
+execute_process(COMMAND ${NM} -D --defined-only "${LIBRARY}" OUTPUT_VARIABLE nm_out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${LIBRARY}")
+endif()
+string(REPLACE "\n" ";" lines "${nm_out}")
+set(actual "")
+foreach(line IN LISTS lines)
+  # Only code and data symbols; the linker's own absolute symbols are not ours.
+  if(line MATCHES "^[0-9a-fA-F]+ [TDBRW] ([A-Za-z0-9_]+)$")
+    list(APPEND actual ${CMAKE_MATCH_1})
+  endif()
+endforeach()
+list(SORT actual)
+
+if(NOT expected STREQUAL actual)
+  message(FATAL_ERROR "Exported symbols differ from noinherit.h\n  header:  ${expected}\n  library: ${actual}")
+endif()
+list(LENGTH expected count)
+message(STATUS "check_exports: ${count} symbols, all declared in noinherit.h")

@@ -1,0 +1,111 @@
+using System;
+using System.IO;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace NoInherit.Native;
+
+/// <summary>
+/// The one place that turns a native error code into an exception. The native side classifies its
+/// platform code (errno, Win32, WSA) with ni_error_kind, so nothing here depends on errno numbers.
+/// Types, messages and HResults follow what the BCL throws for the same failure.
+/// </summary>
+internal static class Errors
+{
+    // The NI_ERR_* classes of noinherit.h.
+    internal const int Other = 0, NoEnt = 1, PathNotFound = 2, Access = 3, Exist = 4, IsDir = 5, NotDir = 6,
+        NameTooLong = 7, WouldBlock = 8, Inval = 9, BadF = 10, MFile = 11, NoSpc = 12, FBig = 13, Loop = 14,
+        Rofs = 15, AfNoSupport = 16, ProtoNoSupport = 17, ProtoType = 18, SocktNoSupport = 19, NotSock = 20,
+        OpNotSupp = 21, ConnAborted = 22, NoMem = 23, Intr = 24, ConnReset = 25, NotConn = 26;
+
+    internal static int Kind(int error) => Interop.ErrorKind(error);
+
+    /// <summary>The platform's own message for the code (strerror / FormatMessage).</summary>
+    internal static unsafe string Message(int error)
+    {
+        byte* buffer = stackalloc byte[512];
+        Interop.ErrorMessage(error, buffer, 512);
+        return Marshal.PtrToStringUTF8((nint)buffer) ?? $"Unknown error {error}";
+    }
+
+    /// <summary>An exception for a failed file-system call on <paramref name="path"/>, as the BCL builds it.</summary>
+    internal static Exception ForPath(int error, string? path)
+    {
+        int kind = Kind(error);
+        bool named = !string.IsNullOrEmpty(path);
+        switch (kind)
+        {
+            case NoEnt:
+            case PathNotFound:
+                // Like the BCL: a missing parent directory is a DirectoryNotFoundException.
+                if (kind == PathNotFound || (named && !ParentExists(path!)))
+                {
+                    return named
+                        ? new DirectoryNotFoundException($"Could not find a part of the path '{path}'.")
+                        : new DirectoryNotFoundException("Could not find a part of the path.");
+                }
+                return named
+                    ? new FileNotFoundException($"Could not find file '{path}'.", path)
+                    : new FileNotFoundException("Unable to find the specified file.");
+            case Access:
+            case BadF:
+            case IsDir: // a directory where a file is expected: access denied, as File.OpenHandle says
+                Exception inner = new IOException(Message(error), error);
+                return named
+                    ? new UnauthorizedAccessException($"Access to the path '{path}' is denied.", inner)
+                    : new UnauthorizedAccessException("Access to the path is denied.", inner);
+            case NameTooLong:
+                return named
+                    ? new PathTooLongException($"The path '{path}' is too long, or a component of the specified path is too long.")
+                    : new PathTooLongException("The specified file name or path is too long, or a component of the specified path is too long.");
+            case WouldBlock:
+                return new IOException(SharingViolation(path), error);
+            case FBig:
+                return new ArgumentOutOfRangeException("value", "Specified file length was too large for the file system.");
+            case Exist when named:
+                return new IOException($"The file '{path}' already exists.", error);
+            default:
+                return new IOException(Message(error), error);
+        }
+    }
+
+    internal static string SharingViolation(string? path) => string.IsNullOrEmpty(path)
+        ? "The process cannot access the file because it is being used by another process."
+        : $"The process cannot access the file '{path}' because it is being used by another process.";
+
+    /// <summary>An exception for a failed socket call, as a <see cref="SocketException"/> with the BCL's SocketError.</summary>
+    internal static SocketException ForSocket(int error) => new((int)ToSocketError(error));
+
+    internal static SocketError ToSocketError(int error) => Kind(error) switch
+    {
+        Access => SocketError.AccessDenied,
+        WouldBlock => SocketError.WouldBlock,
+        Inval => SocketError.InvalidArgument,
+        BadF or NotSock => SocketError.NotSocket,
+        MFile => SocketError.TooManyOpenSockets,
+        NoMem => SocketError.NoBufferSpaceAvailable,
+        AfNoSupport => SocketError.AddressFamilyNotSupported,
+        ProtoNoSupport => SocketError.ProtocolNotSupported,
+        ProtoType => SocketError.ProtocolType,
+        SocktNoSupport => SocketError.SocketNotSupported,
+        OpNotSupp => SocketError.OperationNotSupported,
+        ConnAborted => SocketError.ConnectionAborted,
+        ConnReset => SocketError.ConnectionReset,
+        NotConn => SocketError.NotConnected,
+        Intr => SocketError.Interrupted,
+        _ => SocketError.SocketError,
+    };
+
+    /// <summary>An exception for a failed call on an existing handle (no path involved).</summary>
+    internal static Exception ForHandle(int error) => Kind(error) switch
+    {
+        BadF => new ArgumentException($"The handle is not an open descriptor: {Message(error)}", "handle"),
+        _ => new IOException(Message(error), error),
+    };
+
+    private static bool ParentExists(string path)
+    {
+        string? parent = Path.GetDirectoryName(path);
+        return string.IsNullOrEmpty(parent) || Directory.Exists(parent);
+    }
+}

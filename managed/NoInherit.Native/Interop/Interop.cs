@@ -1,0 +1,64 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+[assembly: DisableRuntimeMarshalling]
+
+namespace NoInherit.Native;
+
+/// <summary>The C ABI of libnoinherit (noinherit.h). The only place that declares native entry points.</summary>
+internal static unsafe partial class Interop
+{
+    internal const string Library = "noinherit";
+
+    internal const int O_RDONLY = 0x0000, O_WRONLY = 0x0001, O_RDWR = 0x0002;
+    internal const int O_CREAT = 0x0010, O_EXCL = 0x0020, O_TRUNC = 0x0040, O_APPEND = 0x0080;
+    internal const int O_SYNC = 0x0100, O_NOFOLLOW = 0x0200, O_NOTDIR = 0x0400;
+    internal const int O_SHLOCK = 0x1000, O_EXLOCK = 0x2000;
+
+    internal const int AF_UNIX = 1, AF_INET = 2, AF_INET6 = 3;
+    internal const int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_SEQPACKET = 5;
+
+    internal const int COPY_OVERWRITE = 0x0001;
+
+    [LibraryImport(Library, EntryPoint = "ni_open", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags, int mode, out nint result);
+
+    [LibraryImport(Library, EntryPoint = "ni_socket")]
+    internal static partial int Socket(int family, int type, int protocol, out nint result);
+
+    [LibraryImport(Library, EntryPoint = "ni_accept")]
+    internal static partial int Accept(nint listener, void* address, int* addressLength, out nint result);
+
+    [LibraryImport(Library, EntryPoint = "ni_copyfile", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int CopyFile(string source, string destination, int flags);
+
+    [LibraryImport(Library, EntryPoint = "ni_pipe")]
+    internal static partial int Pipe(out nint readEnd, out nint writeEnd);
+
+    [LibraryImport(Library, EntryPoint = "ni_dup")]
+    internal static partial int Dup(nint handle, out nint result);
+
+    [LibraryImport(Library, EntryPoint = "ni_close")]
+    internal static partial int Close(nint handle);
+
+    [LibraryImport(Library, EntryPoint = "ni_get_inheritable")]
+    internal static partial int GetInheritable(nint handle, out int inheritable);
+
+    [LibraryImport(Library, EntryPoint = "ni_set_inheritable")]
+    internal static partial int SetInheritable(nint handle, int inheritable);
+
+    [LibraryImport(Library, EntryPoint = "ni_preallocate")]
+    internal static partial int Preallocate(nint handle, long length);
+
+    [LibraryImport(Library, EntryPoint = "ni_capabilities")]
+    internal static partial uint Capabilities();
+
+    [LibraryImport(Library, EntryPoint = "ni_version")]
+    internal static partial byte* Version();
+
+    [LibraryImport(Library, EntryPoint = "ni_error_kind")]
+    internal static partial int ErrorKind(int error);
+
+    [LibraryImport(Library, EntryPoint = "ni_error_message")]
+    internal static partial int ErrorMessage(int error, byte* buffer, int size);
+}

@@ -1,0 +1,283 @@
+using System;
+using System.IO;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace NoInherit.Native;
+
+/// <summary>
+/// File operations that stand beside <see cref="File"/>: the same arguments, the same behaviour and the
+/// same exceptions, except that every handle they create is non-inheritable from the instant it exists
+/// (O_CLOEXEC in the open call itself), so no child process started by any thread can receive it.
+/// </summary>
+public static class NoInheritFile
+{
+    // UnixFileMode 0666, which File.OpenHandle uses for new files (the umask then applies).
+    private const int DefaultCreateMode = 0x1B6;
+    private const FileOptions KnownOptions = FileOptions.WriteThrough | FileOptions.Asynchronous | FileOptions.RandomAccess
+        | FileOptions.DeleteOnClose | FileOptions.SequentialScan | FileOptions.Encrypted | (FileOptions)0x20000000 /* NoBuffering */;
+
+    private static readonly bool s_disableFileLocking =
+        (AppContext.TryGetSwitch("System.IO.DisableFileLocking", out bool disabled) && disabled)
+        || Environment.GetEnvironmentVariable("DOTNET_SYSTEM_IO_DISABLEFILELOCKING") is "1" or "true" or "TRUE" or "True";
+
+    /// <summary>
+    /// Opens a non-inheritable handle to the file, as <see cref="File.OpenHandle"/> does.
+    /// <see cref="FileShare.Inheritable"/> is honoured as the one explicit request for an inheritable handle.
+    /// </summary>
+    /// <param name="path">A relative or absolute path for the file.</param>
+    /// <param name="mode">How to open or create the file.</param>
+    /// <param name="access">The access the handle grants.</param>
+    /// <param name="share">The access other handles may have (advisory flock on Unix, as in the BCL).</param>
+    /// <param name="options">Advanced options, as for <see cref="File.OpenHandle"/>.</param>
+    /// <param name="preallocationSize">Bytes to reserve on disk when a new file is created; 0 for none.</param>
+    /// <returns>The open handle; the caller owns it.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or contains a null character, or the arguments do not combine.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An enum value is out of range, or <paramref name="preallocationSize"/> is negative.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist and <paramref name="mode"/> does not create it.</exception>
+    /// <exception cref="DirectoryNotFoundException">A directory of the path does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">Access is denied, or the path is a directory.</exception>
+    /// <exception cref="IOException">Another I/O error, with the platform's message, such as a sharing violation.</exception>
+    public static SafeFileHandle OpenHandle(string path, FileMode mode = FileMode.Open, FileAccess access = FileAccess.Read,
+        FileShare share = FileShare.Read, FileOptions options = FileOptions.None, long preallocationSize = 0)
+    {
+        ValidateArguments(path, mode, access, share, options, preallocationSize);
+        return OpenCore(Path.GetFullPath(path), mode, access, share, options, preallocationSize, DefaultCreateMode);
+    }
+
+    /// <summary>Opens a <see cref="FileStream"/> on the path with read/write access and no sharing, as <see cref="File.Open(string, FileMode)"/>.</summary>
+    /// <param name="path">The file to open.</param>
+    /// <param name="mode">How to open or create the file.</param>
+    /// <returns>A stream over a non-inheritable handle.</returns>
+    public static FileStream Open(string path, FileMode mode) =>
+        Open(path, mode, mode == FileMode.Append ? FileAccess.Write : FileAccess.ReadWrite, FileShare.None);
+
+    /// <summary>Opens a <see cref="FileStream"/> with the given mode and access and no sharing, as <see cref="File.Open(string, FileMode, FileAccess)"/>.</summary>
+    /// <param name="path">The file to open.</param>
+    /// <param name="mode">How to open or create the file.</param>
+    /// <param name="access">The access the stream grants.</param>
+    /// <returns>A stream over a non-inheritable handle.</returns>
+    public static FileStream Open(string path, FileMode mode, FileAccess access) =>
+        Open(path, mode, access, FileShare.None);
+
+    /// <summary>Opens a <see cref="FileStream"/>, as <see cref="File.Open(string, FileMode, FileAccess, FileShare)"/>.</summary>
+    /// <param name="path">The file to open.</param>
+    /// <param name="mode">How to open or create the file.</param>
+    /// <param name="access">The access the stream grants.</param>
+    /// <param name="share">The access other handles may have.</param>
+    /// <returns>A stream over a non-inheritable handle.</returns>
+    public static FileStream Open(string path, FileMode mode, FileAccess access, FileShare share) =>
+        Open(path, new FileStreamOptions { Mode = mode, Access = access, Share = share });
+
+    /// <summary>Opens a <see cref="FileStream"/>, as <see cref="File.Open(string, FileStreamOptions)"/>.</summary>
+    /// <param name="path">The file to open.</param>
+    /// <param name="options">Mode, access, share, options, buffer size, preallocation and Unix create mode.</param>
+    /// <returns>A stream over a non-inheritable handle.</returns>
+    public static FileStream Open(string path, FileStreamOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ValidateArguments(path, options.Mode, options.Access, options.Share, options.Options, options.PreallocationSize);
+        int createMode = DefaultCreateMode;
+        if (options.UnixCreateMode is UnixFileMode unixCreateMode)
+        {
+            // As FileStream: a create mode only makes sense where the call may create the file.
+            if (options.Mode is FileMode.Open or FileMode.Truncate)
+                throw new ArgumentException("UnixCreateMode can only be used with file modes that can create a new file.", nameof(options));
+            createMode = (int)unixCreateMode;
+        }
+
+        SafeFileHandle handle = OpenCore(Path.GetFullPath(path), options.Mode, options.Access, options.Share,
+            options.Options, options.PreallocationSize, createMode);
+        try
+        {
+            var stream = new FileStream(handle, options.Access, options.BufferSize, (options.Options & FileOptions.Asynchronous) != 0);
+            if (options.Mode == FileMode.Append)
+                stream.Seek(0, SeekOrigin.End);
+            return stream;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Copies an existing file to a new file, as <see cref="File.Copy(string, string, bool)"/>; both files are
+    /// opened non-inheritable, so a child started during the copy holds neither.
+    /// </summary>
+    /// <param name="sourceFileName">The file to copy.</param>
+    /// <param name="destFileName">The name of the destination file. This cannot be a directory.</param>
+    /// <param name="overwrite">true to replace an existing destination file.</param>
+    /// <exception cref="ArgumentNullException">A path is null.</exception>
+    /// <exception cref="ArgumentException">A path is empty or contains a null character.</exception>
+    /// <exception cref="FileNotFoundException">The source does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">A directory of a path does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">Access is denied, or a path is a directory.</exception>
+    /// <exception cref="IOException">The destination exists and <paramref name="overwrite"/> is false, the destination is a
+    /// directory, source and destination are the same file, or another I/O error.</exception>
+    public static void Copy(string sourceFileName, string destFileName, bool overwrite = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sourceFileName);
+        ArgumentException.ThrowIfNullOrEmpty(destFileName);
+        string source = Path.GetFullPath(sourceFileName);
+        string destination = Path.GetFullPath(destFileName);
+
+        int error = Interop.CopyFile(source, destination, overwrite ? Interop.COPY_OVERWRITE : 0);
+        if (error != 0)
+            throw CopyException(error, source, destination);
+    }
+
+    /// <summary>
+    /// Creates an anonymous pipe whose two ends are non-inheritable (pipe2 with O_CLOEXEC).
+    /// </summary>
+    /// <param name="readHandle">The read end.</param>
+    /// <param name="writeHandle">The write end.</param>
+    /// <exception cref="IOException">The pipe could not be created (for example, too many open files).</exception>
+    public static void CreateAnonymousPipe(out SafeFileHandle readHandle, out SafeFileHandle writeHandle)
+    {
+        // Both handles exist before the call, so the descriptors are owned the moment it returns.
+        var read = new SafeFileHandle();
+        var write = new SafeFileHandle();
+        int error = Interop.Pipe(out nint readFd, out nint writeFd);
+        if (error != 0)
+        {
+            read.Dispose();
+            write.Dispose();
+            throw Errors.ForPath(error, null);
+        }
+        Marshal.InitHandle(read, readFd);
+        Marshal.InitHandle(write, writeFd);
+        readHandle = read;
+        writeHandle = write;
+    }
+
+    /// <summary>Duplicates a file handle into a new, non-inheritable one (F_DUPFD_CLOEXEC).</summary>
+    /// <param name="handle">An open handle.</param>
+    /// <returns>A new handle to the same open file description; the caller owns it.</returns>
+    public static SafeFileHandle Duplicate(SafeFileHandle handle)
+    {
+        var result = new SafeFileHandle();
+        int error = HandleCall.Invoke(handle, static fd => (Interop.Dup(fd, out nint dup), dup), out nint duplicate);
+        if (error != 0)
+        {
+            result.Dispose();
+            throw Errors.ForHandle(error);
+        }
+        Marshal.InitHandle(result, duplicate);
+        return result;
+    }
+
+    private static SafeFileHandle OpenCore(string fullPath, FileMode mode, FileAccess access, FileShare share,
+        FileOptions options, long preallocationSize, int createMode)
+    {
+        int flags = Interop.O_NOTDIR | mode switch
+        {
+            FileMode.CreateNew => Interop.O_CREAT | Interop.O_EXCL,
+            FileMode.Create => Interop.O_CREAT | Interop.O_TRUNC,
+            FileMode.OpenOrCreate or FileMode.Append => Interop.O_CREAT,
+            FileMode.Truncate => Interop.O_TRUNC,
+            _ => 0,
+        };
+        flags |= access switch
+        {
+            FileAccess.Write => Interop.O_WRONLY,
+            FileAccess.ReadWrite => Interop.O_RDWR,
+            _ => Interop.O_RDONLY,
+        };
+        if ((options & FileOptions.WriteThrough) != 0)
+            flags |= Interop.O_SYNC;
+        if (!s_disableFileLocking)
+            flags |= (share & ~FileShare.Inheritable) == FileShare.None ? Interop.O_EXLOCK : Interop.O_SHLOCK;
+
+        var handle = new SafeFileHandle();
+        int error = Interop.Open(fullPath, flags, createMode, out nint fd);
+        if (error != 0)
+        {
+            handle.SetHandleAsInvalid();
+            handle.Dispose();
+            throw Errors.ForPath(error, fullPath);
+        }
+        Marshal.InitHandle(handle, fd);
+
+        try
+        {
+            if (preallocationSize > 0)
+                Preallocate(handle, fullPath, preallocationSize);
+            if ((share & FileShare.Inheritable) != 0)
+                Inheritance.SetInheritable(handle, true);
+            HandleState.SetPath(handle, fullPath, deleteOnClose: (options & FileOptions.DeleteOnClose) != 0);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+        return handle;
+    }
+
+    private static void Preallocate(SafeFileHandle handle, string fullPath, long size)
+    {
+        int error = Interop.Preallocate(handle.DangerousGetHandle(), size);
+        int kind = error == 0 ? 0 : Errors.Kind(error);
+        // As the BCL: only "no room" fails the open (and removes the new file); the rest is a hint.
+        if (kind is Errors.FBig or Errors.NoSpc)
+        {
+            handle.Dispose();
+            File.Delete(fullPath);
+            throw new IOException(kind == Errors.FBig
+                ? $"Failed to create '{fullPath}' with allocation size '{size}' because the file would be too large."
+                : $"Failed to create '{fullPath}' with allocation size '{size}' because the disk was full.");
+        }
+    }
+
+    private static Exception CopyException(int error, string source, string destination)
+    {
+        switch (Errors.Kind(error))
+        {
+            case Errors.Exist:
+                return Directory.Exists(destination)
+                    ? new IOException($"The target file '{destination}' is a directory, not a file.")
+                    : Errors.ForPath(error, destination);
+            case Errors.Inval:
+                // ni_copyfile's "same file" (the only EINVAL it can give for valid flags); File.Copy reports
+                // it as the destination being in use.
+                return new IOException(Errors.SharingViolation(destination), error);
+        }
+        // Which end failed: the source fails again on its own when it was the cause.
+        int probe = Interop.Open(source, Interop.O_RDONLY | Interop.O_NOTDIR, 0, out nint fd);
+        if (probe == 0)
+        {
+            Interop.Close(fd);
+            return Errors.ForPath(error, destination);
+        }
+        return Errors.ForPath(probe, source);
+    }
+
+    private static void ValidateArguments(string path, FileMode mode, FileAccess access, FileShare share, FileOptions options, long preallocationSize)
+    {
+        // The order and the messages of FileStream's own checks, so that failures compare equal.
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (mode < FileMode.CreateNew || mode > FileMode.Append)
+            throw new ArgumentOutOfRangeException(nameof(mode), "Enum value was out of legal range.");
+        if (access < FileAccess.Read || access > FileAccess.ReadWrite)
+            throw new ArgumentOutOfRangeException(nameof(access), "Enum value was out of legal range.");
+        FileShare shareWithoutInheritable = share & ~FileShare.Inheritable;
+        if (shareWithoutInheritable < FileShare.None || shareWithoutInheritable > (FileShare.ReadWrite | FileShare.Delete))
+            throw new ArgumentOutOfRangeException(nameof(share), "Enum value was out of legal range.");
+        if (options != FileOptions.None && (options & ~KnownOptions) != 0)
+            throw new ArgumentOutOfRangeException(nameof(options), "Enum value was out of legal range.");
+        if (preallocationSize < 0)
+            throw new ArgumentOutOfRangeException(nameof(preallocationSize), "Non-negative number required.");
+        if ((access & FileAccess.Write) == 0 && mode is FileMode.Truncate or FileMode.CreateNew or FileMode.Create or FileMode.Append)
+            throw new ArgumentException($"Combining FileMode: {mode} with FileAccess: {access} is invalid.", nameof(access));
+        if ((access & FileAccess.Read) != 0 && mode == FileMode.Append)
+            throw new ArgumentException("Append access can be requested only in write-only mode.", nameof(access));
+        if (preallocationSize > 0 && (access & FileAccess.Write) == 0)
+            throw new ArgumentException("Preallocation size can be requested only in write mode.", nameof(preallocationSize));
+        if (preallocationSize > 0 && mode is not (FileMode.Create or FileMode.CreateNew))
+            throw new ArgumentException("Preallocation size can be requested only for new files.", nameof(mode));
+    }
+}
