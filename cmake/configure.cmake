@@ -12,11 +12,12 @@ if(NOT WIN32)
   check_symbol_exists(pipe2 "unistd.h" HAVE_PIPE2)
   check_symbol_exists(flock "sys/file.h" HAVE_FLOCK)
   check_symbol_exists(fallocate "fcntl.h" HAVE_FALLOCATE)
+  check_symbol_exists(posix_fadvise "fcntl.h" HAVE_POSIX_FADVISE)
   unset(CMAKE_REQUIRED_DEFINITIONS)
 endif()
 
 foreach(feature HAVE_O_CLOEXEC HAVE_F_DUPFD_CLOEXEC HAVE_SOCK_CLOEXEC HAVE_ACCEPT4 HAVE_PIPE2
-                HAVE_FLOCK HAVE_FALLOCATE)
+                HAVE_FLOCK HAVE_FALLOCATE HAVE_POSIX_FADVISE)
   if(NOT ${feature})
     set(${feature} 0)
   endif()

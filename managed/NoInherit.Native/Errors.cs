@@ -18,6 +18,11 @@ internal static class Errors
         Rofs = 15, AfNoSupport = 16, ProtoNoSupport = 17, ProtoType = 18, SocktNoSupport = 19, NotSock = 20,
         OpNotSupp = 21, ConnAborted = 22, NoMem = 23, Intr = 24, ConnReset = 25, NotConn = 26;
 
+    // The codes the BCL reports for conditions we detect differently: EACCES is 13 on every POSIX system;
+    // a sharing violation is EWOULDBLOCK (11 on Linux, 35 on macOS/BSD) or ERROR_SHARING_VIOLATION (32).
+    private const int EAccesPosix = 13;
+    private static int WouldBlockCode => OperatingSystem.IsWindows() ? 32 : OperatingSystem.IsLinux() ? 11 : 35;
+
     internal static int Kind(int error) => Interop.ErrorKind(error);
 
     /// <summary>The platform's own message for the code (strerror / FormatMessage).</summary>
@@ -50,23 +55,52 @@ internal static class Errors
             case Access:
             case BadF:
             case IsDir: // a directory where a file is expected: access denied, as File.OpenHandle says
-                Exception inner = new IOException(Message(error), error);
+                // A directory is reported as EACCES, as the BCL does (EACCES is 13 on every POSIX system).
+                if (kind == IsDir && !OperatingSystem.IsWindows())
+                    error = EAccesPosix;
+                Exception inner = new IOException(Message(error), HResult(error));
                 return named
                     ? new UnauthorizedAccessException($"Access to the path '{path}' is denied.", inner)
                     : new UnauthorizedAccessException("Access to the path is denied.", inner);
+            case NotDir when named: // a file where a directory of the path should be: as the BCL says
+                return new DirectoryNotFoundException($"Could not find a part of the path '{path}'.");
             case NameTooLong:
                 return named
                     ? new PathTooLongException($"The path '{path}' is too long, or a component of the specified path is too long.")
                     : new PathTooLongException("The specified file name or path is too long, or a component of the specified path is too long.");
             case WouldBlock:
-                return new IOException(SharingViolation(path), error);
+                return new IOException(SharingViolation(path), HResult(error));
             case FBig:
                 return new ArgumentOutOfRangeException("value", "Specified file length was too large for the file system.");
             case Exist when named:
-                return new IOException($"The file '{path}' already exists.", error);
+                return new IOException($"The file '{path}' already exists.", HResult(error));
             default:
-                return new IOException(Message(error), error);
+                return new IOException(Message(error), HResult(error));
         }
+    }
+
+    /// <summary>An exception for a failed ni_copyfile, naming the end that failed, as File.Copy does.</summary>
+    internal static Exception ForCopy(int error, string source, string destination)
+    {
+        switch (Kind(error))
+        {
+            case Exist:
+                return Directory.Exists(destination)
+                    ? new IOException($"The target file '{destination}' is a directory, not a file.")
+                    : ForPath(error, destination);
+            case Inval:
+                // ni_copyfile's "same file" (its only EINVAL for valid flags): File.Copy reports the
+                // destination as in use, because it cannot lock the file it is reading from.
+                return new IOException(SharingViolation(destination), HResult(WouldBlockCode));
+        }
+        // Which end failed: the source fails again on its own (opened, and locked, as the copy does).
+        int probe = Interop.Open(source, Interop.O_RDONLY | Interop.O_NOTDIR | Interop.O_SHLOCK | Interop.O_SHARE_READ, 0, out nint fd);
+        if (probe == 0)
+        {
+            Interop.Close(fd);
+            return ForPath(error, destination);
+        }
+        return ForPath(probe, source);
     }
 
     internal static string SharingViolation(string? path) => string.IsNullOrEmpty(path)
@@ -100,8 +134,12 @@ internal static class Errors
     internal static Exception ForHandle(int error) => Kind(error) switch
     {
         BadF => new ArgumentException($"The handle is not an open descriptor: {Message(error)}", "handle"),
-        _ => new IOException(Message(error), error),
+        _ => new IOException(Message(error), HResult(error)),
     };
+
+    /// <summary>The HResult the BCL gives an IOException for the code: errno itself on Unix, HRESULT_FROM_WIN32 on Windows.</summary>
+    internal static int HResult(int error) =>
+        OperatingSystem.IsWindows() && error > 0 ? unchecked((int)0x80070000 | (error & 0xFFFF)) : error;
 
     private static bool ParentExists(string path)
     {

@@ -67,6 +67,35 @@ internal static class HandleState
         }
     }
 
+    /// <summary>
+    /// On Unix, what the BCL records when it opens a handle itself: IsAsync (which FileStream checks against its
+    /// isAsync argument) and whether it took an flock (released before close, as the BCL does, so that a
+    /// duplicate or a child's copy of the descriptor does not keep the file locked).
+    /// </summary>
+    internal static void SetUnixState(SafeFileHandle handle, bool isAsync, bool isLocked)
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+        try
+        {
+            if (isAsync)
+                SetIsAsync(handle, true);
+            if (isLocked)
+                IsLockedField(handle) = true;
+        }
+        catch (Exception e) when (e is MissingFieldException or MissingMethodException)
+        {
+            if (isAsync)
+                throw new PlatformNotSupportedException("FileOptions.Asynchronous is not supported on this runtime.");
+        }
+    }
+
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "set_IsAsync")]
+    private static extern void SetIsAsync(SafeFileHandle handle, bool value);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_isLocked")]
+    private static extern ref bool IsLockedField(SafeFileHandle handle);
+
     [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_path")]
     private static extern ref string? PathField(SafeFileHandle handle);
 

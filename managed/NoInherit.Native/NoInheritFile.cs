@@ -68,8 +68,12 @@ public static class NoInheritFile
     /// <param name="access">The access the stream grants.</param>
     /// <param name="share">The access other handles may have.</param>
     /// <returns>A stream over a non-inheritable handle.</returns>
-    public static FileStream Open(string path, FileMode mode, FileAccess access, FileShare share) =>
-        Open(path, new FileStreamOptions { Mode = mode, Access = access, Share = share });
+    public static FileStream Open(string path, FileMode mode, FileAccess access, FileShare share)
+    {
+        // FileStream(path, mode, access, share)'s checks and parameter names, before FileStreamOptions' setters see the values.
+        ValidateArguments(path, mode, access, share, FileOptions.None, 0);
+        return OpenStream(path, new FileStreamOptions { Mode = mode, Access = access, Share = share });
+    }
 
     /// <summary>Opens a <see cref="FileStream"/>, as <see cref="File.Open(string, FileStreamOptions)"/>.</summary>
     /// <param name="path">The file to open.</param>
@@ -77,14 +81,25 @@ public static class NoInheritFile
     /// <returns>A stream over a non-inheritable handle.</returns>
     public static FileStream Open(string path, FileStreamOptions options)
     {
+        // FileStream(string, FileStreamOptions)'s own checks, in its order and with its parameter name.
+        ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(options);
+        if ((options.Access & FileAccess.Read) != 0 && options.Mode == FileMode.Append)
+            throw new ArgumentException("Append access can be requested only in write-only mode.", nameof(options));
+        if ((options.Access & FileAccess.Write) == 0 && options.Mode is FileMode.Truncate or FileMode.CreateNew or FileMode.Create or FileMode.Append)
+            throw new ArgumentException($"Combining FileMode: {options.Mode} with FileAccess: {options.Access} is invalid.", nameof(options));
+        return OpenStream(path, options);
+    }
+
+    private static FileStream OpenStream(string path, FileStreamOptions options)
+    {
         ValidateArguments(path, options.Mode, options.Access, options.Share, options.Options, options.PreallocationSize);
         int createMode = DefaultCreateMode;
         if (options.UnixCreateMode is UnixFileMode unixCreateMode)
         {
             // As FileStream: a create mode only makes sense where the call may create the file.
             if (options.Mode is FileMode.Open or FileMode.Truncate)
-                throw new ArgumentException("UnixCreateMode can only be used with file modes that can create a new file.", nameof(options));
+                throw new ArgumentException("UnixCreateMode can be requested only for modes that can create new files.", nameof(options));
             createMode = (int)unixCreateMode;
         }
 
@@ -92,10 +107,10 @@ public static class NoInheritFile
             options.Options, options.PreallocationSize, createMode);
         try
         {
-            var stream = new FileStream(handle, options.Access, options.BufferSize, (options.Options & FileOptions.Asynchronous) != 0);
-            if (options.Mode == FileMode.Append)
-                stream.Seek(0, SeekOrigin.End);
-            return stream;
+            bool isAsync = (options.Options & FileOptions.Asynchronous) != 0;
+            return options.Mode == FileMode.Append
+                ? new AppendFileStream(handle, options.Access, options.BufferSize, isAsync)
+                : new FileStream(handle, options.Access, options.BufferSize, isAsync);
         }
         catch
         {
@@ -127,7 +142,7 @@ public static class NoInheritFile
 
         int error = Interop.CopyFile(source, destination, overwrite ? Interop.COPY_OVERWRITE : 0);
         if (error != 0)
-            throw CopyException(error, source, destination);
+            throw Errors.ForCopy(error, source, destination);
     }
 
     /// <summary>
@@ -189,8 +204,26 @@ public static class NoInheritFile
         };
         if ((options & FileOptions.WriteThrough) != 0)
             flags |= Interop.O_SYNC;
-        if (!s_disableFileLocking)
-            flags |= (share & ~FileShare.Inheritable) == FileShare.None ? Interop.O_EXLOCK : Interop.O_SHLOCK;
+        // Hints, as the BCL gives them (RandomAccess wins when both are asked for).
+        if ((options & FileOptions.RandomAccess) != 0)
+            flags |= Interop.O_RANDOM;
+        else if ((options & FileOptions.SequentialScan) != 0)
+            flags |= Interop.O_SEQUENTIAL;
+        if (OperatingSystem.IsWindows())
+        {
+            // Windows shares exactly what was asked; deletion and overlapped I/O are flags of the open itself.
+            if ((share & FileShare.Read) != 0) flags |= Interop.O_SHARE_READ;
+            if ((share & FileShare.Write) != 0) flags |= Interop.O_SHARE_WRITE;
+            if ((share & FileShare.Delete) != 0) flags |= Interop.O_SHARE_DELETE;
+            if ((share & FileShare.ReadWrite) == FileShare.None) flags |= Interop.O_EXLOCK;
+            if ((options & FileOptions.DeleteOnClose) != 0) flags |= Interop.O_DELETE_ON_CLOSE;
+            if ((options & FileOptions.Asynchronous) != 0) flags |= Interop.O_ASYNC;
+        }
+        else if (!s_disableFileLocking)
+        {
+            // As the BCL, which compares the whole value: FileShare.Inheritable alone takes the shared lock.
+            flags |= share == FileShare.None ? Interop.O_EXLOCK : Interop.O_SHLOCK;
+        }
 
         var handle = new SafeFileHandle();
         int error = Interop.Open(fullPath, flags, createMode, out nint fd);
@@ -209,6 +242,7 @@ public static class NoInheritFile
             if ((share & FileShare.Inheritable) != 0)
                 Inheritance.SetInheritable(handle, true);
             HandleState.SetPath(handle, fullPath, deleteOnClose: (options & FileOptions.DeleteOnClose) != 0);
+            HandleState.SetUnixState(handle, isAsync: (options & FileOptions.Asynchronous) != 0, isLocked: !s_disableFileLocking);
         }
         catch
         {
@@ -228,32 +262,9 @@ public static class NoInheritFile
             handle.Dispose();
             File.Delete(fullPath);
             throw new IOException(kind == Errors.FBig
-                ? $"Failed to create '{fullPath}' with allocation size '{size}' because the file would be too large."
+                ? $"Failed to create '{fullPath}' with allocation size '{size}' because the file was too large."
                 : $"Failed to create '{fullPath}' with allocation size '{size}' because the disk was full.");
         }
-    }
-
-    private static Exception CopyException(int error, string source, string destination)
-    {
-        switch (Errors.Kind(error))
-        {
-            case Errors.Exist:
-                return Directory.Exists(destination)
-                    ? new IOException($"The target file '{destination}' is a directory, not a file.")
-                    : Errors.ForPath(error, destination);
-            case Errors.Inval:
-                // ni_copyfile's "same file" (the only EINVAL it can give for valid flags); File.Copy reports
-                // it as the destination being in use.
-                return new IOException(Errors.SharingViolation(destination), error);
-        }
-        // Which end failed: the source fails again on its own when it was the cause.
-        int probe = Interop.Open(source, Interop.O_RDONLY | Interop.O_NOTDIR, 0, out nint fd);
-        if (probe == 0)
-        {
-            Interop.Close(fd);
-            return Errors.ForPath(error, destination);
-        }
-        return Errors.ForPath(probe, source);
     }
 
     private static void ValidateArguments(string path, FileMode mode, FileAccess access, FileShare share, FileOptions options, long preallocationSize)
@@ -276,8 +287,58 @@ public static class NoInheritFile
         if ((access & FileAccess.Read) != 0 && mode == FileMode.Append)
             throw new ArgumentException("Append access can be requested only in write-only mode.", nameof(access));
         if (preallocationSize > 0 && (access & FileAccess.Write) == 0)
-            throw new ArgumentException("Preallocation size can be requested only in write mode.", nameof(preallocationSize));
+            throw new ArgumentException("Preallocation size can be requested only in write mode.", nameof(access));
         if (preallocationSize > 0 && mode is not (FileMode.Create or FileMode.CreateNew))
             throw new ArgumentException("Preallocation size can be requested only for new files.", nameof(mode));
+    }
+
+    /// <summary>
+    /// FileMode.Append as FileStream gives it when it opens a path itself: positioned at the end, and unable to
+    /// seek back over or truncate the data the file already had (FileStream keeps that limit only for
+    /// streams it opened, not for one made from a handle).
+    /// </summary>
+    private sealed class AppendFileStream : FileStream
+    {
+        private readonly long _appendStart;
+
+        public AppendFileStream(SafeFileHandle handle, FileAccess access, int bufferSize, bool isAsync)
+            : base(handle, access, bufferSize, isAsync)
+        {
+            _appendStart = base.Seek(0, SeekOrigin.End);
+        }
+
+        public override long Position
+        {
+            get => base.Position;
+            set
+            {
+                if (value < _appendStart)
+                    throw new IOException(SeekAppendOverwrite);
+                base.Position = value;
+            }
+        }
+
+        public override long Seek(long offset, SeekOrigin origin)
+        {
+            long target = origin switch
+            {
+                SeekOrigin.Begin => offset,
+                SeekOrigin.Current => Position + offset,
+                SeekOrigin.End => Length + offset,
+                _ => long.MaxValue, // invalid: the base reports it
+            };
+            if (target < _appendStart)
+                throw new IOException(SeekAppendOverwrite);
+            return base.Seek(offset, origin);
+        }
+
+        public override void SetLength(long value)
+        {
+            if (value < _appendStart)
+                throw new IOException("Unable to truncate data that previously existed in a file opened in Append mode.");
+            base.SetLength(value);
+        }
+
+        private const string SeekAppendOverwrite = "Unable seek backward to overwrite data that previously existed in a file opened in Append mode.";
     }
 }

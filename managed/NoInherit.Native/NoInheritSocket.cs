@@ -1,5 +1,7 @@
 using System;
+using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -23,11 +25,13 @@ public static class NoInheritSocket
     /// <exception cref="SocketException">The combination is not supported, or the system is out of descriptors.</exception>
     public static Socket Create(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
     {
+        // The checks of the BCL's own socket creation, in its order: family, type, then the protocol table.
         int family = addressFamily switch
         {
             AddressFamily.InterNetwork => Interop.AF_INET,
             AddressFamily.InterNetworkV6 => Interop.AF_INET6,
             AddressFamily.Unix => Interop.AF_UNIX,
+            AddressFamily.Unspecified => 0, // accepted here, refused below with what socket() says
             _ => throw new SocketException((int)SocketError.AddressFamilyNotSupported),
         };
         int type = socketType switch
@@ -36,15 +40,15 @@ public static class NoInheritSocket
             SocketType.Dgram => Interop.SOCK_DGRAM,
             SocketType.Raw => Interop.SOCK_RAW,
             SocketType.Seqpacket => Interop.SOCK_SEQPACKET,
-            SocketType.Rdm => throw new SocketException((int)SocketError.SocketNotSupported),
+            SocketType.Rdm => 0, // accepted here, refused below with what socket() says
             _ => throw new SocketException((int)SocketError.ProtocolType),
         };
-        int protocol = protocolType switch
-        {
-            ProtocolType.Unspecified => 0,
-            ProtocolType.Unknown => throw new SocketException((int)SocketError.ProtocolNotSupported),
-            _ => (int)protocolType,
-        };
+        int protocol = PlatformProtocol(addressFamily, protocolType)
+            ?? throw new SocketException((int)SocketError.ProtocolNotSupported);
+        if (addressFamily == AddressFamily.Unspecified)
+            throw new SocketException((int)SocketError.AddressFamilyNotSupported);
+        if (socketType == SocketType.Rdm)
+            throw new SocketException((int)SocketError.SocketNotSupported);
 
         var handle = new SafeSocketHandle();
         int error = Interop.Socket(family, type, protocol, out nint fd);
@@ -54,7 +58,45 @@ public static class NoInheritSocket
             throw Errors.ForSocket(error);
         }
         Marshal.InitHandle(handle, fd);
-        return Wrap(handle);
+        Socket socket = Wrap(handle);
+        try
+        {
+            SocketState.AsCreated(socket, addressFamily, socketType, protocolType);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return socket;
+    }
+
+    /// <summary>
+    /// The protocol number the BCL passes to socket() on Unix, or null where its table refuses the value
+    /// (SocketError.ProtocolNotSupported before any system call). Windows passes the value through.
+    /// </summary>
+    private static int? PlatformProtocol(AddressFamily family, ProtocolType protocol)
+    {
+        if (OperatingSystem.IsWindows())
+            return protocol == ProtocolType.Unknown ? null : (int)protocol;
+        return family switch
+        {
+            AddressFamily.InterNetwork => protocol switch
+            {
+                ProtocolType.Unspecified or ProtocolType.Icmp or ProtocolType.Igmp or ProtocolType.Tcp or ProtocolType.Udp
+                    or ProtocolType.Raw => (int)protocol,
+                _ => null,
+            },
+            AddressFamily.InterNetworkV6 => protocol switch
+            {
+                ProtocolType.Icmp or ProtocolType.IcmpV6 => (int)ProtocolType.IcmpV6,
+                ProtocolType.Unspecified or ProtocolType.Tcp or ProtocolType.Udp or ProtocolType.Igmp or ProtocolType.Raw
+                    or ProtocolType.IPv6DestinationOptions or ProtocolType.IPv6NoNextHeader or ProtocolType.IPv6RoutingHeader
+                    or ProtocolType.IPv6FragmentHeader => (int)protocol,
+                _ => null,
+            },
+            _ => protocol == ProtocolType.Unspecified ? 0 : null,
+        };
     }
 
     /// <summary>Accepts a pending connection into a non-inheritable socket, as <see cref="Socket.Accept"/>.</summary>
@@ -133,6 +175,9 @@ public static class NoInheritSocket
         }
         Marshal.InitHandle(handle, fd);
         accepted = Wrap(handle);
+        // As Socket.Accept: the accepted socket takes the listener's blocking mode.
+        if (!listener.Blocking)
+            accepted.Blocking = false;
         return true;
     }
 
@@ -168,4 +213,45 @@ public static class NoInheritSocket
             throw;
         }
     }
+}
+
+/// <summary>
+/// Gives a Socket made from a new descriptor the state <c>new Socket(family, type, protocol)</c> has: the
+/// family, type and protocol as the caller gave them (not as the kernel reports them), not bound, and on Unix
+/// IPv6-only for non-raw IPv6 sockets, as the BCL sets it. The fields are private to System.Net.Sockets and
+/// reached with UnsafeAccessor; where a runtime lacks them, the socket keeps what it read from the descriptor.
+/// </summary>
+internal static class SocketState
+{
+    internal static void AsCreated(Socket socket, AddressFamily family, SocketType type, ProtocolType protocol)
+    {
+        try
+        {
+            AddressFamilyField(socket) = family;
+            SocketTypeField(socket) = type;
+            ProtocolTypeField(socket) = protocol;
+            RightEndPointField(socket) = null;
+            LocalEndPointField(socket) = null;
+        }
+        catch (MissingFieldException)
+        {
+        }
+        if (family == AddressFamily.InterNetworkV6 && type != SocketType.Raw && !OperatingSystem.IsWindows())
+            socket.DualMode = false;
+    }
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_addressFamily")]
+    private static extern ref AddressFamily AddressFamilyField(Socket socket);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_socketType")]
+    private static extern ref SocketType SocketTypeField(Socket socket);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_protocolType")]
+    private static extern ref ProtocolType ProtocolTypeField(Socket socket);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_rightEndPoint")]
+    private static extern ref EndPoint? RightEndPointField(Socket socket);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_localEndPoint")]
+    private static extern ref EndPoint? LocalEndPointField(Socket socket);
 }

@@ -57,12 +57,23 @@ typedef intptr_t ni_handle;
 #define NI_O_NOTDIR    0x0400  /* fail with EISDIR if the path names a directory, even for reading */
 #define NI_O_SHLOCK    0x1000  /* take a shared advisory lock (flock), without blocking */
 #define NI_O_EXLOCK    0x2000  /* take an exclusive advisory lock (flock), without blocking */
+#define NI_O_SHARE_READ   0x4000   /* Windows share mode: others may read */
+#define NI_O_SHARE_WRITE  0x8000   /* Windows share mode: others may write */
+#define NI_O_SHARE_DELETE 0x10000  /* Windows share mode: others may delete or rename */
+#define NI_O_DELETE_ON_CLOSE 0x20000 /* Windows: FILE_FLAG_DELETE_ON_CLOSE. POSIX: ENOTSUP */
+#define NI_O_ASYNC      0x40000  /* Windows: FILE_FLAG_OVERLAPPED. POSIX: ignored (files have no async mode) */
+#define NI_O_RANDOM     0x80000  /* access hint: random (posix_fadvise / FILE_FLAG_RANDOM_ACCESS) */
+#define NI_O_SEQUENTIAL 0x100000 /* access hint: sequential (posix_fadvise / FILE_FLAG_SEQUENTIAL_SCAN) */
 /*
- * NI_O_SHLOCK / NI_O_EXLOCK: if another descriptor holds a conflicting lock, ni_open closes the
- * descriptor it opened and fails with EWOULDBLOCK (ERROR_SHARING_VIOLATION on Windows, where the
- * share mode of CreateFileW does the job). Locking is advisory: a file system that cannot lock
- * (ENOTSUP, ENOLCK) does not fail the open. NI_O_TRUNC truncates only once the lock is held, so a
- * file locked by someone else is never truncated.
+ * Sharing. POSIX: NI_O_SHLOCK / NI_O_EXLOCK take an flock; if another descriptor holds a conflicting
+ * lock, ni_open closes the descriptor it opened and fails with EWOULDBLOCK. Locking is advisory: a file
+ * system that cannot lock (ENOTSUP, ENOLCK) does not fail the open. NI_O_TRUNC truncates only once the
+ * lock is held, so a file locked by someone else is never truncated. NI_O_SHARE_* are ignored.
+ * An flock belongs to the open file description, which a child forked but not yet exec'd shares:
+ * release it with flock(fd, LOCK_UN) before closing, or it may outlive the close for a moment.
+ * Windows: the share mode of CreateFileW is NI_O_SHARE_* when any sharing or lock flag is given
+ * (NI_O_EXLOCK alone: no sharing; NI_O_SHLOCK alone: read sharing), otherwise read|write|delete as on
+ * POSIX; a conflict fails with ERROR_SHARING_VIOLATION.
  */
 
 /* ni_socket families and types. Protocols are the IANA numbers (0, 6 = TCP, 17 = UDP, ...). */
@@ -134,18 +145,25 @@ NI_API int32_t ni_socket(int32_t family, int32_t type, int32_t protocol, ni_hand
  * (then address_length is ignored); otherwise *address_length is the size of the buffer on input
  * and the size of the peer address on output. A non-blocking listener with no pending connection
  * fails with EAGAIN. ECONNABORTED (peer gave up before the accept) is returned, not retried.
+ * An address buffer too small for the peer's address: POSIX truncates it and reports the full
+ * length; Windows fails with WSAEFAULT.
  * Not atomic where accept4 is missing (macOS): FD_CLOEXEC is set right after accept().
  */
 NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_length, ni_handle* result);
 
 /*
- * Copies the regular file `source` to `destination`; both are opened non-inheritable. The
- * destination gets the source's permission bits (subject to the umask when it is created).
- * Without NI_COPY_OVERWRITE an existing destination fails with EEXIST. Copying a file onto itself
- * (same device and inode, through any path or hard link) fails with EINVAL and changes nothing.
- * A source that is a directory fails with EISDIR, a destination that is a directory with EISDIR
- * (EEXIST without NI_COPY_OVERWRITE). If the copy fails after it created the destination, the
- * destination is removed.
+ * Copies the file `source` to `destination`; both are opened non-inheritable. As File.Copy does, the
+ * destination gets the source's permission bits (rwx of user, group and other, whatever the umask;
+ * not setuid/setgid/sticky) and modification time. A source that is not a directory is read to its
+ * end (a FIFO or a device too, as File.Copy would).
+ * Without NI_COPY_OVERWRITE an existing destination fails with EEXIST (the source itself included).
+ * With it, copying a file onto itself (same device and inode, through any path, hard link or
+ * symlink) fails with EINVAL and changes nothing.
+ * A source that is a directory fails with EISDIR; a destination that is a directory with EEXIST
+ * without NI_COPY_OVERWRITE, EISDIR with it. POSIX: like File.Copy, it holds a shared flock on the
+ * source and an exclusive one on the destination, without blocking: a file another descriptor holds
+ * a conflicting lock on fails with EWOULDBLOCK and nothing is written. If the copy fails after it
+ * created the destination, the destination is removed.
  */
 NI_API int32_t ni_copyfile(const char* source, const char* destination, int32_t flags);
 
@@ -165,7 +183,8 @@ NI_API int32_t ni_get_inheritable(ni_handle handle, int32_t* inheritable);
 NI_API int32_t ni_set_inheritable(ni_handle handle, int32_t inheritable);
 
 /* Reserves `length` bytes of disk for the file without changing its size (fallocate with
- * FALLOC_FL_KEEP_SIZE on Linux). ENOTSUP / EOPNOTSUPP where the file system cannot. */
+ * FALLOC_FL_KEEP_SIZE on Linux; the allocation size on Windows, only ever grown). ENOTSUP /
+ * EOPNOTSUPP where the file system cannot. */
 NI_API int32_t ni_preallocate(ni_handle handle, int64_t length);
 
 /* NI_CAP_* bits describing which creating calls are atomic on the running system. */

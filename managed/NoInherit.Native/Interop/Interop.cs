@@ -14,6 +14,8 @@ internal static unsafe partial class Interop
     internal const int O_CREAT = 0x0010, O_EXCL = 0x0020, O_TRUNC = 0x0040, O_APPEND = 0x0080;
     internal const int O_SYNC = 0x0100, O_NOFOLLOW = 0x0200, O_NOTDIR = 0x0400;
     internal const int O_SHLOCK = 0x1000, O_EXLOCK = 0x2000;
+    internal const int O_SHARE_READ = 0x4000, O_SHARE_WRITE = 0x8000, O_SHARE_DELETE = 0x10000;
+    internal const int O_DELETE_ON_CLOSE = 0x20000, O_ASYNC = 0x40000, O_RANDOM = 0x80000, O_SEQUENTIAL = 0x100000;
 
     internal const int AF_UNIX = 1, AF_INET = 2, AF_INET6 = 3;
     internal const int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_SEQPACKET = 5;

@@ -13,7 +13,9 @@
 #endif
 
 #define NI_O_KNOWN (NI_O_ACCMODE | NI_O_CREAT | NI_O_EXCL | NI_O_TRUNC | NI_O_APPEND | NI_O_SYNC | \
-                    NI_O_NOFOLLOW | NI_O_NOTDIR | NI_O_SHLOCK | NI_O_EXLOCK)
+                    NI_O_NOFOLLOW | NI_O_NOTDIR | NI_O_SHLOCK | NI_O_EXLOCK | NI_O_SHARE_READ | \
+                    NI_O_SHARE_WRITE | NI_O_SHARE_DELETE | NI_O_DELETE_ON_CLOSE | NI_O_ASYNC | \
+                    NI_O_RANDOM | NI_O_SEQUENTIAL)
 #define NI_COPY_KNOWN (NI_COPY_OVERWRITE)
 
 /* Checks of the portable flag words, the same on every platform: 0 or NI_ERROR_INVALID_ARGUMENT. */

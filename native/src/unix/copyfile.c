@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
+#if HAVE_FLOCK
+#  include <sys/file.h>
+#endif
 #if defined(__linux__)
 #  include <sys/sendfile.h>
 #  include <sys/syscall.h>
@@ -91,6 +94,51 @@ out:
     return error;
 }
 
+/* As File.Copy: the permission bits whatever the umask (no setuid/setgid/sticky) and the
+   modification time. A file system that cannot store them (EPERM) does not fail the copy. */
+static int32_t copy_metadata(int out, const struct stat* in_st)
+{
+    if (fchmod(out, in_st->st_mode & 0777) < 0 && errno != EPERM)
+        return errno;
+    struct timespec times[2];
+    times[0].tv_sec = 0;
+    times[0].tv_nsec = UTIME_OMIT;
+#if defined(__APPLE__)
+    times[1] = in_st->st_mtimespec;
+#else
+    times[1] = in_st->st_mtim;
+#endif
+    if (futimens(out, times) < 0 && errno != EPERM)
+        return errno;
+    return 0;
+}
+
+/* The advisory locks File.Copy takes: shared on the source, exclusive on the destination. Only a
+   conflicting holder fails (EWOULDBLOCK); a file system without locks does not. */
+static int32_t lock_file(int fd, int exclusive)
+{
+#if HAVE_FLOCK
+    int rc;
+    while ((rc = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB)) < 0 && errno == EINTR) { }
+    if (rc < 0 && (errno == EWOULDBLOCK || errno == EAGAIN))
+        return EWOULDBLOCK;
+#else
+    (void)fd; (void)exclusive;
+#endif
+    return 0;
+}
+
+/* Releases a lock before the close: a child forked meanwhile (and not yet exec'd) shares the open file
+   description, which would keep the lock, and the file, locked after our close. */
+static void unlock_file(int fd)
+{
+#if HAVE_FLOCK
+    (void)flock(fd, LOCK_UN);
+#else
+    (void)fd;
+#endif
+}
+
 static int open_retry(const char* path, int flags, mode_t mode)
 {
     int fd;
@@ -120,24 +168,26 @@ int32_t ni_copyfile(const char* source, const char* destination, int32_t flags)
         ni_unix_close_quietly(in);
         return error;
     }
-    if (S_ISDIR(in_st.st_mode))
+    if (S_ISDIR(in_st.st_mode) || (error = lock_file(in, 0)) != 0)
     {
-        ni_unix_close_quietly(in);
-        return EISDIR;
+        ni_unix_close_quietly(in); /* never locked */
+        return error != 0 ? error : EISDIR;
     }
 
     /* O_EXCL first so that we know whether we created the destination (and may remove it). */
-    mode_t mode = in_st.st_mode & 07777;
+    mode_t mode = in_st.st_mode & 0777;
     int created = 1;
     int out = open_retry(destination, O_WRONLY | O_CREAT | O_EXCL, mode);
     if (out < 0 && errno == EEXIST && (flags & NI_COPY_OVERWRITE))
     {
         created = 0;
-        out = open_retry(destination, O_WRONLY, 0);
+        /* O_CREAT again: a dangling symlink is followed and its target created, as File.Copy does. */
+        out = open_retry(destination, O_WRONLY | O_CREAT, mode);
     }
     if (out < 0)
     {
         error = errno;
+        unlock_file(in);
         ni_unix_close_quietly(in);
         return error;
     }
@@ -147,7 +197,8 @@ int32_t ni_copyfile(const char* source, const char* destination, int32_t flags)
         error = errno;
     else if (out_st.st_dev == in_st.st_dev && out_st.st_ino == in_st.st_ino)
         error = EINVAL; /* the same file: it was opened without O_TRUNC, so it is intact */
-    else if (!created && S_ISREG(out_st.st_mode))
+    /* Truncate only once the destination is ours alone; a locked one is left as it is. */
+    else if ((error = lock_file(out, 1)) == 0 && !created && S_ISREG(out_st.st_mode))
     {
         int rc;
         while ((rc = ftruncate(out, 0)) < 0 && errno == EINTR) { }
@@ -167,6 +218,10 @@ int32_t ni_copyfile(const char* source, const char* destination, int32_t flags)
 #endif
     }
 
+    if (error == 0)
+        error = copy_metadata(out, &in_st);
+    unlock_file(out);
+    unlock_file(in);
     if (close(out) < 0 && errno != EINTR && error == 0)
         error = errno; /* NFS and friends report deferred write errors at close */
     ni_unix_close_quietly(in);

@@ -51,7 +51,7 @@ int32_t ni_error_message(int32_t error, char* buffer, int32_t size)
 {
     if (buffer == NULL || size < 1)
         return EINVAL;
-    if (strerror_r(error, buffer, (size_t)size) != 0)
+    if (strerror_r(error, buffer, (size_t)size) == EINVAL) /* ERANGE: the text was truncated, keep it */
         snprintf(buffer, (size_t)size, "Unknown error %d", (int)error);
     buffer[size - 1] = '\0';
     return 0;

@@ -62,6 +62,8 @@ int32_t ni_open(const char* path, int32_t flags, int32_t mode, ni_handle* result
     int32_t error = ni_check_open_flags(flags);
     if (error != 0)
         return error;
+    if (flags & NI_O_DELETE_ON_CLOSE)
+        return ENOTSUP; /* POSIX has no such thing; the caller removes the name when it closes */
 
     int fd;
     while ((fd = open(path, to_os_flags(flags), (mode_t)mode)) < 0 && errno == EINTR) { }
@@ -84,6 +86,10 @@ int32_t ni_open(const char* path, int32_t flags, int32_t mode, ni_handle* result
     }
     if (error == 0)
         error = lock_and_truncate(fd, flags);
+#if HAVE_POSIX_FADVISE
+    if (error == 0 && (flags & (NI_O_RANDOM | NI_O_SEQUENTIAL)))
+        (void)posix_fadvise(fd, 0, 0, (flags & NI_O_RANDOM) ? POSIX_FADV_RANDOM : POSIX_FADV_SEQUENTIAL); /* a hint */
+#endif
     if (error != 0)
     {
         ni_unix_close_quietly(fd);

@@ -4,38 +4,15 @@
 
 #include <sys/socket.h>
 #include <unistd.h>
-
-static int to_os_family(int32_t family)
-{
-    switch (family)
-    {
-        case NI_AF_UNSPEC: return AF_UNSPEC;
-        case NI_AF_UNIX: return AF_UNIX;
-        case NI_AF_INET: return AF_INET;
-        case NI_AF_INET6: return AF_INET6;
-        default: return -1;
-    }
-}
-
-static int to_os_type(int32_t type)
-{
-    switch (type)
-    {
-        case NI_SOCK_STREAM: return SOCK_STREAM;
-        case NI_SOCK_DGRAM: return SOCK_DGRAM;
-        case NI_SOCK_RAW: return SOCK_RAW;
-        case NI_SOCK_SEQPACKET: return SOCK_SEQPACKET;
-        default: return -1;
-    }
-}
+#include "ni_socket_map.h"
 
 int32_t ni_socket(int32_t family, int32_t type, int32_t protocol, ni_handle* result)
 {
     if (result == NULL)
         return EINVAL;
-    int os_family = to_os_family(family);
-    int os_type = to_os_type(type);
-    if (os_family < 0 || family == NI_AF_UNSPEC)
+    int os_family = ni_os_family(family);
+    int os_type = ni_os_socket_type(type);
+    if (os_family < 0)
         return EAFNOSUPPORT;
     if (os_type < 0)
         return EPROTOTYPE;

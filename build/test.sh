@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Builds everything from nothing and runs every test suite:
+#   - the C tests (CTest) for every shipped RID: natively (linux-x64, linux-musl-x64), under
+#     qemu-aarch64 (linux-arm64) and under wine64 (win-x64);
+#   - the managed xunit tests on net10.0 and, self-contained, on .NET 8;
+#   - the package: dotnet pack, then a fresh app consuming the .nupkg every way users do;
+#   - the LeakDemo sample.
+# The last line sums all suites as "tests: N passed, N failed, N skipped".
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+host_rid="linux-x64"
+logs="$root/artifacts/test-logs"
+mkdir -p "$logs"
+export WINEDEBUG=-all DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1
+
+total_passed=0 total_failed=0 total_skipped=0
+
+# add SUITE PASSED FAILED SKIPPED
+add() {
+  printf '%-44s %5d passed, %d failed, %d skipped\n' "$1:" "$2" "$3" "$4"
+  total_passed=$((total_passed + $2)); total_failed=$((total_failed + $3)); total_skipped=$((total_skipped + $4))
+}
+
+# A suite that could not even run counts as one failure, so a broken build is never green.
+fail_suite() {
+  echo "!! $1 did not run; see $2" >&2
+  tail -n 40 "$2" >&2
+  add "$1" 0 1 0
+}
+
+# The xunit v3 runner ends with "NAME  Total: N, Errors: N, Failed: N, Skipped: N, Not Run: N, Time: ...".
+run_xunit() {
+  local suite="$1" log="$2"; shift 2
+  "$@" >"$log" 2>&1
+  local rc=$? line
+  line=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+, Not Run: [0-9]+' "$log" | tail -1)
+  if [[ -z "$line" ]]; then fail_suite "$suite (exit $rc)" "$log"; return; fi
+  local t e f s n
+  read -r t e f s n < <(sed -E 's/.*Total: ([0-9]+), Errors: ([0-9]+), Failed: ([0-9]+), Skipped: ([0-9]+), Not Run: ([0-9]+).*/\1 \2 \3 \4 \5/' <<<"$line")
+  add "$suite" $((t - f - s - n)) $((f + e + n)) "$s"
+  grep -E '\[FAIL\]' "$log" | head -20 || true
+  if [[ $rc -ne 0 && $((f + e + n)) -eq 0 ]]; then fail_suite "$suite (exit $rc)" "$log"; fi
+}
+
+rids=$(dotnet msbuild "$root/build/NoInherit.Native.Build.csproj" -getProperty:NiShippedRids 2>/dev/null | tail -1)
+[[ -n "$rids" ]] || { echo "cannot read NiShippedRids" >&2; rids="$host_rid"; }
+
+for rid in ${rids//;/ }; do
+  echo "== native $rid: build, CTest"
+  native="$root/artifacts/native/$rid"
+  log="$logs/native-$rid.log"
+  if bash build/toolchain.sh "$rid" --test >"$log" 2>&1 &&
+     cmake -S "$root" -B "$native" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/$rid.cmake" \
+        -DCMAKE_BUILD_TYPE=Release -DNI_RID="$rid" -DBUILD_TESTING=ON \
+        -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$native/bin" -DCMAKE_ARCHIVE_OUTPUT_DIRECTORY="$native/bin" \
+        -DCMAKE_RUNTIME_OUTPUT_DIRECTORY="$native/bin" >>"$log" 2>&1 &&
+     cmake --build "$native" --parallel >>"$log" 2>&1; then
+    ctest --test-dir "$native" --output-on-failure --parallel 2 >"$logs/ctest-$rid.log" 2>&1
+    summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$logs/ctest-$rid.log" | tail -1)
+    if [[ -z "$summary" ]]; then
+      fail_suite "C tests $rid (CTest)" "$logs/ctest-$rid.log"
+    else
+      out_of=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
+      failed=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$summary")
+      skipped=$(grep -cE '^\s+[0-9]+ - .*\(Skipped\)' "$logs/ctest-$rid.log" || true)
+      add "C tests $rid (CTest)" $((out_of - failed - skipped)) "$failed" "$skipped"
+      grep -E '^\s+[0-9]+ - .*\((Failed|Skipped|Timeout|SEGFAULT|Subprocess aborted)\)' "$logs/ctest-$rid.log" || true
+    fi
+  else
+    fail_suite "C tests $rid (CTest)" "$log"
+  fi
+done
+
+tests="$root/tests/NoInherit.Native.Tests"
+echo "== managed: xunit on net10.0 ($host_rid)"
+log="$logs/managed-build.log"
+if dotnet build "$tests" -c Release -f net10.0 >"$log" 2>&1; then
+  run_xunit "managed tests net10.0 $host_rid" "$logs/managed-net10.log" \
+    "$tests/bin/Release/net10.0/NoInherit.Native.Tests"
+else
+  fail_suite "managed tests net10.0 $host_rid" "$log"
+fi
+
+echo "== managed: xunit on net8.0, self-contained $host_rid"
+log="$logs/managed-net8-publish.log"
+net8="$root/artifacts/tests/net8.0-$host_rid"
+if dotnet publish "$tests" -c Release -f net8.0 -r "$host_rid" --self-contained -o "$net8" >"$log" 2>&1; then
+  run_xunit "managed tests net8.0 $host_rid (self-contained)" "$logs/managed-net8.log" "$net8/NoInherit.Native.Tests"
+else
+  fail_suite "managed tests net8.0 $host_rid (self-contained)" "$log"
+fi
+
+echo "== package: dotnet pack, consumption tests"
+log="$logs/pack.log"
+if dotnet pack "$root/managed/NoInherit.Native" -c Release >"$log" 2>&1; then
+  bash "$root/tests/Packaging/run.sh" >"$logs/packaging.log" 2>&1
+  grep -E '^(PASS|FAIL) ' "$logs/packaging.log" | sed 's/^/   /'
+  line=$(grep -E '^packaging: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$logs/packaging.log" | tail -1)
+  if [[ -z "$line" ]]; then
+    fail_suite "package consumption" "$logs/packaging.log"
+  else
+    read -r p f s < <(sed -E 's/packaging: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$line")
+    add "package consumption" "$p" "$f" "$s"
+  fi
+else
+  fail_suite "package consumption" "$log"
+fi
+
+echo "== sample: LeakDemo"
+log="$logs/leakdemo.log"
+if dotnet run --project "$root/samples/LeakDemo" -c Release >"$log" 2>&1; then
+  add "LeakDemo" 1 0 0
+else
+  fail_suite "LeakDemo" "$log"
+fi
+
+echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
+[[ $total_failed -eq 0 ]]

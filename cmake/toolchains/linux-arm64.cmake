@@ -1,0 +1,16 @@
+# linux-arm64 (glibc): Debian's gcc-aarch64-linux-gnu; tests run under qemu-user.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_NM aarch64-linux-gnu-nm)
+set(CMAKE_OBJDUMP aarch64-linux-gnu-objdump)
+set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+# An absolute path: the tests also execv it themselves, to start their checker child (no PATH search).
+find_program(NI_QEMU_AARCH64 qemu-aarch64 NO_CMAKE_FIND_ROOT_PATH)
+if(NI_QEMU_AARCH64)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${NI_QEMU_AARCH64} -L /usr/aarch64-linux-gnu)
+endif()
+set(NI_RID linux-arm64 CACHE STRING "" FORCE)

@@ -1,0 +1,57 @@
+/* Error codes: the portable class of a Win32 or WSA code and its FormatMessage text. */
+#include "win.h"
+
+#include <stdio.h>
+
+int32_t ni_error_kind(int32_t error)
+{
+    switch (error)
+    {
+        case ERROR_FILE_NOT_FOUND: return NI_ERR_NOENT;
+        case ERROR_PATH_NOT_FOUND: case ERROR_INVALID_DRIVE: case ERROR_BAD_NETPATH: return NI_ERR_NOTDIR_PATH;
+        case ERROR_ACCESS_DENIED: case ERROR_PRIVILEGE_NOT_HELD: case WSAEACCES: return NI_ERR_ACCESS;
+        case ERROR_FILE_EXISTS: case ERROR_ALREADY_EXISTS: return NI_ERR_EXIST;
+        case ERROR_DIRECTORY_NOT_SUPPORTED: return NI_ERR_ISDIR;
+        case ERROR_DIRECTORY: return NI_ERR_NOTDIR;
+        case ERROR_FILENAME_EXCED_RANGE: return NI_ERR_NAMETOOLONG;
+        case ERROR_SHARING_VIOLATION: case ERROR_LOCK_VIOLATION: case WSAEWOULDBLOCK: return NI_ERR_WOULDBLOCK;
+        case ERROR_INVALID_PARAMETER: case WSAEINVAL: return NI_ERR_INVAL;
+        case ERROR_INVALID_HANDLE: case WSAEBADF: return NI_ERR_BADF;
+        case ERROR_TOO_MANY_OPEN_FILES: case WSAEMFILE: return NI_ERR_MFILE;
+        case ERROR_DISK_FULL: case ERROR_HANDLE_DISK_FULL: return NI_ERR_NOSPC;
+        case ERROR_FILE_TOO_LARGE: return NI_ERR_FBIG;
+        case ERROR_CANT_RESOLVE_FILENAME: return NI_ERR_LOOP;
+        case ERROR_WRITE_PROTECT: return NI_ERR_ROFS;
+        case WSAEAFNOSUPPORT: return NI_ERR_AFNOSUPPORT;
+        case WSAEPROTONOSUPPORT: return NI_ERR_PROTONOSUPPORT;
+        case WSAEPROTOTYPE: return NI_ERR_PROTOTYPE;
+        case WSAESOCKTNOSUPPORT: return NI_ERR_SOCKTNOSUPPORT;
+        case WSAENOTSOCK: return NI_ERR_NOTSOCK;
+        case WSAEOPNOTSUPP: case ERROR_NOT_SUPPORTED: return NI_ERR_OPNOTSUPP;
+        case WSAECONNABORTED: return NI_ERR_CONNABORTED;
+        case WSAECONNRESET: return NI_ERR_CONNRESET;
+        case WSAENOTCONN: return NI_ERR_NOTCONN;
+        case ERROR_NOT_ENOUGH_MEMORY: case ERROR_OUTOFMEMORY: case WSAENOBUFS: return NI_ERR_NOMEM;
+        case WSAEINTR: return NI_ERR_INTR;
+        default: return NI_ERR_OTHER;
+    }
+}
+
+int32_t ni_error_message(int32_t error, char* buffer, int32_t size)
+{
+    if (buffer == NULL || size < 1)
+        return ERROR_INVALID_PARAMETER;
+    wchar_t wide[512];
+    DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)error,
+                             0, wide, 512, NULL);
+    /* FormatMessage ends its text with ".\r\n"; the runtime's messages do not. */
+    while (n > 0 && (wide[n - 1] == L'\n' || wide[n - 1] == L'\r' || wide[n - 1] == L' '))
+        wide[--n] = L'\0';
+    /* Converted whole, then cut to the caller's size: WideCharToMultiByte fails outright on a
+       buffer too small, which would turn a truncated message into "Unknown error". */
+    char text[512 * 3];
+    if (n == 0 || WideCharToMultiByte(CP_UTF8, 0, wide, -1, text, (int)sizeof text, NULL, NULL) == 0)
+        snprintf(text, sizeof text, "Unknown error (0x%x)", (unsigned)error);
+    snprintf(buffer, (size_t)size, "%s", text);
+    return 0;
+}

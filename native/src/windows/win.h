@@ -1,0 +1,34 @@
+/* The Win32 platform layer: shared helpers of the Windows capability files. */
+#ifndef NI_WIN_H
+#define NI_WIN_H
+
+#ifndef WIN32_LEAN_AND_MEAN
+#  define WIN32_LEAN_AND_MEAN
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+
+#include "ni_internal.h"
+
+#ifndef ERROR_DIRECTORY_NOT_SUPPORTED
+#  define ERROR_DIRECTORY_NOT_SUPPORTED 336L /* missing from older MinGW headers */
+#endif
+
+/*
+ * Converts a UTF-8 path to a newly allocated UTF-16 one that CreateFileW and CopyFileExW accept at
+ * any length: absolute paths longer than MAX_PATH get the \\?\ (or \\?\UNC\) prefix after
+ * normalisation. Returns 0 or a Win32 error (ERROR_NO_UNICODE_TRANSLATION for invalid UTF-8).
+ */
+DWORD ni_win_path(const char* utf8, wchar_t** result);
+
+/* Starts Winsock once for the process; 0 or a WSA error. */
+int ni_win_sockets_ready(void);
+
+/* Records that `capability` turned out not to be atomic on this system. */
+void ni_win_degrade(uint32_t capability);
+
+/* Non-inheritable security attributes for every creating call. */
+extern SECURITY_ATTRIBUTES ni_win_no_inherit;
+
+#endif
