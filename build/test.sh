@@ -2,7 +2,8 @@
 # Builds everything from nothing and runs every test suite:
 #   - the C tests (CTest) for every shipped RID: natively (linux-x64, linux-musl-x64), under
 #     qemu-aarch64 (linux-arm64) and under wine64 (win-x64);
-#   - the managed xunit tests on net10.0 and, self-contained, on .NET 8;
+#   - the managed xunit tests on net10.0 and, self-contained, on .NET 8; then self-contained on net10.0 for
+#     win-x64 under wine64 and for linux-arm64 under qemu-aarch64;
 #   - the package: dotnet pack, then a fresh app consuming the .nupkg every way users do;
 #   - the LeakDemo sample.
 # The last line sums all suites as "tests: N passed, N failed, N skipped".
@@ -41,6 +42,9 @@ run_xunit() {
   read -r t e f s n < <(sed -E 's/.*Total: ([0-9]+), Errors: ([0-9]+), Failed: ([0-9]+), Skipped: ([0-9]+), Not Run: ([0-9]+).*/\1 \2 \3 \4 \5/' <<<"$line")
   add "$suite" $((t - f - s - n)) $((f + e + n)) "$s"
   grep -E '\[FAIL\]' "$log" | head -20 || true
+  # Why tests were skipped: each distinct reason (the line after a [SKIP]) with how many tests gave it.
+  grep -A1 -E '\[SKIP\]' "$log" | tr -d '\r' | grep -vE '\[SKIP\]|^--$' | sed -E 's/^[[:space:]]+//' | sort | uniq -c | sort -rn |
+    sed -E 's/^[[:space:]]*([0-9]+) /   skipped \1: /' || true
   if [[ $rc -ne 0 && $((f + e + n)) -eq 0 ]]; then fail_suite "$suite (exit $rc)" "$log"; fi
 }
 
@@ -90,6 +94,44 @@ if dotnet publish "$tests" -c Release -f net8.0 -r "$host_rid" --self-contained 
   run_xunit "managed tests net8.0 $host_rid (self-contained)" "$logs/managed-net8.log" "$net8/NoInherit.Native.Tests"
 else
   fail_suite "managed tests net8.0 $host_rid (self-contained)" "$log"
+fi
+
+# The same suite, self-contained for the emulated RIDs. net10.0 only (NiTestFrameworks): a self-contained restore would
+# otherwise want each RID's .NET 8 runtime pack as well, which the package source lacks for linux-arm64; --no-dependencies
+# restores the test project alone, so the library and the tool keep their ordinary (RID-less) restore.
+# Each run has a time limit: a hung emulator ends as a run without a summary, which counts as a failure.
+publish_emulated() { # RID OUTPUT LOG
+  dotnet publish "$tests" -c Release -f net10.0 -r "$1" --self-contained -p:NiTestFrameworks=net10.0 --no-dependencies \
+    -o "$2" >"$3" 2>&1
+}
+
+echo "== managed: xunit on net10.0, self-contained win-x64, under wine64"
+log="$logs/managed-win-x64-publish.log"
+win="$root/artifacts/tests/net10.0-win-x64"
+# The two wine problems this run meets (a crash or hang once a second test throws, and at DynamicMethod clean-up) are
+# handled in the test project's runtimeconfig for Windows RIDs; see NoInherit.Native.Tests.csproj.
+if publish_emulated win-x64 "$win" "$log"; then
+  run_xunit "managed tests net10.0 win-x64 (wine64)" "$logs/managed-win-x64.log" \
+    timeout 1800 /usr/lib/wine/wine64 "$win/NoInherit.Native.Tests.exe"
+else
+  fail_suite "managed tests net10.0 win-x64 (wine64)" "$log"
+fi
+
+echo "== managed: xunit on net10.0, self-contained linux-arm64, under qemu-aarch64"
+log="$logs/managed-linux-arm64-publish.log"
+arm64="$root/artifacts/tests/net10.0-linux-arm64"
+# The cross sysroot (-L) has no arm64 ICU, so globalization is invariant, and no OpenSSL, which xunit needs (SHA-256 of
+# test IDs): build/arm64-openssl.sh unpacks Debian's arm64 libssl3 (nothing installed) for the guest's LD_LIBRARY_PATH.
+# W^X is off: with it, the runtime writes JIT'd code and patches stubs through a second, writable mapping of the
+# executable memory, which qemu-user does not watch for self-modifying code, so it goes on running stale translations
+# (seen as a NullReferenceException inside a reflection stub, then SIGSEGV, within seconds; without W^X the run is clean).
+if publish_emulated linux-arm64 "$arm64" "$log" &&
+   openssl_arm64=$(bash "$root/build/arm64-openssl.sh" "$root/artifacts/qemu/linux-arm64-openssl" 2>>"$log"); then
+  run_xunit "managed tests net10.0 linux-arm64 (qemu-aarch64)" "$logs/managed-linux-arm64.log" \
+    env DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_EnableWriteXorExecute=0 timeout 2700 \
+    qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH="$openssl_arm64" "$arm64/NoInherit.Native.Tests"
+else
+  fail_suite "managed tests net10.0 linux-arm64 (qemu-aarch64)" "$log"
 fi
 
 echo "== package: dotnet pack, consumption tests"

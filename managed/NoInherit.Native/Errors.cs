@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace NoInherit.Native;
 
@@ -17,6 +18,7 @@ internal static class Errors
         NameTooLong = 7, WouldBlock = 8, Inval = 9, BadF = 10, MFile = 11, NoSpc = 12, FBig = 13, Loop = 14,
         Rofs = 15, AfNoSupport = 16, ProtoNoSupport = 17, ProtoType = 18, SocktNoSupport = 19, NotSock = 20,
         OpNotSupp = 21, ConnAborted = 22, NoMem = 23, Intr = 24, ConnReset = 25, NotConn = 26;
+    internal const int Canceled = 27;
 
     // The codes the BCL reports for conditions we detect differently: EACCES is 13 on every POSIX system;
     // a sharing violation is EWOULDBLOCK (11 on Linux, 35 on macOS/BSD) or ERROR_SHARING_VIOLATION (32).
@@ -58,7 +60,8 @@ internal static class Errors
                 // A directory is reported as EACCES, as the BCL does (EACCES is 13 on every POSIX system).
                 if (kind == IsDir && !OperatingSystem.IsWindows())
                     error = EAccesPosix;
-                Exception inner = new IOException(Message(error), HResult(error));
+                // The BCL on Unix attaches the errno as an inner IOException; on Windows (Win32Marshal) it attaches none.
+                Exception? inner = OperatingSystem.IsWindows() ? null : new IOException(Message(error), HResult(error));
                 return named
                     ? new UnauthorizedAccessException($"Access to the path '{path}' is denied.", inner)
                     : new UnauthorizedAccessException("Access to the path is denied.", inner);
@@ -74,16 +77,27 @@ internal static class Errors
                 return new ArgumentOutOfRangeException("value", "Specified file length was too large for the file system.");
             case Exist when named:
                 return new IOException($"The file '{path}' already exists.", HResult(error));
+            case Loop when named: // the BCL's generic form for an error it has no special case for
+                return new IOException($"{Message(error)} : '{path}'", HResult(error));
             default:
+                // Windows: the BCL (Win32Marshal) names the path for a code it has no special case for, in File.Open and
+                // File.Copy alike (ERROR_INVALID_NAME for a trailing separator): "Invalid name. : 'C:\dir\file\'" on .NET 8,
+                // with a period after the quote on .NET 10. The running runtime decides, as it is the one the caller compares with.
+                if (named && OperatingSystem.IsWindows())
+                    return new IOException($"{Message(error)} : '{path}'{(Environment.Version.Major >= 10 ? "." : "")}", HResult(error));
                 return new IOException(Message(error), HResult(error));
         }
     }
 
     /// <summary>An exception for a failed ni_copyfile, naming the end that failed, as File.Copy does.</summary>
-    internal static Exception ForCopy(int error, string source, string destination)
+    /// <remarks>A cancellation (ECANCELED / ERROR_CANCELLED, from the progress callback) is an
+    /// <see cref="OperationCanceledException"/> carrying <paramref name="cancellationToken"/>.</remarks>
+    internal static Exception ForCopy(int error, string source, string destination, CancellationToken cancellationToken = default)
     {
         switch (Kind(error))
         {
+            case Canceled:
+                return new OperationCanceledException(cancellationToken);
             case Exist:
                 return Directory.Exists(destination)
                     ? new IOException($"The target file '{destination}' is a directory, not a file.")
@@ -146,4 +160,15 @@ internal static class Errors
         string? parent = Path.GetDirectoryName(path);
         return string.IsNullOrEmpty(parent) || Directory.Exists(parent);
     }
+
+    /// <summary>ENOENT / ERROR_FILE_NOT_FOUND: the same number everywhere. What a program not found on PATH reports.</summary>
+    internal const int FileNotFoundCode = 2;
+
+    /// <summary>An exception for a child that could not be started, as Process.Start throws it: a
+    /// <see cref="System.ComponentModel.Win32Exception"/> carrying the platform code (errno / Win32 error).</summary>
+    internal static System.ComponentModel.Win32Exception ForStart(int error, string fileName, string workingDirectory) =>
+        new(error, $"An error occurred trying to start process '{fileName}' with working directory '{workingDirectory}'. {Message(error)}");
+
+    /// <summary>An exception for a failed call on a started child (wait, kill).</summary>
+    internal static System.ComponentModel.Win32Exception ForProcess(int error) => new(error, Message(error));
 }

@@ -22,7 +22,7 @@ public enum NoInheritCapabilities
 }
 
 /// <summary>Reads and changes whether a child process would inherit a handle, as Python's os.get_inheritable / os.set_inheritable.</summary>
-public static class Inheritance
+public static partial class Inheritance
 {
     /// <summary>Returns true if a child process started now would inherit <paramref name="handle"/>.</summary>
     /// <param name="handle">A file, socket or pipe handle.</param>

@@ -1,14 +1,26 @@
 using System;
 using System.IO;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace NoInherit.Native;
 
 public static partial class NoInheritFile
 {
     /// <summary>
-    /// Copies an existing file to a new file, as <see cref="File.Copy(string, string, bool)"/>; both files are
-    /// opened non-inheritable, so a child started during the copy holds neither.
+    /// Copies an existing file to a new file, as <see cref="File.Copy(string, string, bool)"/>; every file the copy opens
+    /// is non-inheritable, so a child started during the copy holds none of them.
     /// </summary>
+    /// <remarks>
+    /// The data is written to a temporary file in the destination's directory and put in place only once complete
+    /// (atomically replacing an existing destination with <paramref name="overwrite"/>), so a failure never leaves a
+    /// partial destination: it is absent or holds its old content. On Linux the copy uses a reflink where the file system
+    /// shares extents, else <c>copy_file_range</c> or <c>sendfile</c>, and keeps the holes of a sparse source. The limits
+    /// (a destination that is a device or FIFO, or that cannot be replaced, is written in place; a replaced destination is a
+    /// new file, so other hard links keep the old content) are described in the README.
+    /// </remarks>
     /// <param name="sourceFileName">The file to copy.</param>
     /// <param name="destFileName">The name of the destination file. This cannot be a directory.</param>
     /// <param name="overwrite">true to replace an existing destination file.</param>
@@ -19,15 +31,125 @@ public static partial class NoInheritFile
     /// <exception cref="UnauthorizedAccessException">Access is denied, or a path is a directory.</exception>
     /// <exception cref="IOException">The destination exists and <paramref name="overwrite"/> is false, the destination is a
     /// directory, source and destination are the same file, or another I/O error.</exception>
-    public static void Copy(string sourceFileName, string destFileName, bool overwrite = false)
+    public static unsafe void Copy(string sourceFileName, string destFileName, bool overwrite = false)
+    {
+        (string source, string destination) = CopyPaths(sourceFileName, destFileName);
+        int error = Interop.CopyFileEx(source, destination, overwrite ? Interop.COPY_OVERWRITE : 0, null, null);
+        if (error != 0)
+            throw Errors.ForCopy(error, source, destination);
+    }
+
+    /// <summary>
+    /// Copies an existing file to a new file on a thread-pool thread, as <see cref="Copy(string, string, bool)"/> does,
+    /// reporting the bytes copied and stopping when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    /// <remarks>
+    /// <paramref name="progress"/> gets the number of bytes of the source done so far (a hole of a sparse file counts as
+    /// done): first 0, then a larger value after each chunk (at most 16 MiB on Linux), and last the source's size, before
+    /// the destination is put in place. It is called on the copying thread; a <see cref="Progress{T}"/> posts each value
+    /// to its synchronization context (or the thread pool, where the order of the calls is not kept).
+    /// A cancellation is seen before the copy starts and after every chunk: the task ends canceled, the temporary file is
+    /// removed and the destination is untouched (absent, or with its old content). A copy blocked in the kernel (reading a
+    /// FIFO, a slow device) sees it when that call returns. An exception thrown by <paramref name="progress"/> stops the
+    /// copy the same way and faults the task with that exception.
+    /// </remarks>
+    /// <param name="sourceFileName">The file to copy.</param>
+    /// <param name="destFileName">The name of the destination file. This cannot be a directory.</param>
+    /// <param name="overwrite">true to replace an existing destination file.</param>
+    /// <param name="progress">Receives the number of bytes copied so far; may be null.</param>
+    /// <param name="cancellationToken">Stops the copy, leaving the destination as it was.</param>
+    /// <returns>A task that completes when the destination is in place.</returns>
+    /// <exception cref="ArgumentNullException">A path is null (thrown before the task starts).</exception>
+    /// <exception cref="ArgumentException">A path is empty or contains a null character (thrown before the task starts).</exception>
+    /// <exception cref="OperationCanceledException">The task, when <paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="IOException">The task, for the failures of <see cref="Copy(string, string, bool)"/>.</exception>
+    public static Task CopyAsync(string sourceFileName, string destFileName, bool overwrite = false,
+        IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        (string source, string destination) = CopyPaths(sourceFileName, destFileName);
+        if (cancellationToken.IsCancellationRequested)
+            return Task.FromCanceled(cancellationToken);
+        var operation = new CopyOperation(source, destination, overwrite, progress, cancellationToken);
+        return Task.Factory.StartNew(static state => ((CopyOperation)state!).Run(), operation, cancellationToken,
+            TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
+    }
+
+    private static (string Source, string Destination) CopyPaths(string sourceFileName, string destFileName)
     {
         ArgumentException.ThrowIfNullOrEmpty(sourceFileName);
         ArgumentException.ThrowIfNullOrEmpty(destFileName);
-        string source = Path.GetFullPath(sourceFileName);
-        string destination = Path.GetFullPath(destFileName);
+        return (Path.GetFullPath(sourceFileName), Path.GetFullPath(destFileName));
+    }
 
-        int error = Interop.CopyFile(source, destination, overwrite ? Interop.COPY_OVERWRITE : 0);
-        if (error != 0)
-            throw Errors.ForCopy(error, source, destination);
+    /// <summary>One asynchronous copy: its arguments, and what the native progress callback needs.</summary>
+    private sealed class CopyOperation
+    {
+        private readonly string _source, _destination;
+        private readonly int _flags;
+        private readonly IProgress<long>? _progress;
+        private readonly CancellationToken _cancellationToken;
+        private long _reported = -1;
+        private Exception? _failure;
+
+        public CopyOperation(string source, string destination, bool overwrite, IProgress<long>? progress,
+            CancellationToken cancellationToken)
+        {
+            _source = source;
+            _destination = destination;
+            _flags = overwrite ? Interop.COPY_OVERWRITE : 0;
+            _progress = progress;
+            _cancellationToken = cancellationToken;
+        }
+
+        public unsafe void Run()
+        {
+            int error;
+            if (_progress is null && !_cancellationToken.CanBeCanceled)
+            {
+                error = Interop.CopyFileEx(_source, _destination, _flags, null, null);
+            }
+            else
+            {
+                // The native side gets a GCHandle to this object as its state and hands it back to OnProgress.
+                GCHandle self = GCHandle.Alloc(this);
+                try
+                {
+                    error = Interop.CopyFileEx(_source, _destination, _flags, &OnProgress, (void*)GCHandle.ToIntPtr(self));
+                }
+                finally
+                {
+                    self.Free();
+                }
+            }
+            if (_failure is not null)
+                ExceptionDispatchInfo.Throw(_failure);
+            if (error != 0)
+                throw Errors.ForCopy(error, _source, _destination, _cancellationToken);
+        }
+
+        /// <summary>ni_copy_progress: nonzero cancels. Nothing may escape into native code, so a failure is kept.</summary>
+        [UnmanagedCallersOnly]
+        private static unsafe int OnProgress(long copied, void* state)
+        {
+            CopyOperation? operation = null;
+            try
+            {
+                operation = (CopyOperation)GCHandle.FromIntPtr((nint)state).Target!;
+                if (operation._cancellationToken.IsCancellationRequested)
+                    return 1;
+                if (operation._progress is not null && copied != operation._reported)
+                {
+                    operation._reported = copied;
+                    operation._progress.Report(copied);
+                }
+                return operation._cancellationToken.IsCancellationRequested ? 1 : 0;
+            }
+            catch (Exception e)
+            {
+                if (operation is not null)
+                    operation._failure = e;
+                return 1;
+            }
+        }
     }
 }

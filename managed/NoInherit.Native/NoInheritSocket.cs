@@ -25,6 +25,9 @@ public static class NoInheritSocket
     /// <exception cref="SocketException">The combination is not supported, or the system is out of descriptors.</exception>
     public static Socket Create(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
     {
+        if (OperatingSystem.IsWindows() && !IsPortable(addressFamily, socketType, protocolType))
+            return CreateAsWindowsBclDoes(addressFamily, socketType, protocolType);
+
         // The checks of the BCL's own socket creation, in its order: family, type, then the protocol table.
         int family = addressFamily switch
         {
@@ -62,6 +65,34 @@ public static class NoInheritSocket
         try
         {
             SocketState.AsCreated(socket, addressFamily, socketType, protocolType);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return socket;
+    }
+
+    /// <summary>Whether ni_socket can express the combination: its portable families and types, and a protocol number.</summary>
+    private static bool IsPortable(AddressFamily family, SocketType type, ProtocolType protocol) =>
+        family is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 or AddressFamily.Unix
+        && type is SocketType.Stream or SocketType.Dgram or SocketType.Raw or SocketType.Seqpacket
+        && protocol >= 0;
+
+    /// <summary>
+    /// Windows, for what ni_socket cannot express: the BCL's Socket hands any family, type and protocol to WSASocketW and
+    /// Winsock alone decides (it creates AF_UNSPEC sockets with a protocol, and type 0 ones; it names its own error for the
+    /// rest), so no table here could give the same answers. The BCL creates the socket as ni_socket does, with
+    /// WSA_FLAG_NO_HANDLE_INHERIT: non-inheritable in the creating call. Checked all the same, since that is our promise.
+    /// </summary>
+    private static Socket CreateAsWindowsBclDoes(AddressFamily family, SocketType type, ProtocolType protocol)
+    {
+        var socket = new Socket(family, type, protocol);
+        try
+        {
+            if (Inheritance.IsInheritable(socket.SafeHandle))
+                throw new InvalidOperationException("The runtime created an inheritable socket; NoInherit.Native refuses to return it.");
         }
         catch
         {

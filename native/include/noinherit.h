@@ -125,6 +125,7 @@ typedef intptr_t ni_handle;
 #define NI_ERR_INTR           24  /* EINTR (never returned by this library; here for completeness) */
 #define NI_ERR_CONNRESET      25  /* ECONNRESET, WSAECONNRESET */
 #define NI_ERR_NOTCONN        26  /* ENOTCONN, WSAENOTCONN */
+#define NI_ERR_CANCELED       27  /* ECANCELED, ERROR_CANCELLED: a progress callback cancelled the call */
 
 /*
  * Opens (and with NI_O_CREAT creates, with permission bits `mode` filtered by the umask) a file,
@@ -152,20 +153,81 @@ NI_API int32_t ni_socket(int32_t family, int32_t type, int32_t protocol, ni_hand
 NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_length, ni_handle* result);
 
 /*
- * Copies the file `source` to `destination`; both are opened non-inheritable. As File.Copy does, the
- * destination gets the source's permission bits (rwx of user, group and other, whatever the umask;
- * not setuid/setgid/sticky) and modification time. A source that is not a directory is read to its
- * end (a FIFO or a device too, as File.Copy would).
- * Without NI_COPY_OVERWRITE an existing destination fails with EEXIST (the source itself included).
- * With it, copying a file onto itself (same device and inode, through any path, hard link or
- * symlink) fails with EINVAL and changes nothing.
- * A source that is a directory fails with EISDIR; a destination that is a directory with EEXIST
- * without NI_COPY_OVERWRITE, EISDIR with it. POSIX: like File.Copy, it holds a shared flock on the
- * source and an exclusive one on the destination, without blocking: a file another descriptor holds
- * a conflicting lock on fails with EWOULDBLOCK and nothing is written. If the copy fails after it
- * created the destination, the destination is removed.
+ * Copies the file `source` to `destination`, as File.Copy does, with these guarantees:
+ *
+ *  - Non-inheritable: every descriptor or handle the copy opens (the source, the temporary file, an
+ *    existing destination) is non-inheritable from its creation; a child started mid-copy holds none.
+ *  - Never a partial destination: the data goes to a temporary file in the destination's directory
+ *    (the final directory of a symlinked destination), which is put in place only once complete. Until
+ *    then the destination is absent or holds its old content, whatever fails (ENOSPC, EFBIG, EIO, a
+ *    cancellation, the process killed). Without NI_COPY_OVERWRITE the temp is put in place with a call
+ *    that fails if the name exists (linkat, renameat2 RENAME_NOREPLACE; EEXIST); with it, rename()
+ *    replaces the destination atomically: a reader sees the old file or the new one, never a mix.
+ *  - As fast as the kernel allows (Linux): a reflink (FICLONE) where the file system shares extents,
+ *    else copy_file_range, sendfile, and a read/write loop, each falling back to the next when it cannot
+ *    copy between the two files. A source with holes keeps them (SEEK_DATA/SEEK_HOLE, as
+ *    cp --sparse=auto): the destination allocates about the blocks the source does.
+ *  - Metadata as File.Copy: the source's permission bits (rwx of user, group and other, whatever the
+ *    umask; not setuid/setgid/sticky) and modification time; a file system that cannot store them
+ *    (EPERM) does not fail the copy. Windows: CopyFileExW's attributes and times.
+ *
+ * Errors: without NI_COPY_OVERWRITE an existing destination (any entry: a file, a directory, a dangling
+ * symlink, the source itself) fails with EEXIST before anything is read. With it, copying a file onto
+ * itself (same device and inode, through any path, hard link or symlink) fails with EINVAL and changes
+ * nothing. A source that is a directory fails with EISDIR; a destination that is a directory with EEXIST
+ * without NI_COPY_OVERWRITE, EISDIR with it. A source that is not a directory is read to its end (a
+ * FIFO, a device, a procfs file whose size says 0). A symlinked source is followed; a symlinked
+ * destination too: its target is replaced (created, if the link dangles) and the link stays a link.
+ *
+ * POSIX locks: like File.Copy, the copy holds a shared flock on the source and, when overwriting, an
+ * exclusive one on the existing destination, taken without blocking: a conflicting holder fails the copy
+ * with EWOULDBLOCK before anything is written. The existing destination is opened for writing, so one
+ * the caller may not write fails with EACCES, as File.Copy does, even though a rename would not need it.
+ *
+ * Limits:
+ *  - A temporary file that has a name can be left behind if the process is killed while it exists: a
+ *    file named ".ni-copy-<16 hex digits>.tmp" in the destination's directory. On Linux the temp is an
+ *    O_TMPFILE (ext4, XFS, btrfs, tmpfs, ...) that vanishes with the process, and it has a name only
+ *    between the linkat and the rename of an overwrite; elsewhere (NFS, FAT, macOS, Windows, no /proc)
+ *    it has one for the whole copy.
+ *  - Replacing makes the destination a new file: other hard links to the old one keep the old content,
+ *    and the new file belongs to the caller (owner, group, ACLs and extended attributes of the old one
+ *    are not kept).
+ *  - A destination that is not a regular file (a device, a FIFO) is written to in place, as File.Copy
+ *    writes it, and so is an existing regular destination that cannot be replaced: its directory
+ *    refuses new entries (EACCES, EPERM: not writable, sticky), or it is a mount point (EBUSY, EXDEV:
+ *    a bind-mounted file). Only then can a failure leave it partly written.
+ *  - Without renameat2(RENAME_NOREPLACE) (old kernels, some file systems) the no-replace step is link()
+ *    and unlink(); where even hard links are missing, an existence check and rename(), which a file
+ *    created in between can lose to.
+ *  - Nothing is flushed to the device (no fsync, like File.Copy): the replacement is atomic for other
+ *    processes and for this one dying, not against a power loss.
+ *  - Windows: CopyFileExW writes the temp and MoveFileExW puts it in place (MOVEFILE_REPLACE_EXISTING
+ *    with NI_COPY_OVERWRITE); a symlinked destination is replaced at its final path when it resolves,
+ *    and copied onto in place when it dangles; a read-only destination fails with ERROR_ACCESS_DENIED
+ *    (as CopyFileExW's does); one that another process holds open without delete sharing cannot be
+ *    renamed over and is written in place from the finished temp, as CopyFileExW would write it.
  */
 NI_API int32_t ni_copyfile(const char* source, const char* destination, int32_t flags);
+
+/*
+ * The progress callback of ni_copyfile_ex: `copied` is how many bytes of the source are done (a hole
+ * skipped counts as done). It is called on the copying thread: once with 0 before anything is copied,
+ * after every chunk (at most 16 MiB on Linux; CopyFileExW's chunks on Windows) with a larger value, and
+ * last with the source's full size, before the destination is put in place. Returning nonzero cancels
+ * the copy at once: ni_copyfile_ex fails with ECANCELED (ERROR_CANCELLED on Windows), the temporary file
+ * is removed and the destination is untouched.
+ */
+typedef int32_t (*ni_copy_progress)(int64_t copied, void* state);
+
+/*
+ * ni_copyfile with progress and cancellation: `progress` (may be NULL) is called as described above
+ * with `state` passed through. The guarantees, errors and limits are those of ni_copyfile. A copy
+ * blocked inside the kernel (reading a FIFO, a slow device) sees the cancellation when that call
+ * returns.
+ */
+NI_API int32_t ni_copyfile_ex(const char* source, const char* destination, int32_t flags, ni_copy_progress progress,
+                              void* state);
 
 /* Creates an anonymous pipe whose two ends are non-inheritable. */
 NI_API int32_t ni_pipe(ni_handle* read_end, ni_handle* write_end);
@@ -202,6 +264,146 @@ NI_API int32_t ni_error_kind(int32_t error);
  * size < 1.
  */
 NI_API int32_t ni_error_message(int32_t error, char* buffer, int32_t size);
+
+/* ---- Audit and seal: what a child started now would inherit, and stopping it. ---- */
+
+/* Kinds of descriptor reported by ni_list_handles and ni_describe. */
+#define NI_KIND_OTHER            0
+#define NI_KIND_FILE             1
+#define NI_KIND_DIRECTORY        2
+#define NI_KIND_SOCKET           3
+#define NI_KIND_PIPE             4
+#define NI_KIND_CHARACTER_DEVICE 5
+
+typedef struct ni_handle_info
+{
+    ni_handle handle;    /* the descriptor number, or the HANDLE value */
+    int32_t kind;        /* NI_KIND_* */
+    int32_t inheritable; /* 1 if a child started now would inherit it */
+} ni_handle_info;
+
+/*
+ * Lists the open descriptors (handles) of this process, lowest first where the system can list
+ * them: Linux reads /proc/self/fd; other POSIX systems ask every number below RLIMIT_NOFILE;
+ * Windows asks every handle value (GetHandleInformation) below 0x40000. Writes at most `capacity`
+ * entries and sets *count to the number found (call again with a larger buffer when it is bigger).
+ */
+NI_API int32_t ni_list_handles(ni_handle_info* buffer, int32_t capacity, int32_t* count);
+
+/*
+ * Describes what `handle` refers to as UTF-8 text in `buffer` (NUL-terminated, truncated to `size`):
+ * a path for files, directories and devices; "pipe:[inode]" for pipes; for sockets the family, type,
+ * local address and, when connected, " -> " and the peer ("inet stream 127.0.0.1:80 -> ...").
+ * *kind is its NI_KIND_*.
+ */
+NI_API int32_t ni_describe(ni_handle handle, char* buffer, int32_t size, int32_t* kind);
+
+/*
+ * Makes every descriptor of the process non-inheritable except the standard streams (0, 1, 2; the
+ * GetStdHandle handles on Windows) and the `keep_count` ones in `keep`, which are left as they are.
+ * Nothing is closed. *changed is how many were inheritable before. Linux uses close_range with
+ * CLOSE_RANGE_CLOEXEC when the kernel has it (5.11+, probed at run time), else the /proc/self/fd
+ * walk; other POSIX systems every number below RLIMIT_NOFILE; Windows SetHandleInformation over the
+ * handles ni_list_handles finds. Descriptors another thread creates meanwhile are not covered,
+ * which is why everything this library creates is non-inheritable in the first place.
+ */
+NI_API int32_t ni_seal(const ni_handle* keep, int32_t keep_count, int32_t* changed);
+
+/* ---- Spawning: a child that gets exactly the handles listed, and nothing else. ---- */
+
+/* ni_fd_mapping.target: the child gets the source under its own number (value) */
+#define NI_SPAWN_SAME_NUMBER (-1)
+
+/*
+ * One handle the child receives: `source` (a descriptor / handle of this process; it need not be
+ * inheritable, and stays non-inheritable here) appears in the child as `target`.
+ * POSIX: target is any descriptor number (0, 1, 2 for the standard streams; 3 and up for extra ones,
+ * as systemd socket activation passes them), or NI_SPAWN_SAME_NUMBER.
+ * Windows: target 0, 1, 2 makes the handle the child's standard input, output, error; any other
+ * handle is passed under its own value (NI_SPAWN_SAME_NUMBER; other numbers fail with
+ * ERROR_NOT_SUPPORTED: Windows cannot choose the value a handle gets in another process).
+ */
+typedef struct ni_fd_mapping
+{
+    ni_handle source;
+    int32_t target;
+} ni_fd_mapping;
+
+/* A started child: its process id and, where the system has one, a handle on the process itself
+   (a Linux pidfd, kernel 5.3+; a process HANDLE on Windows), else NI_INVALID_HANDLE. */
+typedef struct ni_process
+{
+    int64_t pid;
+    ni_handle handle;
+} ni_process;
+
+/* ni_spawn flags. */
+#define NI_SPAWN_DEFAULT_SIGPIPE 0x0001 /* POSIX: the child starts with SIGPIPE at SIG_DFL even when
+                                           it is ignored here (.NET ignores it for itself) */
+#define NI_SPAWN_RAW_ARGUMENTS   0x0002 /* Windows: argv[1] (if any) is appended to the quoted argv[0]
+                                           verbatim, as ProcessStartInfo.Arguments is; POSIX: ignored */
+#define NI_SPAWN_NO_WINDOW       0x0004 /* Windows: CREATE_NO_WINDOW. POSIX: ignored */
+#define NI_SPAWN_INHERIT_STDIO   0x0008 /* targets 0, 1, 2 that no mapping names get this process's
+                                           own standard streams (POSIX: the descriptors 0, 1, 2 when
+                                           open; Windows: GetStdHandle), as Process.Start passes them */
+
+/*
+ * Starts `path` with the arguments `argv` (NULL-terminated; argv[0] is what the child sees as its
+ * name) and the environment `envp` ("NAME=value" strings, NULL-terminated; NULL: this process's),
+ * in the directory `cwd` (NULL: this process's). The child holds exactly the `mapping_count`
+ * handles of `mappings`, under their targets, and nothing else: not the standard streams unless
+ * mapped, not descriptors that other code left inheritable. Targets must be distinct.
+ *
+ * POSIX: `path` is executed as given (execve: no PATH search; resolve it first). Linux starts the
+ * child with clone(CLONE_VM | CLONE_VFORK) (fork elsewhere), blocks every signal in between, resets
+ * the child's caught signals to SIG_DFL, applies the mappings through temporary copies above every
+ * target (so a target that is another mapping's source is never clobbered), closes everything else
+ * with close_range (Linux 5.9+, probed at run time) or by walking /proc/self/fd, then changes
+ * directory and calls execve. Any failure in the child (a bad source: EBADF; chdir; execve:
+ * ENOENT, EACCES, ENOEXEC...) is reported as this call's error through a close-on-exec pipe, the
+ * child is reaped, and no process is left: a missing program is an error here, never a child that
+ * exits with 127. result->handle is a pidfd (pidfd_open, Linux 5.3+) when the kernel has one.
+ * The child is reaped only by ni_wait, which waits for this pid alone (never waitpid(-1)), so the
+ * children of other code in the process (System.Diagnostics.Process) and ours never steal each
+ * other's exit status.
+ *
+ * Windows: `path` may be NULL, then CreateProcessW searches for argv[0] as it does for a command
+ * line. The command line is argv quoted so that CommandLineToArgvW gives back the exact argv (or,
+ * with NI_SPAWN_RAW_ARGUMENTS, argv[0] quoted plus argv[1] verbatim). The environment becomes a
+ * Unicode environment block. The child is created with STARTUPINFOEX and
+ * PROC_THREAD_ATTRIBUTE_HANDLE_LIST holding only the mapped handles (and the standard handles), so
+ * handles that other code left inheritable stay out. A handle must be inheritable to be listed: each
+ * listed handle is made inheritable for the CreateProcessW call only and restored right after.
+ * Not closed yet: during that call, another thread's CreateProcess(bInheritHandles=TRUE) without a
+ * handle list (Process.Start) can pick a listed handle up. (Planned: duplicate the handles into a
+ * helper process that becomes the child's parent through PROC_THREAD_ATTRIBUTE_PARENT_PROCESS, so
+ * that no handle of this process is ever inheritable.)
+ */
+NI_API int32_t ni_spawn(const char* path, const char* const* argv, const char* const* envp, const char* cwd,
+                        const ni_fd_mapping* mappings, int32_t mapping_count, int32_t flags, ni_process* result);
+
+/*
+ * Waits up to `timeout_ms` milliseconds (-1: no limit; 0: just look) for the child to exit.
+ * *exited is 1 and *exit_code its exit status when it has, else *exited is 0. A child killed by a
+ * signal reports 128 + the signal number, as the shell and Process.ExitCode do. POSIX: the exit
+ * reaps the child, so a later call fails with ECHILD: keep the code. With a pidfd the wait polls
+ * it; without one it polls this pid with WNOHANG (a blocking wait uses waitpid(pid)).
+ * Windows: WaitForSingleObject and GetExitCodeProcess; calls may repeat.
+ */
+NI_API int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code);
+
+/*
+ * Sends `signal` (a POSIX signal number) to the child: through the pidfd (pidfd_send_signal) when
+ * there is one, so a recycled pid is never hit; else kill(pid). ESRCH once the child has been
+ * reaped. Windows: any signal terminates the child (TerminateProcess, exit code -1).
+ */
+NI_API int32_t ni_kill(const ni_process* process, int32_t signal);
+
+/*
+ * Releases the process handle (pidfd / HANDLE) and sets it to NI_INVALID_HANDLE. It neither waits
+ * nor kills: on POSIX a child never waited for stays a zombie until this process exits.
+ */
+NI_API int32_t ni_process_close(ni_process* process);
 
 #ifdef __cplusplus
 }

@@ -39,7 +39,9 @@ try
     Console.WriteLine(row, "pipe reader sees EOF", ordinary.PipeEof, ours.PipeEof);
     Console.WriteLine(row, "descriptors the child inherited", ordinary.Inherited, ours.Inherited);
     Console.WriteLine();
-    if (ours.Clean)
+    bool spawnClean = ChildProcessSection(Path.Combine(work, "left-inheritable.log"));
+    Console.WriteLine();
+    if (ours.Clean && spawnClean)
     {
         Console.WriteLine(ordinary.Clean
             ? "NoInherit.Native side is clean (the ordinary side did not leak here either)."
@@ -89,6 +91,40 @@ static Outcome Run(string name, string logPath, ICreators creators)
         pipeRead.Dispose();
         child.Kill();
         child.WaitForExit();
+    }
+}
+
+// Other code (a native library, an old API) leaves a descriptor inheritable. Process.Start's child gets
+// it; a child started with ChildProcess.Start gets exactly its standard streams and what it is given.
+static bool ChildProcessSection(string logPath)
+{
+    Console.WriteLine("ChildProcess: another part of the process left a log file inheritable (open(2) without O_CLOEXEC).");
+    SafeFileHandle leaked = new OrdinaryCreators().File(logPath);
+    try
+    {
+        using Process bcl = Process.Start(new ProcessStartInfo("sleep", "20") { UseShellExecute = false })!;
+        using ChildProcess ours = ChildProcess.Start(new ProcessStartInfo("sleep", "20"));
+        try
+        {
+            bool bclHolds = ChildDescriptors(bcl.Id).Contains(logPath);
+            bool oursHolds = ChildDescriptors(ours.Id).Contains(logPath);
+            const string row = "{0,-34} {1,-30} {2,-30}";
+            Console.WriteLine(row, "", "Process.Start", "ChildProcess.Start");
+            Console.WriteLine(row, new string('-', 34), new string('-', 30), new string('-', 30));
+            Console.WriteLine(row, "child holds the inheritable file", bclHolds ? "YES: it was inherited" : "no", oursHolds ? "YES: it was inherited" : "no");
+            return !oursHolds;
+        }
+        finally
+        {
+            bcl.Kill();
+            ours.Kill();
+            bcl.WaitForExit();
+            ours.WaitForExit();
+        }
+    }
+    finally
+    {
+        leaked.Dispose();
     }
 }
 

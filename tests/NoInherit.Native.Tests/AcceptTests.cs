@@ -155,6 +155,11 @@ public class AcceptTests
     public void Accept_ARealConnection_MatchesSocketAccept(AddressFamily family, bool blocking)
     {
         Assert.SkipUnless(family == AddressFamily.InterNetwork || Socket.OSSupportsIPv6, "IPv6 is not available here.");
+        // The comparison includes the inheritable flag, and wine's accept() returns an inheritable socket from a non-inheritable
+        // listener (it does not carry over the listener's WSA_FLAG_NO_HANDLE_INHERIT), so the BCL's side reads inheritable=True.
+        // Ours stays non-inheritable under wine too (ni_accept repairs it): AcceptAsync_CompletesWhenAClientConnects and
+        // InheritanceTests check that.
+        Assert.SkipWhen(Wine.IsRunning, "wine's accept() makes the accepted socket inheritable, so Socket.Accept's socket is inheritable under wine and cannot be compared");
         string Run(Func<Socket, Socket> accept)
         {
             using Socket listener = Listening(family);

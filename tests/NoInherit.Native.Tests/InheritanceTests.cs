@@ -17,6 +17,7 @@ namespace NoInherit.Native.Tests;
 /// The library's one promise beyond the BCL: what it creates is not inherited by a child process. Every test
 /// starts real children and checks, in the same run, a negative control that the child does inherit.
 /// </summary>
+[Collection(nameof(ChildProbeCollection))]
 public class InheritanceTests
 {
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
@@ -110,7 +111,7 @@ public class InheritanceTests
     [MemberData(nameof(Creators))]
     public async Task Created_IsNotInheritedByChild_WhileControlsAre(string creator)
     {
-        ChildProcessProbe.SkipUnlessSupported();
+        ChildProcessProbe.SkipUnlessCanProbeHandles();
         using var dir = new TempDirectory();
         using Created ours = await CreateAsync(creator, dir, "ours");
         // Controls: the same kind of descriptor made inheritable on purpose, and a BCL handle asked to be inheritable.
@@ -129,7 +130,7 @@ public class InheritanceTests
     [Fact]
     public void OpenHandle_WithInheritableShare_IsInheritedByChild()
     {
-        ChildProcessProbe.SkipUnlessSupported();
+        ChildProcessProbe.SkipUnlessCanProbeHandles();
         using var dir = new TempDirectory();
         using SafeFileHandle requested = NoInheritFile.OpenHandle(dir.Combine("requested"), FileMode.Create, FileAccess.ReadWrite,
             FileShare.Read | FileShare.Inheritable);
@@ -152,7 +153,7 @@ public class InheritanceTests
     [MemberData(nameof(FlippableKinds))]
     public async Task SetInheritable_TrueThenFalse_FlipsWhatAChildHolds(string kind)
     {
-        ChildProcessProbe.SkipUnlessSupported();
+        ChildProcessProbe.SkipUnlessCanProbeHandles();
         using var dir = new TempDirectory();
         string creator = kind switch
         {
@@ -170,7 +171,7 @@ public class InheritanceTests
 
         Inheritance.SetInheritable(handle, true);
         Assert.True(Inheritance.IsInheritable(handle));
-        Assert.Contains(ChildProcessProbe.TargetOf(handle), ChildProcessProbe.TargetsHeldByNewChild());
+        Assert.True(ChildProcessProbe.HeldByNewChild(handle)[0], $"the child did not inherit {ChildProcessProbe.TargetOf(handle)} once it was inheritable");
 
         Inheritance.SetInheritable(handle, false);
         Assert.False(Inheritance.IsInheritable(handle));
@@ -187,7 +188,7 @@ public class InheritanceTests
     [Fact]
     public void Duplicate_OfAnInheritableHandle_IsNotInherited()
     {
-        ChildProcessProbe.SkipUnlessSupported();
+        ChildProcessProbe.SkipUnlessCanProbeHandles();
         using var dir = new TempDirectory();
         using SafeFileHandle inheritable = BclInheritableControl(dir);
         using SafeFileHandle duplicate = NoInheritFile.Duplicate(inheritable);
@@ -199,10 +200,14 @@ public class InheritanceTests
         Assert.NotEqual(original, copy);
         string target = ChildProcessProbe.TargetOf(inheritable);
         Assert.Equal(target, ChildProcessProbe.TargetOf(duplicate));
-        Dictionary<int, string> child = ChildProcessProbe.DescriptorsOfNewChild();
-        Assert.True(child.TryGetValue(original, out string? seen) && seen == target, "negative control missing: the inheritable original");
-        Assert.False(child.TryGetValue(copy, out seen) && seen == target, $"the child inherited the duplicate (fd {copy})");
+        bool[] held = ChildProcessProbe.HeldByNewChild(inheritable, duplicate);
+        Assert.True(held[0], "negative control missing: the inheritable original");
+        Assert.False(held[1], $"the child inherited the duplicate (fd {copy})");
     }
+
+    /// <summary>The copy's temp file as /proc shows it: an O_TMPFILE ("dir/#inode (deleted)") or a named ".ni-copy-*.tmp".</summary>
+    private static bool IsCopyTemp(TempDirectory dir, string target) =>
+        target.StartsWith(dir.FullPath + "/#", StringComparison.Ordinal) || target.StartsWith(dir.FullPath + "/.ni-copy-", StringComparison.Ordinal);
 
     [Fact]
     public async Task Copy_LeavesNoDescriptor_AndAChildStartedMidCopyHoldsNeitherFile()
@@ -219,14 +224,16 @@ public class InheritanceTests
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
         using (var writer = new FileStream(source, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1))
         {
-            // The copy opens the destination only after the source: once this process holds the destination, the
-            // copy is in flight with both files open (and blocked reading the FIFO until we write).
+            // The copy writes to a temp file in the destination's directory, created after the source is open: once this
+            // process holds the temp, the copy is in flight with both open (and blocked reading the FIFO until we write).
             string sourceTarget = Path.GetFullPath(source), destinationTarget = Path.GetFullPath(destination);
-            SpinWait.SpinUntil(() => Observe.OwnDescriptorTargets().Contains(destinationTarget) || copy.IsCompleted, HangGuard);
+            string? temp = null;
+            SpinWait.SpinUntil(() => (temp = Observe.OwnDescriptorTargets().FirstOrDefault(t => IsCopyTemp(dir, t))) is not null || copy.IsCompleted, HangGuard);
             Assert.False(copy.IsCompleted, $"the copy ended early: {copy.Exception}");
-            Assert.Contains(destinationTarget, Observe.OwnDescriptorTargets());
+            Assert.NotNull(temp);
             HashSet<string> child = ChildProcessProbe.TargetsHeldByNewChild();
             Assert.Contains(ChildProcessProbe.TargetOf(control), child);
+            Assert.DoesNotContain(temp, child);
             Assert.DoesNotContain(destinationTarget, child);
             Assert.DoesNotContain(sourceTarget, child);
 
@@ -267,6 +274,7 @@ public class InheritanceTests
                 Assert.DoesNotContain(Path.GetFullPath(source), child);
                 Assert.DoesNotContain(Path.GetFullPath(destination), child);
                 Assert.DoesNotContain(Path.GetFullPath(destination) + " (deleted)", child);
+                Assert.DoesNotContain(child, t => IsCopyTemp(dir, t));
             }
         }
         finally

@@ -27,6 +27,7 @@ internal sealed class TempDirectory : IDisposable
     {
         foreach (string entry in Directory.EnumerateFileSystemEntries(FullPath))
         {
+            MakeDeletable(entry);
             if (Directory.Exists(entry) && (File.GetAttributes(entry) & FileAttributes.ReparsePoint) == 0)
                 Directory.Delete(entry, recursive: true);
             else
@@ -34,10 +35,31 @@ internal sealed class TempDirectory : IDisposable
         }
     }
 
+    /// <summary>
+    /// Windows refuses to delete a read-only file (the ReadOnlyFile fixtures make them): clear the attribute first, in
+    /// <paramref name="path"/> and everything under it. Unix deletes them as they are.
+    /// </summary>
+    private static void MakeDeletable(string path)
+    {
+        if (!OperatingSystem.IsWindows())
+            return;
+        var entries = new List<string> { path };
+        if (Directory.Exists(path))
+            entries.AddRange(Directory.EnumerateFileSystemEntries(path, "*",
+                new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }));
+        foreach (string entry in entries)
+        {
+            FileAttributes attributes = File.GetAttributes(entry);
+            if ((attributes & FileAttributes.ReadOnly) != 0)
+                File.SetAttributes(entry, attributes & ~FileAttributes.ReadOnly);
+        }
+    }
+
     public void Dispose()
     {
         try
         {
+            MakeDeletable(FullPath);
             Directory.Delete(FullPath, recursive: true);
         }
         catch (IOException)
@@ -106,13 +128,18 @@ internal static class Outcome
 internal static class Observe
 {
     /// <summary>Kind, length, content and permission bits of whatever is at <paramref name="path"/> now.</summary>
-    public static string PathState(string path)
+    public static string PathState(string path) => PathState(path, depth: 0);
+
+    private static string PathState(string path, int depth)
     {
         var info = new FileInfo(path);
         if (info.LinkTarget is string target)
         {
+            // A loop (or a chain longer than the kernel follows, 40) is a state of its own.
+            if (depth >= 40)
+                return "a symlink chain too long to follow";
             string targetPath = Path.IsPathRooted(target) ? target : Path.Combine(Path.GetDirectoryName(path)!, target);
-            return $"symlink to {target}, which is: {PathState(targetPath)}";
+            return $"symlink to {target}, which is: {PathState(targetPath, depth + 1)}";
         }
         if (Directory.Exists(path))
             return $"directory ({Directory.EnumerateFileSystemEntries(path).Count()} entries)";
@@ -120,7 +147,19 @@ internal static class Observe
             return "missing";
         byte[] content = File.ReadAllBytes(path);
         string mode = OperatingSystem.IsWindows() ? "" : $", mode {Convert.ToString((int)File.GetUnixFileMode(path), 8)}";
-        return $"file, {content.Length} bytes, sha256 {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(content))[..16]}{mode}";
+        return $"file, {content.Length} bytes, fnv1a64 {Fnv1a64(content):x16}{mode}";
+    }
+
+    /// <summary>
+    /// A content fingerprint (64-bit FNV-1a) computed here rather than with SHA256, which needs OpenSSL on Linux: the
+    /// linux-arm64 run under qemu has no arm64 libssl, and the runtime aborts the process when it cannot load one.
+    /// </summary>
+    private static ulong Fnv1a64(byte[] content)
+    {
+        ulong hash = 14695981039346656037;
+        foreach (byte b in content)
+            hash = (hash ^ b) * 1099511628211;
+        return hash;
     }
 
     /// <summary>The open-file flags of a descriptor (access mode, O_APPEND, O_SYNC, O_CLOEXEC, ...) as /proc reports them.</summary>
@@ -165,7 +204,7 @@ internal static class Observe
     }
 }
 
-/// <summary>The few libc calls the fixtures need and .NET does not offer.</summary>
+/// <summary>The few libc (and, on Windows, kernel32) calls the fixtures need and .NET does not offer.</summary>
 internal static partial class Libc
 {
     [DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
@@ -180,8 +219,17 @@ internal static partial class Libc
             throw new IOException($"mkfifo {path}: errno {Marshal.GetLastPInvokeError()}");
     }
 
+    [DllImport("kernel32", EntryPoint = "CreateHardLinkW", CharSet = CharSet.Unicode, SetLastError = true)]
+    private static extern bool CreateHardLink(string newPath, string existing, nint securityAttributes);
+
     public static void HardLink(string existing, string newPath)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            if (!CreateHardLink(newPath, existing, 0))
+                throw new IOException($"CreateHardLinkW {existing} {newPath}: error {Marshal.GetLastPInvokeError()}");
+            return;
+        }
         if (Link(existing, newPath) != 0)
             throw new IOException($"link {existing} {newPath}: errno {Marshal.GetLastPInvokeError()}");
     }

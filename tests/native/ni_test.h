@@ -153,6 +153,8 @@ char* ni_test_child_fds(void);
 int ni_test_fds_have(const char* list, int fd, const char* target);
 /* Shorthand: whether a child started now has `fd` open on `target`. */
 int ni_test_child_sees(int fd, const char* target);
+/* The checker's command line, NULL-terminated: [emulator, emulator args...,] checker. */
+char* const* ni_test_child_argv(void);
 #endif
 
 #endif

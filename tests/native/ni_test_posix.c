@@ -225,3 +225,8 @@ int ni_test_check_inheritance(const char* file, int line, int ours, const char* 
     free(list);
     return ok;
 }
+
+char* const* ni_test_child_argv(void)
+{
+    return g_child_argv;
+}

@@ -34,6 +34,11 @@ internal static unsafe partial class Interop
     [LibraryImport(Library, EntryPoint = "ni_copyfile", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int CopyFile(string source, string destination, int flags);
 
+    /// <summary>ni_copyfile_ex; <paramref name="progress"/> is an ni_copy_progress (may be null), called on the copying thread.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_copyfile_ex", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int CopyFileEx(string source, string destination, int flags,
+        delegate* unmanaged<long, void*, int> progress, void* state);
+
     [LibraryImport(Library, EntryPoint = "ni_pipe")]
     internal static partial int Pipe(out nint readEnd, out nint writeEnd);
 
@@ -58,9 +63,62 @@ internal static unsafe partial class Interop
     [LibraryImport(Library, EntryPoint = "ni_version")]
     internal static partial byte* Version();
 
+    internal const int KIND_OTHER = 0, KIND_FILE = 1, KIND_DIRECTORY = 2, KIND_SOCKET = 3, KIND_PIPE = 4, KIND_CHARACTER_DEVICE = 5;
+
+    /// <summary>ni_handle_info.</summary>
+    internal struct HandleInfo
+    {
+        public nint Handle;
+        public int Kind;
+        public int Inheritable;
+    }
+
+    [LibraryImport(Library, EntryPoint = "ni_list_handles")]
+    internal static partial int ListHandles(HandleInfo* buffer, int capacity, out int count);
+
+    [LibraryImport(Library, EntryPoint = "ni_describe")]
+    internal static partial int Describe(nint handle, byte* buffer, int size, out int kind);
+
+    [LibraryImport(Library, EntryPoint = "ni_seal")]
+    internal static partial int Seal(nint* keep, int keepCount, out int changed);
+
     [LibraryImport(Library, EntryPoint = "ni_error_kind")]
     internal static partial int ErrorKind(int error);
 
     [LibraryImport(Library, EntryPoint = "ni_error_message")]
     internal static partial int ErrorMessage(int error, byte* buffer, int size);
+
+    // ---- ni_spawn and friends (ChildProcess) ----
+
+    internal const int SPAWN_SAME_NUMBER = -1;
+    internal const int SPAWN_DEFAULT_SIGPIPE = 0x0001, SPAWN_RAW_ARGUMENTS = 0x0002, SPAWN_NO_WINDOW = 0x0004, SPAWN_INHERIT_STDIO = 0x0008;
+    internal const int SIGKILL = 9;
+
+    /// <summary>ni_fd_mapping.</summary>
+    internal struct FdMapping
+    {
+        public nint Source;
+        public int Target;
+    }
+
+    /// <summary>ni_process.</summary>
+    internal struct ProcessInfo
+    {
+        public long Pid;
+        public nint Handle;
+    }
+
+    /// <summary>ni_spawn; the strings are NUL-terminated UTF-8, argv and envp NULL-terminated arrays (envp may be null).</summary>
+    [LibraryImport(Library, EntryPoint = "ni_spawn")]
+    internal static partial int Spawn(byte* path, byte** argv, byte** envp, byte* cwd, FdMapping* mappings, int mappingCount,
+        int flags, ProcessInfo* result);
+
+    [LibraryImport(Library, EntryPoint = "ni_wait")]
+    internal static partial int Wait(ProcessInfo* process, int timeoutMs, out int exited, out int exitCode);
+
+    [LibraryImport(Library, EntryPoint = "ni_kill")]
+    internal static partial int Kill(ProcessInfo* process, int signal);
+
+    [LibraryImport(Library, EntryPoint = "ni_process_close")]
+    internal static partial int ProcessClose(ProcessInfo* process);
 }

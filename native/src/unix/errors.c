@@ -43,6 +43,7 @@ int32_t ni_error_kind(int32_t error)
         case ENOTCONN: return NI_ERR_NOTCONN;
         case ENOMEM: case ENOBUFS: return NI_ERR_NOMEM;
         case EINTR: return NI_ERR_INTR;
+        case ECANCELED: return NI_ERR_CANCELED;
         default: return NI_ERR_OTHER;
     }
 }

@@ -9,6 +9,8 @@
 
 /* fstat without binding to a newer libc symbol version than the library's floor. */
 int ni_unix_fstat(int fd, struct stat* st);
+/* lstat, the same way. */
+int ni_unix_lstat(const char* path, struct stat* st);
 
 /*
  * The non-atomic fallback: sets FD_CLOEXEC on a descriptor just created without it and records
@@ -18,5 +20,14 @@ int ni_unix_cloexec_fallback(int fd, uint32_t capability);
 
 /* Closes a descriptor, preserving errno (used on failure paths). */
 void ni_unix_close_quietly(int fd);
+
+
+/*
+ * close_range(first, last, flags) through syscall() (no libc symbol: glibc 2.34 would raise the floor).
+ * Returns 0; -1 when the kernel cannot (ENOSYS before 5.9, EINVAL for flags it does not know, such as
+ * CLOSE_RANGE_CLOEXEC before 5.11; remembered, so later calls do not ask again); else errno.
+ * Async-signal-safe: usable in a vfork child. Always -1 where the system has no close_range.
+ */
+int ni_unix_close_range(unsigned int first, unsigned int last, unsigned int flags);
 
 #endif

@@ -33,6 +33,7 @@ int32_t ni_error_kind(int32_t error)
         case WSAENOTCONN: return NI_ERR_NOTCONN;
         case ERROR_NOT_ENOUGH_MEMORY: case ERROR_OUTOFMEMORY: case WSAENOBUFS: return NI_ERR_NOMEM;
         case WSAEINTR: return NI_ERR_INTR;
+        case ERROR_CANCELLED: case ERROR_REQUEST_ABORTED: return NI_ERR_CANCELED;
         default: return NI_ERR_OTHER;
     }
 }

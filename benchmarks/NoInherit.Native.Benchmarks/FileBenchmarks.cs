@@ -1,0 +1,159 @@
+using System;
+using System.IO;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using Microsoft.Win32.SafeHandles;
+
+namespace NoInherit.Native.Benchmarks;
+
+/// <summary>Open + dispose: NoInheritFile.OpenHandle against File.OpenHandle (baseline) and raw open/close (the floor).</summary>
+[MemoryDiagnoser]
+public class OpenHandleBenchmarks
+{
+    private string _path = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _path = Path.Combine(Path.GetTempPath(), $"ni-bench-open-{Environment.ProcessId}");
+        File.WriteAllBytes(_path, new byte[4096]);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => File.Delete(_path);
+
+    [Benchmark(Baseline = true)]
+    public void FileOpenHandle()
+    {
+        using SafeFileHandle handle = File.OpenHandle(_path);
+    }
+
+    [Benchmark]
+    public void NoInheritOpenHandle()
+    {
+        using SafeFileHandle handle = NoInheritFile.OpenHandle(_path);
+    }
+
+    [Benchmark]
+    public void LibcOpenClose() => Libc.close(Libc.open(_path, Libc.O_RDONLY | Libc.O_CLOEXEC));
+}
+
+/// <summary>Open + read 4 KiB + dispose through FileStream.</summary>
+[MemoryDiagnoser]
+public class FileStreamBenchmarks
+{
+    private string _path = "";
+    private readonly byte[] _buffer = new byte[4096];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _path = Path.Combine(Path.GetTempPath(), $"ni-bench-stream-{Environment.ProcessId}");
+        File.WriteAllBytes(_path, new byte[4096]);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => File.Delete(_path);
+
+    [Benchmark(Baseline = true)]
+    public int NewFileStream()
+    {
+        using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return stream.Read(_buffer);
+    }
+
+    [Benchmark]
+    public int NoInheritOpen()
+    {
+        using FileStream stream = NoInheritFile.Open(_path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return stream.Read(_buffer);
+    }
+}
+
+/// <summary>Copy: NoInheritFile.Copy against File.Copy at 4 KiB, 1 MiB and 256 MiB, same file system.</summary>
+[MemoryDiagnoser]
+public class CopyBenchmarks
+{
+    private string _source = "", _destination = "";
+
+    [Params(4096, 1 << 20, 256 << 20)]
+    public int Size { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"ni-bench-copy-{Environment.ProcessId}-{Size}");
+        Directory.CreateDirectory(dir);
+        _source = Path.Combine(dir, "source");
+        _destination = Path.Combine(dir, "destination");
+        var data = new byte[Size];
+        new Random(42).NextBytes(data);
+        File.WriteAllBytes(_source, data);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => Directory.Delete(Path.GetDirectoryName(_source)!, recursive: true);
+
+    [Benchmark(Baseline = true)]
+    public void FileCopy() => File.Copy(_source, _destination, overwrite: true);
+
+    [Benchmark]
+    public void NoInheritCopy() => NoInheritFile.Copy(_source, _destination, overwrite: true);
+}
+
+/// <summary>Pipe creation, dup and the inheritable-flag round trip, against the equivalent libc/fcntl calls.</summary>
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
+public unsafe class HandleBenchmarks
+{
+    private SafeFileHandle _file = null!;
+    private int _fd;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _file = NoInheritFile.OpenHandle("/dev/null");
+        _fd = (int)_file.DangerousGetHandle();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _file.Dispose();
+
+    [Benchmark(Baseline = true), BenchmarkCategory("pipe")]
+    public void LibcPipe2()
+    {
+        int* fds = stackalloc int[2];
+        Libc.pipe2(fds, Libc.O_CLOEXEC);
+        Libc.close(fds[0]);
+        Libc.close(fds[1]);
+    }
+
+    [Benchmark, BenchmarkCategory("pipe")]
+    public void NoInheritPipe()
+    {
+        NoInheritFile.CreateAnonymousPipe(out SafeFileHandle read, out SafeFileHandle write);
+        read.Dispose();
+        write.Dispose();
+    }
+
+    [Benchmark(Baseline = true), BenchmarkCategory("dup")]
+    public void LibcDupCloexec() => Libc.close(Libc.fcntl(_fd, 1030 /* F_DUPFD_CLOEXEC */, 0));
+
+    [Benchmark, BenchmarkCategory("dup")]
+    public void NoInheritDuplicate() => NoInheritFile.Duplicate(_file).Dispose();
+
+    [Benchmark(Baseline = true), BenchmarkCategory("set-inheritable")]
+    public void LibcFcntlRoundTrip()
+    {
+        Libc.fcntl(_fd, Libc.F_SETFD, 0);
+        Libc.fcntl(_fd, Libc.F_SETFD, Libc.FD_CLOEXEC);
+    }
+
+    [Benchmark, BenchmarkCategory("set-inheritable")]
+    public void NoInheritSetInheritableRoundTrip()
+    {
+        Inheritance.SetInheritable(_file, true);
+        Inheritance.SetInheritable(_file, false);
+    }
+}

@@ -1,0 +1,24 @@
+using System.Runtime.InteropServices;
+
+namespace NoInherit.Native.Benchmarks;
+
+/// <summary>The raw libc calls: the floor the library cannot beat.</summary>
+public static unsafe partial class Libc
+{
+    public const int O_RDONLY = 0, O_CLOEXEC = 0x80000, F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport("libc")]
+    public static partial int close(int fd);
+
+    [LibraryImport("libc")]
+    public static partial int fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc")]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport("libc")]
+    public static partial int socket(int domain, int type, int protocol);
+}

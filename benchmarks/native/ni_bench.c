@@ -1,0 +1,73 @@
+/* Times each ni_ call against the raw system calls it wraps, in the same process, interleaved, and
+   prints the median ns per operation of several rounds and the ratio. Usage: ni_bench [iterations] */
+#include "noinherit.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ROUNDS 7
+
+static const char* g_path = "/dev/null";
+static int g_fd;
+
+static void raw_open(void) { close(open(g_path, O_RDONLY | O_CLOEXEC)); }
+static void ni_open_close(void) { ni_handle h; ni_open(g_path, NI_O_RDONLY, 0, &h); ni_close(h); }
+static void raw_socket(void) { close(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); }
+static void ni_socket_close(void) { ni_handle h; ni_socket(NI_AF_INET, NI_SOCK_STREAM, 0, &h); ni_close(h); }
+static void raw_pipe(void) { int p[2]; pipe2(p, O_CLOEXEC); close(p[0]); close(p[1]); }
+static void ni_pipe_close(void) { ni_handle r, w; ni_pipe(&r, &w); ni_close(r); ni_close(w); }
+static void raw_dup(void) { close(fcntl(g_fd, F_DUPFD_CLOEXEC, 0)); }
+static void ni_dup_close(void) { ni_handle h; ni_dup(g_fd, &h); ni_close(h); }
+static void raw_flag(void) { fcntl(g_fd, F_SETFD, 0); fcntl(g_fd, F_SETFD, FD_CLOEXEC); }
+static void ni_flag(void) { ni_set_inheritable(g_fd, 1); ni_set_inheritable(g_fd, 0); }
+
+static double ns_per_op(void (*op)(void), long iterations)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (long i = 0; i < iterations; i++)
+        op();
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)iterations;
+}
+
+static int compare(const void* x, const void* y)
+{
+    double a = *(const double*)x, b = *(const double*)y;
+    return (a > b) - (a < b);
+}
+
+int main(int argc, char** argv)
+{
+    long iterations = argc > 1 ? atol(argv[1]) : 1000000;
+    g_fd = open(g_path, O_RDONLY | O_CLOEXEC);
+    static const struct { const char* name; void (*raw)(void); void (*ours)(void); } cases[] = {
+        { "open + close", raw_open, ni_open_close },
+        { "socket + close", raw_socket, ni_socket_close },
+        { "pipe + 2 close", raw_pipe, ni_pipe_close },
+        { "dup + close", raw_dup, ni_dup_close },
+        { "set inheritable round trip", raw_flag, ni_flag },
+    };
+    printf("%-28s %12s %12s %8s   (median of %d rounds of %ld)\n", "operation", "raw ns/op", "ni_ ns/op", "ratio",
+           ROUNDS, iterations);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+    {
+        double raw[ROUNDS], ours[ROUNDS];
+        for (int r = 0; r < ROUNDS; r++)
+        {
+            raw[r] = ns_per_op(cases[c].raw, iterations);
+            ours[r] = ns_per_op(cases[c].ours, iterations);
+        }
+        qsort(raw, ROUNDS, sizeof raw[0], compare);
+        qsort(ours, ROUNDS, sizeof ours[0], compare);
+        double m_raw = raw[ROUNDS / 2], m_ours = ours[ROUNDS / 2];
+        printf("%-28s %12.1f %12.1f %7.3fx\n", cases[c].name, m_raw, m_ours, m_ours / m_raw);
+    }
+    close(g_fd);
+    return 0;
+}

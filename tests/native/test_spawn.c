@@ -1,0 +1,565 @@
+/* ni_spawn, ni_wait, ni_kill, ni_process_close: a child with exactly the descriptors listed. */
+#include "ni_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The test binary doubles as a child: with NI_SPAWN_TEST_ROLE=accept it accepts one connection on
+   fd 3, sends "accepted" and exits, before the test runner starts. */
+__attribute__((constructor)) static void child_role(void)
+{
+    const char* role = getenv("NI_SPAWN_TEST_ROLE");
+    if (role == NULL || strcmp(role, "accept") != 0)
+        return;
+    int connection = accept(3, NULL, NULL);
+    if (connection < 0)
+        _exit(3);
+    ssize_t n = write(connection, "accepted", 8);
+    close(connection);
+    _exit(n == 8 ? 0 : 4);
+}
+
+#define MAX_ARGS 32
+
+/* [emulator..., program, extra..., NULL] where program is the checker (NULL) or `program`. */
+static void command_line(const char* program, const char* const* extra, const char* out[MAX_ARGS])
+{
+    char* const* child = ni_test_child_argv();
+    size_t n = 0;
+    for (; child[n + 1] != NULL; n++) /* the emulator and its arguments */
+        out[n] = child[n];
+    out[n] = program != NULL ? program : child[n];
+    n++;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && n < MAX_ARGS - 1; i++)
+        out[n++] = extra[i];
+    out[n] = NULL;
+}
+
+/* Reads everything from fd until EOF, waiting at most timeout_ms for each read; malloc'd, NUL-terminated. */
+static char* read_all(int fd, int timeout_ms, int* timed_out)
+{
+    size_t size = 0, capacity = 4096;
+    char* text = malloc(capacity);
+    *timed_out = 0;
+    for (;;)
+    {
+        struct pollfd p = { fd, POLLIN, 0 };
+        int ready = poll(&p, 1, timeout_ms);
+        if (ready == 0)
+        {
+            *timed_out = 1;
+            break;
+        }
+        if (size + 1024 > capacity)
+            text = realloc(text, capacity *= 2);
+        ssize_t n = read(fd, text + size, capacity - size - 1);
+        if (n <= 0)
+            break;
+        size += (size_t)n;
+    }
+    text[size] = '\0';
+    return text;
+}
+
+/* Runs argv with stdout mapped to a pipe (plus `extra` mappings); returns the output and exit code. */
+static char* run(const char* const* argv, const ni_fd_mapping* extra, int32_t extra_count, int32_t* exit_code)
+{
+    ni_handle r, w;
+    if (!CHECK_OK(ni_pipe(&r, &w)))
+        return NULL;
+    ni_fd_mapping mappings[16];
+    mappings[0].source = w;
+    mappings[0].target = 1;
+    for (int32_t i = 0; i < extra_count; i++)
+        mappings[i + 1] = extra[i];
+    ni_process process;
+    int32_t rc = ni_spawn(argv[0], argv, NULL, NULL, mappings, extra_count + 1, 0, &process);
+    ni_close(w);
+    if (!CHECK_OK(rc))
+    {
+        ni_close(r);
+        return NULL;
+    }
+    int timed_out;
+    char* output = read_all((int)r, 20000, &timed_out);
+    CHECK(!timed_out);
+    ni_close(r);
+    int32_t exited = 0;
+    CHECK_OK(ni_wait(&process, -1, &exited, exit_code));
+    CHECK_INT(exited, 1);
+    CHECK_OK(ni_process_close(&process));
+    return output;
+}
+
+static int line_count(const char* text)
+{
+    int lines = 0;
+    for (; *text != '\0'; text++)
+        lines += *text == '\n';
+    return lines;
+}
+
+static void child_gets_exactly_the_mapped(void)
+{
+    /* Inheritable on purpose and not listed: a file (as FileShare.Inheritable makes), a socket, a pipe. */
+    char path[PATH_MAX], file_target[PATH_MAX], socket_target[64], pipe_target[64], listed_target[64];
+    ni_test_path(path, "inheritable");
+    int file = open(path, O_RDWR | O_CREAT, 0600);
+    int sock = socket(AF_INET, SOCK_STREAM, 0);
+    int leaky[2];
+    if (!CHECK(file >= 0) || !CHECK(sock >= 0) || !CHECK(pipe(leaky) == 0))
+        return;
+    snprintf(file_target, sizeof file_target, "%s", path);
+    ni_test_inode_target(sock, socket_target, sizeof socket_target);
+    ni_test_inode_target(leaky[0], pipe_target, sizeof pipe_target);
+
+    /* Listed, and non-inheritable here: a pipe end mapped to 3, a socket to 9. */
+    ni_handle lr, lw, listed_socket;
+    if (!CHECK_OK(ni_pipe(&lr, &lw)) || !CHECK_OK(ni_socket(NI_AF_INET, NI_SOCK_STREAM, 0, &listed_socket)))
+        return;
+    ni_test_inode_target((int)lr, listed_target, sizeof listed_target);
+    char listed_socket_target[64];
+    ni_test_inode_target((int)listed_socket, listed_socket_target, sizeof listed_socket_target);
+
+    /* Control: a plain fork+exec child does see the inheritable three. */
+    CHECK(ni_test_child_sees(file, file_target));
+    CHECK(ni_test_child_sees(sock, socket_target));
+    CHECK(ni_test_child_sees(leaky[0], pipe_target));
+
+    const char* argv[MAX_ARGS];
+    command_line(NULL, NULL, argv);
+    ni_fd_mapping extra[] = { { lr, 3 }, { listed_socket, 9 } };
+    int32_t code = -1;
+    char* list = run(argv, extra, 2, &code);
+    if (CHECK(list != NULL))
+    {
+        CHECK_INT(code, 0);
+        CHECK(ni_test_fds_have(list, 1, NULL));
+        CHECK(ni_test_fds_have(list, 3, listed_target));
+        CHECK(ni_test_fds_have(list, 9, listed_socket_target));
+        CHECK(!ni_test_fds_have(list, -1, file_target));
+        CHECK(!ni_test_fds_have(list, -1, socket_target));
+        CHECK(!ni_test_fds_have(list, -1, pipe_target));
+        CHECK(!ni_test_fds_have(list, 0, NULL)); /* stdin and stderr were not mapped: absent */
+        CHECK(!ni_test_fds_have(list, 2, NULL));
+        if (!CHECK_INT(line_count(list), 3))
+            fprintf(stderr, "child's descriptors:\n%s", list);
+        free(list);
+    }
+    /* Still non-inheritable here: listing a handle does not change it in this process. */
+    int32_t inheritable = -1;
+    CHECK_OK(ni_get_inheritable(lr, &inheritable));
+    CHECK_INT(inheritable, 0);
+    close(file);
+    close(sock);
+    close(leaky[0]);
+    close(leaky[1]);
+    ni_close(lr);
+    ni_close(lw);
+    ni_close(listed_socket);
+}
+
+static void mappings_do_not_clobber_each_other(void)
+{
+    /* Two pipes whose read ends swap numbers in the child, and a third mapped onto its own number:
+       every target is another mapping's source. */
+    ni_handle a, aw, b, bw, c, cw;
+    if (!CHECK_OK(ni_pipe(&a, &aw)) || !CHECK_OK(ni_pipe(&b, &bw)) || !CHECK_OK(ni_pipe(&c, &cw)))
+        return;
+    char ta[64], tb[64], tc[64];
+    ni_test_inode_target((int)a, ta, sizeof ta);
+    ni_test_inode_target((int)b, tb, sizeof tb);
+    ni_test_inode_target((int)c, tc, sizeof tc);
+    const char* argv[MAX_ARGS];
+    command_line(NULL, NULL, argv);
+    ni_fd_mapping extra[] = { { a, (int32_t)b }, { b, (int32_t)a }, { c, NI_SPAWN_SAME_NUMBER } };
+    int32_t code = -1;
+    char* list = run(argv, extra, 3, &code);
+    if (CHECK(list != NULL))
+    {
+        CHECK(ni_test_fds_have(list, (int)b, ta));
+        CHECK(ni_test_fds_have(list, (int)a, tb));
+        CHECK(ni_test_fds_have(list, (int)c, tc));
+        if (!CHECK_INT(line_count(list), 4))
+            fprintf(stderr, "child's descriptors:\n%s", list);
+        free(list);
+    }
+    /* The child's stdout (target 1) is not special: map the checker's stdout pipe onto a's number too. */
+    ni_fd_mapping onto[] = { { a, 1 }, { c, (int32_t)a } };
+    ni_handle r, w;
+    if (CHECK_OK(ni_pipe(&r, &w)))
+    {
+        /* stdout is `a`'s pipe here, so the list goes nowhere we read: just check it runs cleanly. */
+        ni_process process;
+        onto[0].source = w;
+        if (CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, onto, 2, 0, &process)))
+        {
+            ni_close(w);
+            int timed_out;
+            char* text = read_all((int)r, 20000, &timed_out);
+            CHECK(ni_test_fds_have(text, (int)a, tc));
+            CHECK(ni_test_fds_have(text, 1, NULL));
+            CHECK_INT(line_count(text), 2);
+            free(text);
+            int32_t exited, code;
+            CHECK_OK(ni_wait(&process, -1, &exited, &code));
+            CHECK_INT(code, 0);
+            ni_process_close(&process);
+        }
+        else
+        {
+            ni_close(w);
+        }
+        ni_close(r);
+    }
+    ni_close(a), ni_close(aw), ni_close(b), ni_close(bw), ni_close(c), ni_close(cw);
+}
+
+static void inherit_stdio_adds_the_open_standard_streams(void)
+{
+    ni_handle r, w;
+    if (!CHECK_OK(ni_pipe(&r, &w)))
+        return;
+    const char* argv[MAX_ARGS];
+    command_line(NULL, NULL, argv);
+    ni_fd_mapping m[] = { { w, 1 } };
+    ni_process process;
+    if (CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, m, 1, NI_SPAWN_INHERIT_STDIO | NI_SPAWN_DEFAULT_SIGPIPE, &process)))
+    {
+        ni_close(w);
+        int timed_out;
+        char* list = read_all((int)r, 20000, &timed_out);
+        int expected = 1;
+        for (int std = 0; std <= 2; std += 2)
+        {
+            int open_here = fcntl(std, F_GETFD) >= 0;
+            expected += open_here;
+            CHECK_INT(ni_test_fds_have(list, std, NULL), open_here);
+        }
+        CHECK(ni_test_fds_have(list, 1, NULL));
+        CHECK_INT(line_count(list), expected);
+        free(list);
+        int32_t exited, code;
+        CHECK_OK(ni_wait(&process, -1, &exited, &code));
+        CHECK_INT(code, 0);
+        ni_process_close(&process);
+    }
+    else
+    {
+        ni_close(w);
+    }
+    ni_close(r);
+}
+
+static int no_children_left(void)
+{
+    int status;
+    return waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD;
+}
+
+static void exec_failures_are_errors(void)
+{
+    const char* argv[] = { "missing", NULL };
+    ni_process process = { 12345, 678 };
+    char missing[PATH_MAX], plain[PATH_MAX];
+    ni_test_path(missing, "no-such-program");
+    ni_test_path(plain, "not-executable");
+    CHECK_RC(ni_spawn(missing, argv, NULL, NULL, NULL, 0, 0, &process), ENOENT);
+    CHECK(no_children_left()); /* reaped: no zombie, no child that "exited 127" */
+    CHECK_INT(process.pid, 12345); /* untouched on failure */
+    CHECK_OK(ni_test_write_file(plain, "#!/bin/sh\n", 10, 0644));
+    CHECK_RC(ni_spawn(plain, argv, NULL, NULL, NULL, 0, 0, &process), EACCES);
+    CHECK(no_children_left());
+    CHECK_RC(ni_spawn("/bin/sh", argv, NULL, missing, NULL, 0, 0, &process), ENOENT); /* cwd */
+    ni_fd_mapping bad[] = { { NI_TEST_BAD_HANDLE, 3 } };
+    CHECK_RC(ni_spawn("/bin/sh", argv, NULL, NULL, bad, 1, 0, &process), EBADF);
+    CHECK(no_children_left());
+    CHECK_INT(process.pid, 12345);
+}
+
+static void bad_arguments(void)
+{
+    const char* argv[] = { "sh", NULL };
+    ni_process process;
+    ni_fd_mapping twice[] = { { 1, 3 }, { 2, 3 } };
+    ni_fd_mapping negative[] = { { 1, -2 } };
+    CHECK_RC(ni_spawn("/bin/sh", argv, NULL, NULL, twice, 2, 0, &process), EINVAL);
+    CHECK_RC(ni_spawn("/bin/sh", argv, NULL, NULL, negative, 1, 0, &process), EINVAL);
+    CHECK_RC(ni_spawn("/bin/sh", argv, NULL, NULL, NULL, 0, 0x100, &process), EINVAL);
+    CHECK_RC(ni_spawn(NULL, argv, NULL, NULL, NULL, 0, 0, &process), EINVAL);
+    CHECK_RC(ni_spawn("/bin/sh", NULL, NULL, NULL, NULL, 0, 0, &process), EINVAL);
+    CHECK_RC(ni_spawn("/bin/sh", argv, NULL, NULL, NULL, 1, 0, &process), EINVAL);
+    CHECK_RC(ni_spawn("/bin/sh", argv, NULL, NULL, NULL, 0, 0, NULL), EINVAL);
+    int32_t exited, code;
+    CHECK_RC(ni_wait(NULL, 0, &exited, &code), EINVAL);
+    CHECK_RC(ni_kill(NULL, SIGTERM), EINVAL);
+    CHECK_RC(ni_process_close(NULL), EINVAL);
+    CHECK(no_children_left());
+}
+
+static void argv_round_trips(void)
+{
+    const char* argv[] = { "/bin/sh", "-c", "for a; do printf '[%s]' \"$a\"; done", "sh", "a b", "", "q\"uote",
+                           "back\\slash\\", "  ", "tab\there", "'single'", "*", NULL };
+    int32_t code = -1;
+    char* output = run(argv, NULL, 0, &code);
+    if (CHECK(output != NULL))
+    {
+        CHECK_INT(code, 0);
+        const char* expected = "[a b][][q\"uote][back\\slash\\][  ][tab\there]['single'][*]";
+        if (!CHECK(strcmp(output, expected) == 0))
+            fprintf(stderr, "got %s\n", output);
+        free(output);
+    }
+}
+
+static void environment_and_directory(void)
+{
+    char dir[PATH_MAX];
+    ni_test_path(dir, "");
+    const char* argv[] = { "/bin/sh", "-c", "printf '%s|%s|%s' \"$ONE\" \"$TWO\" \"$(pwd -P)\"", NULL };
+    const char* envp[] = { "ONE=1", "TWO=two words", NULL };
+    ni_handle r, w;
+    if (!CHECK_OK(ni_pipe(&r, &w)))
+        return;
+    ni_fd_mapping m[] = { { w, 1 } };
+    ni_process process;
+    if (CHECK_OK(ni_spawn(argv[0], argv, envp, dir, m, 1, 0, &process)))
+    {
+        ni_close(w);
+        int timed_out;
+        char* output = read_all((int)r, 20000, &timed_out);
+        char expected[PATH_MAX + 64];
+        size_t dir_length = strlen(dir);
+        if (dir_length > 1 && dir[dir_length - 1] == '/')
+            dir[dir_length - 1] = '\0';
+        snprintf(expected, sizeof expected, "1|two words|%s", dir);
+        if (!CHECK(strcmp(output, expected) == 0))
+            fprintf(stderr, "got %s, expected %s\n", output, expected);
+        free(output);
+        int32_t exited, code;
+        CHECK_OK(ni_wait(&process, -1, &exited, &code));
+        CHECK_INT(code, 0);
+        ni_process_close(&process);
+    }
+    else
+    {
+        ni_close(w);
+    }
+    ni_close(r);
+}
+
+static int32_t exit_code_of(const char* script)
+{
+    const char* argv[] = { "/bin/sh", "-c", script, NULL };
+    ni_process process;
+    if (!CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &process)))
+        return -1;
+    int32_t exited = 0, code = -1;
+    CHECK_OK(ni_wait(&process, -1, &exited, &code));
+    CHECK_INT(exited, 1);
+    CHECK_OK(ni_process_close(&process));
+    return code;
+}
+
+static void exit_codes(void)
+{
+    CHECK_INT(exit_code_of("exit 0"), 0);
+    CHECK_INT(exit_code_of("exit 1"), 1);
+    CHECK_INT(exit_code_of("exit 255"), 255);
+    CHECK_INT(exit_code_of("kill -TERM $$"), 128 + SIGTERM);
+    CHECK(no_children_left());
+}
+
+static void wait_timeout_and_kill(void)
+{
+    const char* argv[] = { "/bin/sleep", "30", NULL };
+    ni_process process;
+    if (!CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &process)))
+        return;
+    CHECK(process.pid > 0);
+    int32_t exited = -1, code = -1;
+    CHECK_OK(ni_wait(&process, 0, &exited, &code));
+    CHECK_INT(exited, 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_OK(ni_wait(&process, 200, &exited, &code));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_INT(exited, 0);
+    long elapsed = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(elapsed >= 190 && elapsed < 5000);
+    CHECK_OK(ni_kill(&process, SIGKILL));
+    CHECK_OK(ni_wait(&process, 10000, &exited, &code));
+    CHECK_INT(exited, 1);
+    CHECK_INT(code, 128 + SIGKILL);
+    CHECK_RC(ni_wait(&process, 0, &exited, &code), ECHILD); /* reaped: the code was the one report */
+    CHECK_RC(ni_kill(&process, SIGKILL), ESRCH);
+    CHECK_OK(ni_process_close(&process));
+    CHECK_INT(process.handle, NI_INVALID_HANDLE);
+    CHECK_OK(ni_process_close(&process)); /* twice is harmless */
+}
+
+static void pidfd_when_the_kernel_has_one(void)
+{
+    const char* argv[] = { "/bin/true", NULL };
+    ni_process process;
+    if (!CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &process)))
+        return;
+    if (process.handle == NI_INVALID_HANDLE)
+        ni_test_skip("no pidfd_open here (kernel before 5.3, or an emulator without it)");
+    else
+        CHECK(fcntl((int)process.handle, F_GETFD) & FD_CLOEXEC);
+    int32_t exited, code;
+    CHECK_OK(ni_wait(&process, -1, &exited, &code));
+    CHECK_INT(code, 0);
+    CHECK_OK(ni_process_close(&process));
+}
+
+static void listening_socket_as_fd_3(void)
+{
+    ni_handle listener;
+    if (!CHECK_OK(ni_socket(NI_AF_INET, NI_SOCK_STREAM, 0, &listener)))
+        return;
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (!CHECK(bind((int)listener, (struct sockaddr*)&address, sizeof address) == 0) ||
+        !CHECK(listen((int)listener, 1) == 0) ||
+        !CHECK(getsockname((int)listener, (struct sockaddr*)&address, &length) == 0))
+        return;
+
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (!CHECK(n > 0))
+        return;
+    self[n] = '\0';
+    const char* argv[MAX_ARGS];
+    command_line(self, NULL, argv);
+    const char* envp[] = { "NI_SPAWN_TEST_ROLE=accept", NULL };
+    ni_fd_mapping m[] = { { listener, 3 } };
+    ni_process process;
+    if (CHECK_OK(ni_spawn(argv[0], argv, envp, NULL, m, 1, 0, &process)))
+    {
+        int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        char reply[16] = { 0 };
+        if (CHECK(connect(client, (struct sockaddr*)&address, sizeof address) == 0))
+        {
+            int timed_out;
+            char* text = read_all(client, 20000, &timed_out);
+            CHECK(strcmp(text, "accepted") == 0);
+            free(text);
+        }
+        (void)reply;
+        close(client);
+        int32_t exited, code;
+        CHECK_OK(ni_wait(&process, -1, &exited, &code));
+        CHECK_INT(code, 0);
+        ni_process_close(&process);
+    }
+    ni_close(listener);
+}
+
+static void stdout_eof_while_a_sibling_runs(void)
+{
+    /* The classic hang: a long-lived sibling started meanwhile must not hold the first child's pipe. */
+    ni_handle r, w;
+    if (!CHECK_OK(ni_pipe(&r, &w)))
+        return;
+    const char* echo[] = { "/bin/sh", "-c", "echo done", NULL };
+    const char* sleeper[] = { "/bin/sleep", "30", NULL };
+    ni_fd_mapping m[] = { { w, 1 } };
+    ni_process child, sibling;
+    if (!CHECK_OK(ni_spawn(echo[0], echo, NULL, NULL, m, 1, 0, &child)))
+        return;
+    /* The sibling keeps stdout/stderr of this process, as a Process.Start child would. */
+    ni_fd_mapping stdio[] = { { 1, 1 }, { 2, 2 } };
+    if (!CHECK_OK(ni_spawn(sleeper[0], sleeper, NULL, NULL, stdio, 2, 0, &sibling)))
+        return;
+    ni_close(w);
+    int timed_out;
+    char* text = read_all((int)r, 10000, &timed_out);
+    CHECK(!timed_out);
+    CHECK(strcmp(text, "done\n") == 0);
+    free(text);
+    int32_t exited, code;
+    CHECK_OK(ni_wait(&child, -1, &exited, &code));
+    CHECK_OK(ni_wait(&sibling, 0, &exited, &code));
+    CHECK_INT(exited, 0); /* the sibling really was still running */
+    CHECK_OK(ni_kill(&sibling, SIGKILL));
+    CHECK_OK(ni_wait(&sibling, -1, &exited, &code));
+    ni_process_close(&child);
+    ni_process_close(&sibling);
+    ni_close(r);
+}
+
+/* Other threads create inheritable descriptors and fork+exec plain children while we spawn. */
+static volatile int g_stop;
+
+static void* leaky_thread(void* arg)
+{
+    (void)arg;
+    while (!g_stop)
+    {
+        int fds[2];
+        if (pipe(fds) == 0) /* inheritable */
+        {
+            pid_t pid = fork();
+            if (pid == 0)
+            {
+                execl("/bin/true", "true", (char*)NULL);
+                _exit(127);
+            }
+            if (pid > 0)
+                waitpid(pid, NULL, 0);
+            close(fds[0]);
+            close(fds[1]);
+        }
+    }
+    return NULL;
+}
+
+static void exact_while_other_threads_fork(void)
+{
+    pthread_t threads[2];
+    g_stop = 0;
+    for (int i = 0; i < 2; i++)
+        pthread_create(&threads[i], NULL, leaky_thread, NULL);
+    const char* argv[MAX_ARGS];
+    command_line(NULL, NULL, argv);
+    int bad = 0;
+    for (int round = 0; round < 20 && !bad; round++)
+    {
+        int32_t code = -1;
+        char* list = run(argv, NULL, 0, &code);
+        if (list == NULL || line_count(list) != 1 || !ni_test_fds_have(list, 1, NULL))
+        {
+            bad = 1;
+            fprintf(stderr, "round %d, the child held:\n%s", round, list != NULL ? list : "(nothing)\n");
+        }
+        free(list);
+    }
+    g_stop = 1;
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    CHECK(!bad);
+}
+
+NI_TEST_MAIN(NI_TEST(child_gets_exactly_the_mapped), NI_TEST(mappings_do_not_clobber_each_other),
+             NI_TEST(exec_failures_are_errors), NI_TEST(bad_arguments), NI_TEST(argv_round_trips),
+             NI_TEST(environment_and_directory), NI_TEST(exit_codes), NI_TEST(wait_timeout_and_kill),
+             NI_TEST(pidfd_when_the_kernel_has_one), NI_TEST(listening_socket_as_fd_3),
+             NI_TEST(stdout_eof_while_a_sibling_runs), NI_TEST(exact_while_other_threads_fork),
+             NI_TEST(inherit_stdio_adds_the_open_standard_streams))
