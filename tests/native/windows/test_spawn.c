@@ -189,16 +189,13 @@ static void errors(void)
 
 static void wait_timeout_and_kill(void)
 {
-    char self[MAX_PATH];
-    self_path(self);
-    /* A child that waits: the probe reading a pipe nobody writes... simplest is ourselves, stuck in ReadFile. */
-    ni_handle r, w;
-    if (!CHECK_OK(ni_pipe(&r, &w)))
+    /* cmd's pause waits for a key on its stdin: a pipe whose write end only we hold and never use.
+       Its prompt goes to a second pipe, so it can never read its own output back and end early. */
+    ni_handle in_r, in_w, out_r, out_w;
+    if (!CHECK_OK(ni_pipe(&in_r, &in_w)) || !CHECK_OK(ni_pipe(&out_r, &out_w)))
         return;
-    const char* envp[] = { "NI_SPAWN_ROLE=argv", "SystemRoot=C:\\windows", NULL };
     const char* argv[] = { "C:\\windows\\system32\\cmd.exe", "/c", "pause", NULL };
-    (void)self, (void)envp;
-    ni_fd_mapping m[] = { { r, 0 }, { w, 1 } };
+    ni_fd_mapping m[] = { { in_r, 0 }, { out_w, 1 } };
     ni_process process;
     if (CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, m, 2, NI_SPAWN_NO_WINDOW, &process)))
     {
@@ -211,8 +208,7 @@ static void wait_timeout_and_kill(void)
         CHECK_INT(code, -1);
         CHECK_OK(ni_process_close(&process));
     }
-    ni_close(r);
-    ni_close(w);
+    ni_close(in_r), ni_close(in_w), ni_close(out_r), ni_close(out_w);
 }
 
 NI_TEST_MAIN(NI_TEST(child_gets_only_the_listed), NI_TEST(argv_round_trips), NI_TEST(exit_codes), NI_TEST(errors),
