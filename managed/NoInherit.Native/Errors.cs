@@ -117,6 +117,17 @@ internal static class Errors
         return ForPath(probe, source);
     }
 
+    /// <summary>
+    /// The exception File.OpenHandle throws when preallocation finds no room, or null for the errors it
+    /// ignores (preallocation is a hint).
+    /// </summary>
+    internal static IOException? ForPreallocation(int error, string path, long size) => Kind(error) switch
+    {
+        FBig => new IOException($"Failed to create '{path}' with allocation size '{size}' because the file was too large."),
+        NoSpc => new IOException($"Failed to create '{path}' with allocation size '{size}' because the disk was full."),
+        _ => null,
+    };
+
     internal static string SharingViolation(string? path) => string.IsNullOrEmpty(path)
         ? "The process cannot access the file because it is being used by another process."
         : $"The process cannot access the file '{path}' because it is being used by another process.";

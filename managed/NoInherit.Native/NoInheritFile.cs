@@ -229,15 +229,12 @@ public static partial class NoInheritFile
     private static void Preallocate(SafeFileHandle handle, string fullPath, long size)
     {
         int error = Interop.Preallocate(handle.DangerousGetHandle(), size);
-        int kind = error == 0 ? 0 : Errors.Kind(error);
         // As the BCL: only "no room" fails the open (and removes the new file); the rest is a hint.
-        if (kind is Errors.FBig or Errors.NoSpc)
+        if (error != 0 && Errors.ForPreallocation(error, fullPath, size) is Exception exception)
         {
             handle.Dispose();
             File.Delete(fullPath);
-            throw new IOException(kind == Errors.FBig
-                ? $"Failed to create '{fullPath}' with allocation size '{size}' because the file was too large."
-                : $"Failed to create '{fullPath}' with allocation size '{size}' because the disk was full.");
+            throw exception;
         }
     }
 
