@@ -19,10 +19,6 @@
 #  include <sys/syscall.h>
 #endif
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#  define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 static int32_t kind_of(mode_t mode)
 {
     if (S_ISREG(mode)) return NI_KIND_FILE;

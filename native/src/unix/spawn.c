@@ -135,15 +135,26 @@ static void close_the_rest(const struct spawn_args* a, int error_fd)
 {
     unsigned int first = 0;
     int ok = 1;
-    for (int32_t i = 0; i <= a->count && ok; i++)
+    /* Marked close-on-exec rather than closed: execve closes them after it has let the parent go on
+       (CLONE_VFORK ends at the new program's memory map), as it does for posix_spawn, so a parent with
+       thousands of descriptors does not wait for them to close here. Plain closing where the flag is
+       unknown (Linux < 5.11). */
+    for (unsigned int flags = CLOSE_RANGE_CLOEXEC;; flags = 0)
     {
-        unsigned int k = i < a->count ? (unsigned int)a->keep[i] : (unsigned int)error_fd;
-        if (k > first && ni_unix_close_range(first, k - 1, 0) != 0)
-            ok = 0;
-        first = k + 1;
+        first = 0;
+        ok = 1;
+        for (int32_t i = 0; i <= a->count && ok; i++)
+        {
+            unsigned int k = i < a->count ? (unsigned int)a->keep[i] : (unsigned int)error_fd;
+            if (k > first && ni_unix_close_range(first, k - 1, flags) != 0)
+                ok = 0;
+            first = k + 1;
+        }
+        if (ok && ni_unix_close_range(first, ~0U, flags) == 0)
+            return;
+        if (flags == 0)
+            break;
     }
-    if (ok && ni_unix_close_range(first, ~0U, 0) == 0)
-        return;
 #if defined(__linux__)
     if (close_by_walking_proc(a, error_fd) == 0)
         return;

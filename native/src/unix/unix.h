@@ -29,5 +29,8 @@ void ni_unix_close_quietly(int fd);
  * Async-signal-safe: usable in a vfork child. Always -1 where the system has no close_range.
  */
 int ni_unix_close_range(unsigned int first, unsigned int last, unsigned int flags);
+#ifndef CLOSE_RANGE_CLOEXEC
+#  define CLOSE_RANGE_CLOEXEC (1U << 2) /* linux/close_range.h: not in every libc's headers */
+#endif
 
 #endif
