@@ -1,32 +1,51 @@
 #!/usr/bin/env bash
 # Runs the BenchmarkDotNet suite (ratios against the BCL in the same run) and the C harness.
-#   benchmarks/run.sh           full runs (minutes per class); results under artifacts/benchmarks
+#   benchmarks/run.sh           full runs (BenchmarkDotNet's default job); results under artifacts/benchmarks
 #   benchmarks/run.sh --quick   short runs, a one-screen table of ratios
-#   benchmarks/run.sh --smoke   one iteration of each benchmark: checks that every one executes (CI)
+#   benchmarks/run.sh --smoke   one iteration of each benchmark: checks that every one executes (CI); its last
+#                               line is "benchmarks: N passed, N failed, 0 skipped"
+#   --aot (with any of them)    the same suite compiled with NativeAOT
 # Any further arguments go to BenchmarkDotNet (for example --filter '*Copy*').
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-mode="full"
-case "${1:-}" in --quick|--smoke) mode="${1#--}"; shift ;; esac
-out="$root/artifacts/benchmarks/$mode"
+mode="full" aot=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick|--smoke) mode="${1#--}"; shift ;;
+    --aot) aot=(--aot); shift ;;
+    *) break ;;
+  esac
+done
+out="$root/artifacts/benchmarks/$mode${aot:+-aot}"
 mkdir -p "$out"
-
-case "$mode" in
-  full)  job=(--job Default) ;;
-  quick) job=(--job Short --warmupCount 2 --iterationCount 5) ;;
-  smoke) job=(--job Dry) ;;
-esac
+modeflag=()
+[[ "$mode" != full ]] && modeflag=("--$mode")
 filter=(--filter '*')
 [[ $# -gt 0 ]] && filter=()
 
 dotnet build "$root/benchmarks/NoInherit.Native.Benchmarks" -c Release -v quiet -nologo >/dev/null
 dotnet "$root/benchmarks/NoInherit.Native.Benchmarks/bin/Release/net10.0/NoInherit.Native.Benchmarks.dll" \
-  "${job[@]}" "${filter[@]}" --artifacts "$out" --exporters github "$@" | tee "$out/console.log" |
-  grep -E '^\s*\|' || true
+  "${modeflag[@]}" "${aot[@]}" "${filter[@]}" --artifacts "$out" --exporters github "$@" >"$out/console.log" 2>&1 || true
+grep -E '^\s*\||^// blocks:' "$out/console.log" || true
 
-if [[ "$mode" != smoke ]]; then
-  echo "== C harness: ni_ calls against the raw system calls"
-  cmake -S "$root" -B "$out/native" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DNI_BUILD_BENCHMARKS=ON >/dev/null
-  cmake --build "$out/native" --target ni_bench >/dev/null
-  "$out/native/benchmarks/native/ni_bench" "$([[ "$mode" == quick ]] && echo 200000 || echo 2000000)"
+echo "== C harness: ni_ calls against the raw system calls; ni_spawn against posix_spawn"
+harness_ok=1
+cmake -S "$root" -B "$out/native" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DNI_BUILD_BENCHMARKS=ON >/dev/null &&
+  cmake --build "$out/native" --target ni_bench >/dev/null || harness_ok=0
+case "$mode" in
+  smoke) iterations=(100 2) ;;
+  quick) iterations=(200000 200) ;;
+  full)  iterations=(2000000 2000) ;;
+esac
+[[ $harness_ok -eq 1 ]] && { "$out/native/benchmarks/native/ni_bench" "${iterations[@]}" || harness_ok=0; }
+
+if [[ "$mode" == smoke ]]; then
+  # Every benchmark found must have run: BenchmarkDotNet lists the ones that failed under "Benchmarks with
+  # issues". The C harness counts as one more.
+  found=$(grep -oE '^// Found [0-9]+ benchmarks' "$out/console.log" | awk '{s += $3} END {print s + 0}')
+  issues=$(sed -n '/^Benchmarks with issues:/,/^$/p' "$out/console.log" | grep -cE '^\s+\S+\.\S+:' || true)
+  [[ "$found" -gt 0 ]] || issues=1
+  echo "benchmarks: $((found - issues + harness_ok)) passed, $((issues + 1 - harness_ok)) failed, 0 skipped"
+elif [[ $harness_ok -eq 0 ]]; then
+  exit 1
 fi

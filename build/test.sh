@@ -5,7 +5,8 @@
 #   - the managed xunit tests on net10.0 and, self-contained, on .NET 8; then self-contained on net10.0 for
 #     win-x64 under wine64 and for linux-arm64 under qemu-aarch64;
 #   - the package: dotnet pack, then a fresh app consuming the .nupkg every way users do;
-#   - the LeakDemo sample.
+#   - the LeakDemo sample;
+#   - the benchmarks, once each (benchmarks/run.sh --smoke): that they run, not how fast.
 # The last line sums all suites as "tests: N passed, N failed, N skipped".
 set -uo pipefail
 
@@ -160,6 +161,18 @@ if dotnet run --project "$root/samples/LeakDemo" -c Release >"$log" 2>&1; then
   add "LeakDemo" 1 0 0
 else
   fail_suite "LeakDemo" "$log"
+fi
+
+echo "== benchmarks: smoke run (every benchmark executes once; no timing is checked)"
+log="$logs/benchmarks-smoke.log"
+bash "$root/benchmarks/run.sh" --smoke >"$log" 2>&1
+line=$(grep -E '^benchmarks: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -1)
+if [[ -z "$line" ]]; then
+  fail_suite "benchmarks (smoke)" "$log"
+else
+  read -r p f s < <(sed -E 's/benchmarks: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$line")
+  add "benchmarks (smoke)" "$p" "$f" "$s"
+  [[ "$f" -eq 0 ]] || sed -n '/^Benchmarks with issues:/,/^$/p' "$log"
 fi
 
 echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"

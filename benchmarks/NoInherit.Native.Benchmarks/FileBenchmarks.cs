@@ -70,7 +70,10 @@ public class FileStreamBenchmarks
     }
 }
 
-/// <summary>Copy: NoInheritFile.Copy against File.Copy at 4 KiB, 1 MiB and 256 MiB, same file system.</summary>
+/// <summary>
+/// Copy: NoInheritFile.Copy against File.Copy and `cp --reflink=auto` at 4 KiB, 1 MiB and 256 MiB, same file
+/// system. cp is a process per copy, as a script would run it: its start-up dominates the small sizes.
+/// </summary>
 [MemoryDiagnoser]
 public class CopyBenchmarks
 {
@@ -99,6 +102,78 @@ public class CopyBenchmarks
 
     [Benchmark]
     public void NoInheritCopy() => NoInheritFile.Copy(_source, _destination, overwrite: true);
+
+    [Benchmark]
+    public void CpReflinkAuto() => Cp.Run(_source, _destination);
+}
+
+/// <summary>
+/// A sparse 1 GiB file (eight 1 MiB data extents, the rest holes): NoInheritFile.Copy against File.Copy and
+/// `cp --reflink=auto` (which is also --sparse=auto). Each run prints the blocks the destination allocated
+/// against the source's ("// blocks:" lines in the log; benchmarks/run.sh shows them).
+/// </summary>
+[MemoryDiagnoser]
+public class SparseCopyBenchmarks
+{
+    private const long Size = 1L << 30;
+    private string _source = "", _destination = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"ni-bench-sparse-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        _source = Path.Combine(dir, "source");
+        _destination = Path.Combine(dir, "destination");
+        var extent = new byte[1 << 20];
+        new Random(42).NextBytes(extent);
+        using var stream = new FileStream(_source, FileMode.Create, FileAccess.Write);
+        stream.SetLength(Size);
+        for (int i = 0; i < 8; i++)
+        {
+            stream.Position = i * (Size / 8) + (Size / 16);
+            stream.Write(extent);
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        if (File.Exists(_destination))
+            Console.WriteLine($"// blocks: source {Cp.Blocks(_source)} destination {Cp.Blocks(_destination)} (512-byte units)");
+        Directory.Delete(Path.GetDirectoryName(_source)!, recursive: true);
+    }
+
+    [Benchmark(Baseline = true)]
+    public void FileCopy() => File.Copy(_source, _destination, overwrite: true);
+
+    [Benchmark]
+    public void NoInheritCopy() => NoInheritFile.Copy(_source, _destination, overwrite: true);
+
+    [Benchmark]
+    public void CpReflinkAuto() => Cp.Run(_source, _destination);
+}
+
+/// <summary>coreutils, for the copy comparisons.</summary>
+internal static class Cp
+{
+    public static void Run(string source, string destination) => Exec("cp", "--reflink=auto", source, destination);
+
+    /// <summary>The blocks a file allocates (stat's %b, 512-byte units).</summary>
+    public static long Blocks(string path) => long.Parse(Exec("stat", "-c", "%b", path));
+
+    private static string Exec(string program, params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new IOException($"{program} exited with {process.ExitCode}");
+        return output.Trim();
+    }
 }
 
 /// <summary>Pipe creation, dup and the inheritable-flag round trip, against the equivalent libc/fcntl calls.</summary>
@@ -138,7 +213,7 @@ public unsafe class HandleBenchmarks
     }
 
     [Benchmark(Baseline = true), BenchmarkCategory("dup")]
-    public void LibcDupCloexec() => Libc.close(Libc.fcntl(_fd, 1030 /* F_DUPFD_CLOEXEC */, 0));
+    public void LibcDupCloexec() => Libc.close(Libc.fcntl(_fd, Libc.F_DUPFD_CLOEXEC, 0));
 
     [Benchmark, BenchmarkCategory("dup")]
     public void NoInheritDuplicate() => NoInheritFile.Duplicate(_file).Dispose();

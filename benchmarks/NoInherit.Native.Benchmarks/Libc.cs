@@ -5,7 +5,7 @@ namespace NoInherit.Native.Benchmarks;
 /// <summary>The raw libc calls: the floor the library cannot beat.</summary>
 public static unsafe partial class Libc
 {
-    public const int O_RDONLY = 0, O_CLOEXEC = 0x80000, F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
+    public const int O_RDONLY = 0, O_CLOEXEC = 0x80000, F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1, F_DUPFD_CLOEXEC = 1030;
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags);
