@@ -211,7 +211,7 @@ static const char* rewrite_value(const char* text, size_t n, const struct passed
 {
     int hex = n > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
     size_t at = hex ? 2 : 0;
-    if (n == at || n - at > 16 || (!hex && text[0] == '0'))
+    if (n == at || n - at > (hex ? 16u : 19u) || (!hex && text[0] == '0'))
         return NULL;
     unsigned long long value = 0;
     int upper = 0;
@@ -225,8 +225,6 @@ static const char* rewrite_value(const char* text, size_t n, const struct passed
         upper |= c >= 'A' && c <= 'F';
         value = value * (hex ? 16 : 10) + (unsigned)digit;
     }
-    if (!hex && n > 19)
-        return NULL;
     for (size_t i = 0; i < count; i++)
     {
         if ((unsigned long long)passed[i].ours != value)
@@ -246,7 +244,7 @@ static const char* rewrite_value(const char* text, size_t n, const struct passed
 static char* rewrite_raw(const char* raw, const struct passed* passed, size_t count)
 {
     size_t length = strlen(raw);
-    char* result = malloc(length * 2 + 64 * count + 1); /* a value grows to at most 18 characters */
+    char* result = malloc((length + 1) * 21); /* a rewritten run of 1 or more characters has at most 20 */
     if (result == NULL)
         return NULL;
     size_t used = 0;
