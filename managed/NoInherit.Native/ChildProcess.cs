@@ -23,9 +23,14 @@ namespace NoInherit.Native;
 /// with close_range (or a /proc/self/fd walk) before execve, and it is waited for through its pidfd / pid
 /// alone, so <see cref="Process"/> children of the same process and ours never take each other's exit
 /// status; without a pidfd (kernels before 5.3) a <see cref="Kill"/> racing with the exit could reach a
-/// recycled pid. Windows: PROC_THREAD_ATTRIBUTE_HANDLE_LIST of STARTUPINFOEX holds only the child's
-/// handles; each is inheritable for the CreateProcessW call only, during which another thread's
-/// Process.Start could still pick it up.
+/// recycled pid. Windows: no handle of this process is ever made inheritable, so another thread's
+/// Process.Start cannot pick one up: the child's handles are duplicated into a helper process (a suspended
+/// cmd.exe, started once, ended with this process by a job object), and the child is created with that helper
+/// as its parent (PROC_THREAD_ATTRIBUTE_PARENT_PROCESS) and a handle list of the duplicates. So the child's
+/// parent process id is the helper's, and a handle passed by value has another value in the child: an
+/// argument that is exactly a passed handle's value, in decimal (as
+/// <see cref="System.IO.Pipes.AnonymousPipeServerStream.GetClientHandleAsString"/> writes it) or 0x hex, is
+/// rewritten to the child's value. The environment block is sorted as CreateProcessW requires.
 /// </remarks>
 public sealed class ChildProcess : IDisposable
 {
@@ -81,7 +86,8 @@ public sealed class ChildProcess : IDisposable
     /// PasswordInClearText, LoadUserProfile, ErrorDialog, WindowStyle) throw <see cref="NotSupportedException"/>
     /// when set.</param>
     /// <param name="inheritedHandles">Handles the child receives; they need not be (and are not made)
-    /// inheritable in this process. Files, pipes and sockets alike.</param>
+    /// inheritable in this process. Files, pipes and sockets alike. Windows: tell the child a handle's value
+    /// as a whole argument (decimal or 0x hex); it is rewritten to the value the child gets.</param>
     /// <exception cref="Win32Exception">The program could not be started (not found, not executable, bad
     /// working directory), as Process.Start reports it.</exception>
     public static ChildProcess Start(ProcessStartInfo startInfo, IReadOnlyList<SafeHandle>? inheritedHandles = null)
@@ -99,7 +105,8 @@ public sealed class ChildProcess : IDisposable
     /// Starts the program with each handle of <paramref name="handlesByNumber"/> under the descriptor number
     /// it is the key of (3 and up for extra descriptors, as systemd socket activation expects; 0, 1 or 2 to
     /// replace a standard stream). Windows: 0, 1 and 2 set the child's standard handles; a handle cannot be
-    /// given another value there, so any other key must equal the handle's own value.
+    /// given a chosen value there, so any other key must equal the handle's own value, and the handle is passed
+    /// by value as with the list overload (an argument naming the value is rewritten to the child's).
     /// </summary>
     /// <exception cref="ArgumentException">A key is negative, or names a redirected standard stream.</exception>
     /// <exception cref="Win32Exception">The program could not be started.</exception>

@@ -320,8 +320,9 @@ NI_API int32_t ni_seal(const ni_handle* keep, int32_t keep_count, int32_t* chang
  * POSIX: target is any descriptor number (0, 1, 2 for the standard streams; 3 and up for extra ones,
  * as systemd socket activation passes them), or NI_SPAWN_SAME_NUMBER.
  * Windows: target 0, 1, 2 makes the handle the child's standard input, output, error; any other
- * handle is passed under its own value (NI_SPAWN_SAME_NUMBER; other numbers fail with
- * ERROR_NOT_SUPPORTED: Windows cannot choose the value a handle gets in another process).
+ * handle is passed by value (NI_SPAWN_SAME_NUMBER, or its own value; other numbers fail with
+ * ERROR_NOT_SUPPORTED: Windows cannot choose the value a handle gets in another process). The
+ * child's value differs from ours; ni_spawn rewrites it on the command line (see ni_spawn).
  */
 typedef struct ni_fd_mapping
 {
@@ -370,14 +371,23 @@ typedef struct ni_process
  * Windows: `path` may be NULL, then CreateProcessW searches for argv[0] as it does for a command
  * line. The command line is argv quoted so that CommandLineToArgvW gives back the exact argv (or,
  * with NI_SPAWN_RAW_ARGUMENTS, argv[0] quoted plus argv[1] verbatim). The environment becomes a
- * Unicode environment block. The child is created with STARTUPINFOEX and
- * PROC_THREAD_ATTRIBUTE_HANDLE_LIST holding only the mapped handles (and the standard handles), so
- * handles that other code left inheritable stay out. A handle must be inheritable to be listed: each
- * listed handle is made inheritable for the CreateProcessW call only and restored right after.
- * Not closed yet: during that call, another thread's CreateProcess(bInheritHandles=TRUE) without a
- * handle list (Process.Start) can pick a listed handle up. (Planned: duplicate the handles into a
- * helper process that becomes the child's parent through PROC_THREAD_ATTRIBUTE_PARENT_PROCESS, so
- * that no handle of this process is ever inheritable.)
+ * Unicode environment block sorted by name, case-insensitively, as CreateProcessW requires (the
+ * caller's envp is not changed). No handle of this process is ever made inheritable, so another
+ * thread's CreateProcess(bInheritHandles=TRUE) without a handle list (Process.Start) cannot pick one
+ * up: the handles the child gets (the mapped ones and the standard ones) are duplicated, inheritable,
+ * into a helper process, and the child is created with STARTUPINFOEX holding
+ * PROC_THREAD_ATTRIBUTE_PARENT_PROCESS = the helper and PROC_THREAD_ATTRIBUTE_HANDLE_LIST = only those
+ * duplicates; the duplicates are closed in the helper right after (also on failure). The helper is a
+ * suspended system program (cmd.exe) started on the first spawn that passes a handle, with
+ * bInheritHandles=FALSE; a kill-on-close job object ends it when this process ends. What the child
+ * sees differently: its parent process id is the helper's, and a handle passed by value has the value
+ * the helper gave it, not ours. So that the usual way of telling a child its handles keeps working,
+ * an argument (argv[1...]; with NI_SPAWN_RAW_ARGUMENTS, a run of characters between blanks and
+ * quotes) that is exactly the value of a handle passed by value, in decimal ("1234", as
+ * AnonymousPipeServerStream.GetClientHandleAsString gives it) or 0x hex ("0x4d2"), is rewritten to
+ * the child's value in the same form; other text, and numbers inside longer arguments, are passed
+ * as they are. result->handle is still a handle of this process on the child (the helper holds none).
+ * A spawn that passes no handle uses neither the helper nor inheritance.
  */
 NI_API int32_t ni_spawn(const char* path, const char* const* argv, const char* const* envp, const char* cwd,
                         const ni_fd_mapping* mappings, int32_t mapping_count, int32_t flags, ni_process* result);

@@ -9,6 +9,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Win32.SafeHandles;
@@ -36,13 +37,33 @@ internal static class ChildRole
     }
 }
 
+/// <summary>
+/// ChildProcess on Linux (the child is /bin/sh, which lists its own /proc/$$/fd) and on Windows (the child is
+/// ni_handleprobe.exe, beside the tests, which says what it holds under given handle values and doubles as the small
+/// program the other tests need: --args, --exit, --wait, --report, --accept).
+/// </summary>
 public class ChildProcessTests
 {
     // Prints "<fd> <target>" for every descriptor the shell holds, then END.
     private const string ListScript = "for f in /proc/$$/fd/*; do printf '%s ' \"${f##*/}\"; readlink \"$f\" || echo '?'; done; echo END";
     private const string EchoArgs = "for a; do printf '[%s]' \"$a\"; done";
 
-    private static void LinuxOnly() => Assert.SkipUnless(ChildProcessProbe.IsSupported, ChildProcessProbe.SkipReason);
+    private static bool Windows => OperatingSystem.IsWindows();
+
+    private static void Supported() => Assert.SkipUnless(ChildProcessProbe.IsSupported || Windows,
+        "ChildProcess's tests need Linux (/bin/sh, /proc/<pid>/fd) or Windows (ni_handleprobe.exe)");
+
+    private static void LinuxOnly(string why) => Assert.SkipUnless(ChildProcessProbe.IsSupported, why);
+
+    private static string Probe
+    {
+        get
+        {
+            string probe = Path.Combine(AppContext.BaseDirectory, "ni_handleprobe.exe");
+            Assert.True(File.Exists(probe), $"{probe} is missing: the win-x64 native build makes it and the test project copies it");
+            return probe;
+        }
+    }
 
     private static ProcessStartInfo Shell(string script, params string[] args)
     {
@@ -54,6 +75,28 @@ public class ChildProcessTests
             start.ArgumentList.Add(a);
         return start;
     }
+
+    /// <summary>A child that prints its arguments as "[a][b]...", with stdout redirected.</summary>
+    private static ProcessStartInfo ArgsEcho(params string[] args)
+    {
+        if (!Windows)
+            return Shell(EchoArgs, args);
+        var start = new ProcessStartInfo(Probe) { RedirectStandardOutput = true, StandardOutputEncoding = Encoding.UTF8 };
+        start.ArgumentList.Add("--args");
+        foreach (string a in args)
+            start.ArgumentList.Add(a);
+        return start;
+    }
+
+    /// <summary>A child that exits with <paramref name="code"/> at once.</summary>
+    private static ProcessStartInfo ExitWith(int code) => Windows
+        ? new ProcessStartInfo(Probe, $"--exit {code}") { UseShellExecute = false }
+        : new ProcessStartInfo("/bin/sh", $"-c \"exit {code}\"") { UseShellExecute = false };
+
+    /// <summary>A child that runs until it is killed (or, on Windows, its redirected stdin ends).</summary>
+    private static ProcessStartInfo Waiter() => Windows
+        ? new ProcessStartInfo(Probe, "--wait") { RedirectStandardInput = true, UseShellExecute = false }
+        : new ProcessStartInfo("/bin/sleep", "30") { RedirectStandardInput = true, UseShellExecute = false };
 
     private static Dictionary<int, string> ParseListing(string stdout)
     {
@@ -80,6 +123,26 @@ public class ChildProcessTests
         return ParseListing(stdout);
     }
 
+    /// <summary>
+    /// Windows: starts the probe through ChildProcess, asking it about <paramref name="asked"/> (their values in this
+    /// process; those of passed handles are rewritten to the child's on its command line), and returns its lines in order:
+    /// the value as the child got it and what it holds there.
+    /// </summary>
+    private static List<(string Value, string Description)> ProbeChild(SafeHandle[] asked, IReadOnlyDictionary<int, SafeHandle>? byNumber,
+        IReadOnlyList<SafeHandle>? list)
+    {
+        var start = new ProcessStartInfo(Probe) { RedirectStandardOutput = true };
+        foreach (SafeHandle h in asked)
+            start.ArgumentList.Add($"0x{h.DangerousGetHandle():x}");
+        using ChildProcess child = byNumber != null ? ChildProcess.Start(start, byNumber) : ChildProcess.Start(start, list);
+        string stdout = child.StandardOutput.ReadToEnd();
+        Assert.True(child.WaitForExit(30_000));
+        Assert.Equal(0, child.ExitCode);
+        string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == asked.Length, $"the probe answered {lines.Length} of {asked.Length}: {stdout}");
+        return lines.Select(l => (l[..l.IndexOf(' ')], l[(l.IndexOf(' ') + 1)..])).ToList();
+    }
+
     /// <summary>The standard streams this process has open: what the child gets besides the listed handles.</summary>
     private static HashSet<int> OpenStdio()
     {
@@ -96,39 +159,40 @@ public class ChildProcessTests
     [Fact]
     public async Task ChildHoldsExactlyStdioAndTheListedHandles_WhileOtherThreadsCallProcessStart()
     {
-        LinuxOnly();
+        Supported();
         using var dir = new TempDirectory();
         // Inheritable on purpose and not listed: a FileShare.Inheritable file, a socket made inheritable, an inheritable pipe.
         using SafeFileHandle leakyFile = File.OpenHandle(Path.Combine(dir.FullPath, "leaky"), FileMode.Create, FileAccess.ReadWrite, FileShare.Inheritable | FileShare.Read);
         using var leakySocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        leakySocket.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // a local address: Windows' probe tells sockets by it
         Inheritance.SetInheritable(leakySocket.SafeHandle, true);
         using var leakyPipe = new AnonymousPipeServerStream(PipeDirection.Out, HandleInheritability.Inheritable);
-        Assert.True(Inheritance.IsInheritable(leakyFile));
-        Assert.True(Inheritance.IsInheritable(leakySocket.SafeHandle));
-        Assert.True(Inheritance.IsInheritable(leakyPipe.ClientSafePipeHandle));
-        string[] leakyTargets =
-        {
-            ChildProcessProbe.TargetOf(leakyFile), ChildProcessProbe.TargetOf(leakySocket.SafeHandle),
-            ChildProcessProbe.TargetOf(leakyPipe.ClientSafePipeHandle),
-        };
+        SafeHandle[] leaky = { leakyFile, leakySocket.SafeHandle, leakyPipe.ClientSafePipeHandle };
+        Assert.All(leaky, h => Assert.True(Inheritance.IsInheritable(h)));
         // Control: Process.Start's child does get them.
-        HashSet<string> processStartChild = ChildProcessProbe.TargetsHeldByNewChild();
-        foreach (string target in leakyTargets)
-            Assert.Contains(target, processStartChild);
+        Assert.All(ChildProcessProbe.HeldByNewChild(leaky), Assert.True);
 
-        // Listed: a pipe end as fd 3 and a socket under its own number.
+        // Listed: a pipe end (fd 3 on Linux) and a bound socket under its own number.
         NoInheritFile.CreateAnonymousPipe(out SafeFileHandle listedRead, out SafeFileHandle listedWrite);
         using Socket listedSocket = NoInheritSocket.Create(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listedSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         int socketNumber = (int)listedSocket.SafeHandle.DangerousGetHandle();
         using (listedRead)
         using (listedWrite)
         {
+            using (var writer = new FileStream(listedWrite, FileAccess.Write, 1, false))
+            {
+                writer.Write("listed"u8); // Windows: "pipe 6" in the child is this pipe
+                writer.Flush();
+            }
+            string[] leakyTargets = leaky.Select(ChildProcessProbe.TargetOf).ToArray();
+            string pipeTarget = ChildProcessProbe.TargetOf(listedRead), socketTarget = ChildProcessProbe.TargetOf(listedSocket.SafeHandle);
             using var stop = new CancellationTokenSource();
             Task[] starters = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    using Process p = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
+                    using Process p = Process.Start(ExitWith(0))!;
                     p.WaitForExit();
                 }
             }, TestContext.Current.CancellationToken)).ToArray();
@@ -136,19 +200,38 @@ public class ChildProcessTests
             {
                 for (int round = 0; round < 10; round++)
                 {
-                    Dictionary<int, string> held = round % 2 == 0
-                        ? ListChild(new Dictionary<int, SafeHandle> { [3] = listedRead, [socketNumber] = listedSocket.SafeHandle })
-                        : ListChild(null, new SafeHandle[] { listedRead, listedSocket.SafeHandle });
-                    int pipeNumber = round % 2 == 0 ? 3 : (int)listedRead.DangerousGetHandle();
-                    var expected = OpenStdio();
-                    expected.Add(pipeNumber);
-                    expected.Add(socketNumber);
-                    string listing = string.Join(", ", held.OrderBy(p => p.Key).Select(p => $"{p.Key}->{p.Value}"));
-                    Assert.True(expected.SetEquals(held.Keys), $"round {round}: expected fds {string.Join(",", expected.Order())}; the child holds {listing}");
-                    Assert.Equal(ChildProcessProbe.TargetOf(listedRead), held[pipeNumber]);
-                    Assert.Equal(ChildProcessProbe.TargetOf(listedSocket.SafeHandle), held[socketNumber]);
-                    foreach (string target in leakyTargets)
-                        Assert.DoesNotContain(target, held.Values);
+                    if (Windows)
+                    {
+                        // Windows cannot choose a value in another process: both overloads pass the handles by value, and
+                        // the probe's arguments naming them are rewritten to the values the child got.
+                        var byValue = new Dictionary<int, SafeHandle> { [(int)listedRead.DangerousGetHandle()] = listedRead, [socketNumber] = listedSocket.SafeHandle };
+                        SafeHandle[] listed = { listedRead, listedSocket.SafeHandle };
+                        var held = ProbeChild(listed.Concat(leaky).ToArray(), round % 2 == 0 ? byValue : null, round % 2 == 0 ? null : listed);
+                        string report = string.Join("; ", held.Select(h => $"{h.Value} {h.Description}"));
+                        Assert.True(held[0].Description == pipeTarget, $"round {round}: the child lacks the listed pipe ({pipeTarget}): {report}");
+                        Assert.True(held[1].Description == socketTarget, $"round {round}: the child lacks the listed socket ({socketTarget}): {report}");
+                        for (int i = 0; i < leaky.Length; i++)
+                        {
+                            Assert.Equal($"0x{leaky[i].DangerousGetHandle():x}", held[2 + i].Value); // not passed: not rewritten
+                            Assert.True(held[2 + i].Description != leakyTargets[i], $"round {round}: the child inherited {leakyTargets[i]}: {report}");
+                        }
+                    }
+                    else
+                    {
+                        Dictionary<int, string> held = round % 2 == 0
+                            ? ListChild(new Dictionary<int, SafeHandle> { [3] = listedRead, [socketNumber] = listedSocket.SafeHandle })
+                            : ListChild(null, new SafeHandle[] { listedRead, listedSocket.SafeHandle });
+                        int pipeNumber = round % 2 == 0 ? 3 : (int)listedRead.DangerousGetHandle();
+                        var expected = OpenStdio();
+                        expected.Add(pipeNumber);
+                        expected.Add(socketNumber);
+                        string listing = string.Join(", ", held.OrderBy(p => p.Key).Select(p => $"{p.Key}->{p.Value}"));
+                        Assert.True(expected.SetEquals(held.Keys), $"round {round}: expected fds {string.Join(",", expected.Order())}; the child holds {listing}");
+                        Assert.Equal(pipeTarget, held[pipeNumber]);
+                        Assert.Equal(socketTarget, held[socketNumber]);
+                        foreach (string target in leakyTargets)
+                            Assert.DoesNotContain(target, held.Values);
+                    }
                 }
             }
             finally
@@ -163,44 +246,57 @@ public class ChildProcessTests
     }
 
     [Fact]
-    public void ListeningSocketPassedAsFd3IsAcceptedOnByTheChild()
+    public void ListeningSocketPassedToTheChildIsAcceptedOn()
     {
-        LinuxOnly();
-        // The child is this test executable itself: under qemu-user without binfmt_misc the kernel cannot exec it.
-        Assert.SkipWhen(QemuUser.CannotExecOwnArchitecture,
-            "qemu-user (no binfmt_misc handler) cannot exec a binary of the emulated architecture, and this test's child is the test executable itself");
+        Supported();
         using Socket listener = NoInheritSocket.Create(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen();
-        var start = new ProcessStartInfo(Environment.ProcessPath!);
-        start.Environment["NI_CHILD_ROLE"] = "accept3";
-        using ChildProcess child = ChildProcess.Start(start, new Dictionary<int, SafeHandle> { [3] = listener.SafeHandle });
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        client.Connect(listener.LocalEndPoint!);
-        client.ReceiveTimeout = 30_000;
-        var buffer = new byte[64];
-        int total = 0, n;
-        while ((n = client.Receive(buffer, total, buffer.Length - total, SocketFlags.None)) > 0)
-            total += n;
-        Assert.Equal("accepted", System.Text.Encoding.ASCII.GetString(buffer, 0, total));
-        Assert.True(child.WaitForExit(30_000));
-        Assert.Equal(0, child.ExitCode);
+        ChildProcess child;
+        if (Windows)
+        {
+            // Passed by value; the argument naming it becomes the child's value.
+            var start = new ProcessStartInfo(Probe) { ArgumentList = { "--accept", listener.SafeHandle.DangerousGetHandle().ToString() } };
+            child = ChildProcess.Start(start, new SafeHandle[] { listener.SafeHandle });
+        }
+        else
+        {
+            // The child is this test executable itself: under qemu-user without binfmt_misc the kernel cannot exec it.
+            Assert.SkipWhen(QemuUser.CannotExecOwnArchitecture,
+                "qemu-user (no binfmt_misc handler) cannot exec a binary of the emulated architecture, and this test's child is the test executable itself");
+            var start = new ProcessStartInfo(Environment.ProcessPath!);
+            start.Environment["NI_CHILD_ROLE"] = "accept3";
+            child = ChildProcess.Start(start, new Dictionary<int, SafeHandle> { [3] = listener.SafeHandle });
+        }
+        using (child)
+        {
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            client.Connect(listener.LocalEndPoint!);
+            client.ReceiveTimeout = 30_000;
+            var buffer = new byte[64];
+            int total = 0, n;
+            while ((n = client.Receive(buffer, total, buffer.Length - total, SocketFlags.None)) > 0)
+                total += n;
+            Assert.Equal("accepted", System.Text.Encoding.ASCII.GetString(buffer, 0, total));
+            Assert.True(child.WaitForExit(30_000));
+            Assert.Equal(0, child.ExitCode);
+        }
     }
 
     [Fact]
     public async Task RedirectedStdoutReachesEofWhenTheChildExits_WhileASiblingRuns()
     {
-        LinuxOnly();
-        using ChildProcess first = ChildProcess.Start(Shell("echo done"));
+        Supported();
+        using ChildProcess first = ChildProcess.Start(ArgsEcho("done"));
         // Siblings started meanwhile, ours and Process.Start's, both still running.
-        using ChildProcess sibling = ChildProcess.Start(new ProcessStartInfo("/bin/sleep", "30") { RedirectStandardInput = true });
-        using Process bclSibling = Process.Start(new ProcessStartInfo("/bin/sleep", "30") { UseShellExecute = false })!;
+        using ChildProcess sibling = ChildProcess.Start(Waiter());
+        using Process bclSibling = Process.Start(Waiter())!;
         try
         {
-            // A TimeoutException here means a sibling holds the pipe: the classic hang.
+            // A TimeoutException here means a sibling (or the helper process, on Windows) holds the pipe: the classic hang.
             string text = await first.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken)
                 .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-            Assert.Equal("done\n", text);
+            Assert.Equal("[done]", text);
             Assert.False(sibling.HasExited);
             Assert.False(bclSibling.HasExited);
         }
@@ -214,11 +310,14 @@ public class ChildProcessTests
     }
 
     [Theory]
-    [InlineData("/nonexistent-dir/program")]
-    [InlineData("no-such-program-noinherit-test")]
-    public void MissingProgramThrowsWin32ExceptionLikeProcessStart(string fileName)
+    [InlineData(true)]
+    [InlineData(false)]
+    public void MissingProgramThrowsWin32ExceptionLikeProcessStart(bool inMissingDirectory)
     {
-        LinuxOnly();
+        Supported();
+        string fileName = inMissingDirectory
+            ? (Windows ? @"C:\nonexistent-dir\program.exe" : "/nonexistent-dir/program")
+            : "no-such-program-noinherit-test";
         var start = new ProcessStartInfo(fileName) { UseShellExecute = false };
         Win32Exception bcl = Assert.Throws<Win32Exception>(() => Process.Start(start));
         Win32Exception ours = Assert.Throws<Win32Exception>(() => ChildProcess.Start(start));
@@ -229,16 +328,19 @@ public class ChildProcessTests
     [Fact]
     public void NotExecutableAndBadWorkingDirectoryThrowWin32Exception()
     {
-        LinuxOnly();
+        Supported();
         using var dir = new TempDirectory();
-        string plain = Path.Combine(dir.FullPath, "plain.sh");
-        File.WriteAllText(plain, "#!/bin/sh\nexit 0\n");
+        string plain = Path.Combine(dir.FullPath, Windows ? "plain.exe" : "plain.sh");
+        // Linux: a script without execute permission. Windows: no executable image, whatever its name (and no "#!"
+        // line, which wine would run as a Unix script).
+        File.WriteAllText(plain, Windows ? "not a program\r\n" : "#!/bin/sh\nexit 0\n");
         var start = new ProcessStartInfo(plain);
         Win32Exception bcl = Assert.Throws<Win32Exception>(() => Process.Start(start));
         Win32Exception ours = Assert.Throws<Win32Exception>(() => ChildProcess.Start(start));
         Assert.Equal(bcl.NativeErrorCode, ours.NativeErrorCode);
 
-        var badCwd = new ProcessStartInfo("/bin/true") { WorkingDirectory = Path.Combine(dir.FullPath, "missing") };
+        ProcessStartInfo badCwd = ExitWith(0);
+        badCwd.WorkingDirectory = Path.Combine(dir.FullPath, "missing");
         Win32Exception bclCwd = Assert.Throws<Win32Exception>(() => Process.Start(badCwd));
         Win32Exception oursCwd = Assert.Throws<Win32Exception>(() => ChildProcess.Start(badCwd));
         Assert.Equal(bclCwd.NativeErrorCode, oursCwd.NativeErrorCode);
@@ -261,12 +363,15 @@ public class ChildProcessTests
     [Fact]
     public void ArgumentListRoundTrips()
     {
-        LinuxOnly();
-        string[] args = { "a b", "", "q\"uote", "back\\slash\\", "\\\"", "  ", "tab\there", "'single'", "*", "$HOME", "ünï" };
-        using ChildProcess child = ChildProcess.Start(Shell(EchoArgs, args));
+        Supported();
+        string[] args = { "a b", "", "q\"uote", "back\\slash\\", "\\\"", "  ", "tab\there", "'single'", "*", "$HOME", "%PATH%", "ünï", "x\\\\\"y", "trail\\\\" };
+        ProcessStartInfo start = ArgsEcho(args);
+        using ChildProcess child = ChildProcess.Start(start);
         string expected = string.Concat(args.Select(a => $"[{a}]"));
         Assert.Equal(expected, Output(child));
         Assert.Equal(0, child.ExitCode);
+        using Process bcl = Process.Start(start)!;
+        Assert.Equal(expected, Output(bcl));
     }
 
     [Theory]
@@ -278,29 +383,25 @@ public class ChildProcessTests
     [InlineData("  lead   trail\t")]
     public void ArgumentsStringIsSplitAsProcessStartSplitsIt(string arguments)
     {
-        LinuxOnly();
-        var start = new ProcessStartInfo("/bin/sh", "-c \"" + EchoArgs.Replace("\"", "\\\"") + "\" sh " + arguments)
-        {
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
+        Supported();
+        var start = Windows
+            ? new ProcessStartInfo(Probe, "--args " + arguments)
+            : new ProcessStartInfo("/bin/sh", "-c \"" + EchoArgs.Replace("\"", "\\\"") + "\" sh " + arguments);
+        start.RedirectStandardOutput = true;
+        start.UseShellExecute = false;
         using Process bcl = Process.Start(start)!;
         using ChildProcess ours = ChildProcess.Start(start);
         Assert.Equal(Output(bcl), Output(ours));
     }
 
     [Theory]
-    [InlineData("exit 0", 0)]
-    [InlineData("exit 1", 1)]
-    [InlineData("exit 255", 255)]
-    [InlineData("kill -TERM $$", 128 + 15)]
-    [InlineData("kill -KILL $$", 128 + 9)]
-    public void ExitCodesMatchProcess(string script, int expected)
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(255)]
+    public void ExitCodesMatchProcess(int expected)
     {
-        LinuxOnly();
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(script);
+        Supported();
+        ProcessStartInfo start = ExitWith(expected);
         using ChildProcess ours = ChildProcess.Start(start);
         using Process bcl = Process.Start(start)!;
         Assert.True(ours.WaitForExit(30_000));
@@ -310,18 +411,35 @@ public class ChildProcessTests
         Assert.Equal(bcl.ExitCode, ours.ExitCode);
     }
 
+    [Theory]
+    [InlineData("kill -TERM $$", 128 + 15)]
+    [InlineData("kill -KILL $$", 128 + 9)]
+    public void DeathBySignalMatchesProcess(string script, int expected)
+    {
+        LinuxOnly("Windows has no signals: a process there ends with an exit code (TerminateProcess's is tested by WaitTimeoutKillAndCancellation)");
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        using ChildProcess ours = ChildProcess.Start(start);
+        using Process bcl = Process.Start(start)!;
+        Assert.True(ours.WaitForExit(30_000));
+        bcl.WaitForExit();
+        Assert.Equal(expected, ours.ExitCode);
+        Assert.Equal(bcl.ExitCode, ours.ExitCode);
+    }
+
     [Fact]
     public async Task ExitCodesStayCorrectWhileProcessChildrenRunAlongside()
     {
-        LinuxOnly();
+        Supported();
         var ours = new List<(ChildProcess Child, int Code)>();
         var theirs = new List<(Process Child, int Code)>();
         for (int i = 0; i < 20; i++)
         {
             int code = i * 13 % 256;
-            var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-            start.ArgumentList.Add("-c");
-            start.ArgumentList.Add($"sleep 0.0{i % 10}; exit {code}");
+            ProcessStartInfo start = ExitWith(code);
+            if (!Windows)
+                start.Arguments = $"-c \"sleep 0.0{i % 10}; exit {code}\"";
             ours.Add((ChildProcess.Start(start), code));
             theirs.Add((Process.Start(start)!, code));
         }
@@ -347,8 +465,8 @@ public class ChildProcessTests
     [Fact]
     public async Task WaitTimeoutKillAndCancellation()
     {
-        LinuxOnly();
-        using ChildProcess child = ChildProcess.Start(new ProcessStartInfo("sleep", "30"));
+        Supported();
+        using ChildProcess child = ChildProcess.Start(Waiter());
         Assert.True(child.Id > 0);
         Assert.False(child.HasExited);
         Assert.Throws<InvalidOperationException>(() => child.ExitCode);
@@ -360,7 +478,8 @@ public class ChildProcessTests
         Assert.False(child.HasExited);
         child.Kill();
         Assert.True(child.WaitForExit(10_000));
-        Assert.Equal(128 + 9, child.ExitCode);
+        // As Process.ExitCode after Kill: SIGKILL on Linux; TerminateProcess(-1) on Windows.
+        Assert.Equal(Windows ? -1 : 128 + 9, child.ExitCode);
         child.Kill(); // after the exit: nothing
         await child.WaitForExitAsync(TestContext.Current.CancellationToken);
     }
@@ -368,17 +487,21 @@ public class ChildProcessTests
     [Fact]
     public async Task StandardStreamsEnvironmentAndWorkingDirectory()
     {
-        LinuxOnly();
+        Supported();
         using var dir = new TempDirectory();
-        var start = new ProcessStartInfo("/bin/sh")
+        ProcessStartInfo start;
+        if (Windows)
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = dir.FullPath,
-        };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("read line; echo \"$line|$NI_TEST_VALUE|$(pwd -P)\"; echo oops >&2");
+            start = new ProcessStartInfo(Probe) { ArgumentList = { "--report", "NI_TEST_VALUE" } };
+        }
+        else
+        {
+            start = new ProcessStartInfo("/bin/sh");
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("read line; echo \"$line|$NI_TEST_VALUE|$(pwd -P)\"; echo oops >&2");
+        }
+        start.RedirectStandardInput = start.RedirectStandardOutput = start.RedirectStandardError = true;
+        start.WorkingDirectory = dir.FullPath;
         start.Environment["NI_TEST_VALUE"] = "value with spaces";
         using ChildProcess child = ChildProcess.Start(start);
         child.StandardInput.WriteLine("hello");
@@ -386,16 +509,17 @@ public class ChildProcessTests
         Task<string> error = child.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         string output = child.StandardOutput.ReadToEnd();
         Assert.True(child.WaitForExit(30_000));
-        Assert.Equal($"hello|value with spaces|{new DirectoryInfo(dir.FullPath).ResolveLinkTarget(true)?.FullName ?? dir.FullPath}\n", output);
-        Assert.Equal("oops\n", await error);
+        string directory = Windows ? Path.TrimEndingDirectorySeparator(dir.FullPath) : new DirectoryInfo(dir.FullPath).ResolveLinkTarget(true)?.FullName ?? dir.FullPath;
+        Assert.Equal($"hello|value with spaces|{directory}\n", output);
+        Assert.Equal("oops\n", (await error).Replace("\r\n", "\n"));
         Assert.Equal(0, child.ExitCode);
     }
 
     [Fact]
     public void StreamsThatWereNotRedirectedThrow()
     {
-        LinuxOnly();
-        using ChildProcess child = ChildProcess.Start(new ProcessStartInfo("/bin/true"));
+        Supported();
+        using ChildProcess child = ChildProcess.Start(ExitWith(0));
         Assert.Throws<InvalidOperationException>(() => child.StandardInput);
         Assert.Throws<InvalidOperationException>(() => child.StandardOutput);
         Assert.Throws<InvalidOperationException>(() => child.StandardError);
@@ -424,14 +548,15 @@ public class ChildProcessTests
     [Fact]
     public void TwoHandlesForOneNumberAreRejected()
     {
-        LinuxOnly();
+        Supported();
         NoInheritFile.CreateAnonymousPipe(out SafeFileHandle r, out SafeFileHandle w);
         using (r)
         using (w)
         {
-            // stdout is redirected, so 1 is taken.
-            Assert.Throws<ArgumentException>(() => ChildProcess.Start(Shell("true"), new Dictionary<int, SafeHandle> { [1] = w }));
-            Assert.Throws<ArgumentException>(() => ChildProcess.Start(Shell("true"), new Dictionary<int, SafeHandle> { [-3] = w }));
+            ProcessStartInfo start = ExitWith(0);
+            start.RedirectStandardOutput = true; // so 1 is taken
+            Assert.Throws<ArgumentException>(() => ChildProcess.Start(start, new Dictionary<int, SafeHandle> { [1] = w }));
+            Assert.Throws<ArgumentException>(() => ChildProcess.Start(start, new Dictionary<int, SafeHandle> { [-3] = w }));
         }
     }
 }

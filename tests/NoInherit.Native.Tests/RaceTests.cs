@@ -46,6 +46,101 @@ public partial class RaceTests
             $"the naive control never leaked in {naive.Children} children: the race was not exercised, so the test proves nothing");
     }
 
+    /// <summary>
+    /// The reverse race, through ChildProcess: while it passes a handle to its children, another thread's Process.Start
+    /// (on Windows CreateProcess with bInheritHandles=TRUE and no handle list) must never give its own children that
+    /// handle. The control passes it the way an API does that makes it inheritable while starting the child (.NET 11's
+    /// InheritedHandles; ni_spawn before its helper process): inheritable around Process.Start. That must leak in the same
+    /// race, or the test is blind.
+    /// </summary>
+    [Fact]
+    public void ProcessStartNeverGetsTheHandlesChildProcessPasses_TheInheritableWindowDoes()
+    {
+        ChildProcessProbe.SkipUnlessCanProbeHandles();
+        NoInheritFile.CreateAnonymousPipe(out SafeFileHandle passed, out SafeFileHandle writeEnd);
+        using (passed)
+        using (writeEnd)
+        {
+            using (var writer = new FileStream(writeEnd, FileAccess.Write, 1, false))
+            {
+                writer.Write("passed to children"u8); // Windows: "pipe 18" in a child is this pipe
+                writer.Flush();
+            }
+            var ours = PassingRace(passed, inheritableWindow: false, Phase);
+            var control = PassingRace(passed, inheritableWindow: true, Phase * 10);
+            TestContext.Current.SendDiagnosticMessage(
+                $"ChildProcess: {ours.Spawns} spawns, {ours.Children} racing children, {ours.Leaks} leaks; " +
+                $"inheritable window: {control.Spawns} spawns, {control.Children} racing children, {control.Leaks} leaks");
+            Assert.True(ours.Spawns > 0 && ours.Children > 0, "the race did not run");
+            Assert.True(ours.Leaks == 0, $"{ours.Leaks} of {ours.Children} children of Process.Start got the handle ChildProcess passed");
+            Assert.True(control.Leaks > 0,
+                $"the inheritable window never leaked into {control.Children} children: the race was not exercised, so the test proves nothing");
+            Assert.False(Inheritance.IsInheritable(passed));
+        }
+    }
+
+    /// <summary>A child that exits 0 at once.</summary>
+    private static ProcessStartInfo Quick() => OperatingSystem.IsWindows()
+        ? new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "ni_handleprobe.exe"), "--exit 0") { UseShellExecute = false }
+        : new ProcessStartInfo("/bin/true") { UseShellExecute = false };
+
+    /// <summary>
+    /// Starts children that get <paramref name="passed"/> until <paramref name="duration"/> is over (the control: until its
+    /// first leak), while another thread starts probe children with Process.Start and counts those that hold it.
+    /// </summary>
+    private static (int Spawns, int Children, int Leaks) PassingRace(SafeFileHandle passed, bool inheritableWindow, TimeSpan duration)
+    {
+        int children = 0, leaks = 0, spawns = 0;
+        using var stop = new CancellationTokenSource();
+        Exception? racerFailure = null;
+        var racer = new Thread(() =>
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    bool held = ChildProcessProbe.HeldByNewChild(passed)[0];
+                    Interlocked.Increment(ref children);
+                    if (held)
+                        Interlocked.Increment(ref leaks);
+                }
+            }
+            catch (Exception e)
+            {
+                racerFailure = e;
+            }
+        }) { IsBackground = true };
+        racer.Start();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            while (clock.Elapsed < duration && racerFailure == null && !(inheritableWindow && Volatile.Read(ref leaks) > 0))
+            {
+                if (inheritableWindow)
+                {
+                    Inheritance.SetInheritable(passed, true);
+                    using Process p = Process.Start(Quick())!;
+                    Inheritance.SetInheritable(passed, false);
+                    p.WaitForExit();
+                }
+                else
+                {
+                    using ChildProcess c = ChildProcess.Start(Quick(), new SafeHandle[] { passed });
+                    Assert.True(c.WaitForExit(30_000));
+                }
+                spawns++;
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            racer.Join();
+        }
+        if (racerFailure != null)
+            throw new InvalidOperationException("the racing thread failed", racerFailure);
+        return (spawns, children, leaks);
+    }
+
     private sealed record Result(long Operations, int Children, List<string> Leaks);
 
     /// <summary>A creator makes one descriptor (or pair), records the /proc targets it must never see in a child, and closes it.</summary>
