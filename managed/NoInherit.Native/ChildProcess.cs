@@ -19,11 +19,11 @@ namespace NoInherit.Native;
 /// with descriptor numbers of your choosing on Linux (as systemd socket activation passes them).
 /// </summary>
 /// <remarks>
-/// Linux: the child is started with clone(CLONE_VM | CLONE_VFORK), everything but its handles is closed
-/// with close_range (or a /proc/self/fd walk) before execve, and it is waited for through its pidfd / pid
-/// alone, so <see cref="Process"/> children of the same process and ours never take each other's exit
-/// status; without a pidfd (kernels before 5.3) a <see cref="Kill"/> racing with the exit could reach a
-/// recycled pid. Windows: no handle of this process is ever made inheritable, so another thread's
+/// Linux: the child is started with clone(CLONE_VM | CLONE_VFORK), everything but its handles is marked
+/// close-on-exec with close_range (or closed by a /proc/self/fd walk) before execve, and its exit, noticed on
+/// SIGCHLD, is collected by its pid alone, so <see cref="Process"/> children of the same process and ours never
+/// take each other's exit status; without a pidfd (kernels before 5.3) a <see cref="Kill"/> racing with the
+/// exit could reach a recycled pid. Windows: no handle of this process is ever made inheritable, so another thread's
 /// Process.Start cannot pick one up: the child's handles are duplicated into a helper process (a suspended
 /// cmd.exe, started once, ended with this process by a job object), and the child is created with that helper
 /// as its parent (PROC_THREAD_ATTRIBUTE_PARENT_PROCESS) and a handle list of the duplicates. So the child's
@@ -290,7 +290,7 @@ public sealed class ChildProcess : IDisposable
                 child._standardError = new StreamReader(new FileStream(stderrRead, FileAccess.Read, 0, false),
                     startInfo.StandardErrorEncoding ?? new UTF8Encoding(false), true, 4096);
             }
-            child.StartWaiter();
+            child.WatchForExit();
             return child;
         }
         catch when (child == null)
@@ -310,30 +310,70 @@ public sealed class ChildProcess : IDisposable
         }
     }
 
-    /// <summary>One thread per child waits for it (this pid / process handle only) and records the exit code.</summary>
-    private void StartWaiter()
+    // Exits are noticed without a thread per child (starting one cost more than the spawn on a busy machine):
+    // on Unix a SIGCHLD handler, registered beside the runtime's own for Process, polls each live child by its
+    // pid alone (never waitpid(-1), so neither side takes the other's children); on Windows the thread pool
+    // waits on the process handle.
+    private static readonly Dictionary<int, ChildProcess> s_live = new();
+    private static PosixSignalRegistration? s_childSignal;
+    private RegisteredWaitHandle? _registeredWait;
+
+    private void WatchForExit()
     {
-        var thread = new Thread(static state => ((ChildProcess)state!).WaitLoop(), 256 * 1024)
+        if (OperatingSystem.IsWindows())
         {
-            IsBackground = true,
-            Name = "NoInherit ChildProcess " + Id,
-        };
-        thread.UnsafeStart(this);
+            _registeredWait = ThreadPool.UnsafeRegisterWaitForSingleObject(new ProcessWaitHandle(_process.Handle),
+                static (state, _) => ((ChildProcess)state!).Poll(), this, Timeout.Infinite, executeOnlyOnce: true);
+            return;
+        }
+        lock (s_live)
+        {
+            s_childSignal ??= PosixSignalRegistration.Create(PosixSignal.SIGCHLD, static _ => PollAll());
+            s_live[Id] = this;
+        }
+        Poll(); // a child that exited before it was listed sent its SIGCHLD already
     }
 
-    private unsafe void WaitLoop()
+    private static void PollAll()
     {
-        Interop.ProcessInfo info = _process;
-        int error = Interop.Wait(&info, -1, out int exited, out int code);
+        ChildProcess[] live;
+        lock (s_live)
+            live = [.. s_live.Values];
+        foreach (ChildProcess child in live)
+            child.Poll();
+    }
+
+    /// <summary>Records the exit if the child has exited; reaps it on Unix.</summary>
+    private unsafe void Poll()
+    {
         lock (_lock)
         {
+            if (_exit.Task.IsCompleted)
+                return;
+            Interop.ProcessInfo info = _process;
+            int error = Interop.Wait(&info, 0, out int exited, out int code);
+            if (error == 0 && exited == 0)
+                return;
             if (error != 0)
                 _exit.TrySetException(Errors.ForProcess(error));
             else
-                _exit.TrySetResult(exited != 0 ? code : -1);
+                _exit.TrySetResult(code);
             if (_disposed)
                 CloseHandle();
         }
+        if (_registeredWait != null)
+            _registeredWait.Unregister(null);
+        else
+        {
+            lock (s_live)
+                s_live.Remove(Id);
+        }
+    }
+
+    /// <summary>The process handle, for the thread pool to wait on; owned by the <see cref="ChildProcess"/>.</summary>
+    private sealed class ProcessWaitHandle : WaitHandle
+    {
+        public ProcessWaitHandle(nint handle) => SafeWaitHandle = new SafeWaitHandle(handle, ownsHandle: false);
     }
 
     private unsafe void CloseHandle()
@@ -377,13 +417,14 @@ public sealed class ChildProcess : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             Interop.ProcessInfo info = _process;
             int error = Interop.Kill(&info, Interop.SIGKILL);
-            if (error != 0 && !_exit.Task.IsCompleted && !HasExitedNow())
-                throw Errors.ForProcess(error);
+            if (error != 0)
+            {
+                Poll(); // a kill that raced with the exit (access denied on a process that has just ended)
+                if (!_exit.Task.IsCompleted)
+                    throw Errors.ForProcess(error);
+            }
         }
     }
-
-    // A kill that raced with the exit (ESRCH / access denied on a process that has just ended).
-    private bool HasExitedNow() => _exit.Task.Wait(100);
 
     /// <summary>Closes the redirected streams and releases the process handle. The child keeps running.</summary>
     public void Dispose()
@@ -397,7 +438,7 @@ public sealed class ChildProcess : IDisposable
                 return;
             _disposed = true;
             if (_exit.Task.IsCompleted)
-                CloseHandle(); // else the waiter closes it when the child exits
+                CloseHandle(); // else Poll closes it when the child exits
         }
     }
 

@@ -463,6 +463,31 @@ public class ChildProcessTests
     }
 
     [Fact]
+    public void ExitIsCollectedWithoutAnyoneWaiting_EvenAfterDispose()
+    {
+        Supported();
+        // Nobody calls WaitForExit: the exit must still be noticed (HasExited, ExitCode) and, on Linux, the child
+        // reaped rather than left a zombie, also when the ChildProcess was disposed while the child still ran.
+        using ChildProcess watched = ChildProcess.Start(ExitWith(7));
+        ChildProcess disposed = ChildProcess.Start(Windows ? ExitWith(0) : new ProcessStartInfo("/bin/sh", "-c \"sleep 0.3\"") { UseShellExecute = false });
+        int disposedId = disposed.Id;
+        disposed.Dispose(); // still running
+        var deadline = Stopwatch.StartNew();
+        while (!watched.HasExited && deadline.Elapsed < TimeSpan.FromSeconds(30))
+            Thread.Sleep(10);
+        Assert.True(watched.HasExited);
+        Assert.Equal(7, watched.ExitCode);
+        if (!Windows)
+        {
+            // A pid stays in /proc, as a zombie once it has exited, until its parent collects it.
+            while ((Directory.Exists($"/proc/{watched.Id}") || Directory.Exists($"/proc/{disposedId}")) && deadline.Elapsed < TimeSpan.FromSeconds(30))
+                Thread.Sleep(10);
+            Assert.False(Directory.Exists($"/proc/{watched.Id}"), $"child {watched.Id} was not reaped");
+            Assert.False(Directory.Exists($"/proc/{disposedId}"), $"disposed child {disposedId} was not reaped");
+        }
+    }
+
+    [Fact]
     public async Task WaitTimeoutKillAndCancellation()
     {
         Supported();
