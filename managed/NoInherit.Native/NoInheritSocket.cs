@@ -61,7 +61,7 @@ public static class NoInheritSocket
             throw Errors.ForSocket(error);
         }
         Marshal.InitHandle(handle, fd);
-        Socket socket = Wrap(handle);
+        Socket socket = SocketState.ForNewDescriptor(handle);
         try
         {
             SocketState.AsCreated(socket, addressFamily, socketType, protocolType);
@@ -254,6 +254,35 @@ public static class NoInheritSocket
 /// </summary>
 internal static class SocketState
 {
+    /// <summary>
+    /// A Socket over a descriptor just created, whose properties the caller knows and sets (AsCreated): the
+    /// constructor Socket.Accept uses, which skips the getsockopt/getsockname queries that
+    /// new Socket(SafeSocketHandle) makes (they made Create 1.4x new Socket). The public constructor where the
+    /// private one is missing.
+    /// </summary>
+    internal static Socket ForNewDescriptor(SafeSocketHandle handle)
+    {
+        try
+        {
+            return NewSocket(handle, loadPropertiesFromHandle: false);
+        }
+        catch (MissingMethodException)
+        {
+        }
+        try
+        {
+            return new Socket(handle);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    [UnsafeAccessor(UnsafeAccessorKind.Constructor)]
+    private static extern Socket NewSocket(SafeSocketHandle handle, bool loadPropertiesFromHandle);
+
     internal static void AsCreated(Socket socket, AddressFamily family, SocketType type, ProtocolType protocol)
     {
         try
