@@ -358,8 +358,9 @@ typedef struct ni_process
  * POSIX: `path` is executed as given (execve: no PATH search; resolve it first). Linux starts the
  * child with clone(CLONE_VM | CLONE_VFORK) (fork elsewhere), blocks every signal in between, resets
  * the child's caught signals to SIG_DFL, applies the mappings through temporary copies above every
- * target (so a target that is another mapping's source is never clobbered), closes everything else
- * with close_range (Linux 5.9+, probed at run time) or by walking /proc/self/fd, then changes
+ * target (so a target that is another mapping's source is never clobbered), makes everything else
+ * close-on-exec with close_range(CLOSE_RANGE_CLOEXEC) (Linux 5.11+; plain close_range on 5.9+; probed
+ * at run time) or closes it by walking /proc/self/fd, then changes
  * directory and calls execve. Any failure in the child (a bad source: EBADF; chdir; execve:
  * ENOENT, EACCES, ENOEXEC...) is reported as this call's error through a close-on-exec pipe, the
  * child is reaped, and no process is left: a missing program is an error here, never a child that
