@@ -479,4 +479,116 @@ public class BadInputTests
         Assert.Throws<ArgumentOutOfRangeException>("milliseconds", () => child.WaitForExit(TimeSpan.FromMilliseconds(-5)));
         Assert.True(child.WaitForExit(30_000));
     }
+
+    [Fact]
+    public void ChildProcess_KillAfterDispose_ThrowsObjectDisposed_AndDisposeTwiceIsHarmless()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "starts sleep");
+        ChildProcess child = ChildProcess.Start(new ProcessStartInfo("sleep", "30"));
+        int id = child.Id;
+        child.Dispose();
+        child.Dispose();
+        try
+        {
+            Assert.Throws<ObjectDisposedException>(() => child.Kill());
+        }
+        finally
+        {
+            using Process process = Process.GetProcessById(id);
+            process.Kill();
+            process.WaitForExit();
+        }
+    }
+
+    // ---- The matrix in docs/reliability.md, checked against the tests ----
+
+    /// <summary>The repository's root, found upwards from the test binary; null when the tests run away from the source tree.</summary>
+    private static string? RepositoryRoot()
+    {
+        for (string? dir = AppContext.BaseDirectory; dir != null; dir = Path.GetDirectoryName(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)))
+        {
+            if (File.Exists(Path.Combine(dir, "docs", "reliability.md")) && File.Exists(Path.Combine(dir, "native", "include", "noinherit.h")))
+                return dir;
+        }
+        return null;
+    }
+
+    private static readonly Regex ManagedTest = new(@"`([A-Za-z]+Tests)\.([A-Za-z0-9_]+)`");
+    private static readonly Regex NativeTest = new(@"`native\.([a-z0-9_]+)\.([a-z0-9_]+)`");
+
+    /// <summary>
+    /// The "Bad-input matrix" of docs/reliability.md cannot drift from the tests: every row names at least one test, every
+    /// managed test it names is a [Fact]/[Theory] of this assembly (so it runs, and fails the suite, with the others),
+    /// every native one an NI_TEST case of tests/native (which CTest runs); and every public method of the managed API and
+    /// every function of noinherit.h has a row.
+    /// </summary>
+    [Fact]
+    public void BadInputMatrix_InTheDocs_NamesTestsThatExist_AndCoversEveryEntryPoint()
+    {
+        string? root = RepositoryRoot();
+        Assert.SkipWhen(root is null, "docs/reliability.md is not above the test binary (the tests run outside the source tree)");
+        string doc = File.ReadAllText(Path.Combine(root!, "docs", "reliability.md"));
+        int start = doc.IndexOf("\n## Bad-input matrix", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/reliability.md has no Bad-input matrix section");
+        int end = doc.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        string section = end < 0 ? doc[start..] : doc[start..end];
+        string[] rows = section.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('|') && !l.StartsWith("|--", StringComparison.Ordinal)
+            && !l.StartsWith("| API", StringComparison.Ordinal) && !l.StartsWith("| C entry point", StringComparison.Ordinal)).ToArray();
+        Assert.True(rows.Length > 40, $"the matrix has only {rows.Length} rows");
+
+        Assembly tests = typeof(BadInputTests).Assembly;
+        var problems = new List<string>();
+        var apiColumn = new List<string>();
+        int managedReferences = 0, nativeReferences = 0;
+        foreach (string row in rows)
+        {
+            string[] cells = row.Trim('|').Split('|');
+            if (cells.Length < 4)
+            {
+                problems.Add($"not four columns: {row}");
+                continue;
+            }
+            apiColumn.Add(cells[0]);
+            string testCell = cells[^1];
+            MatchCollection managed = ManagedTest.Matches(testCell), native = NativeTest.Matches(testCell);
+            if (managed.Count + native.Count == 0)
+                problems.Add($"no test named: {row}");
+            foreach (Match m in managed)
+            {
+                managedReferences++;
+                MethodInfo? method = tests.GetType($"NoInherit.Native.Tests.{m.Groups[1].Value}")?.GetMethod(m.Groups[2].Value);
+                if (method is null || !method.GetCustomAttributes().Any(a => a is FactAttribute))
+                    problems.Add($"no test method {m.Groups[1].Value}.{m.Groups[2].Value}");
+            }
+            foreach (Match m in native)
+            {
+                nativeReferences++;
+                string file = $"test_{m.Groups[1].Value}.c";
+                string[] candidates = [Path.Combine(root!, "tests", "native", file), Path.Combine(root!, "tests", "native", "windows", file)];
+                if (!candidates.Any(c => File.Exists(c) && File.ReadAllText(c).Contains($"NI_TEST({m.Groups[2].Value})", StringComparison.Ordinal)))
+                    problems.Add($"no native test case {m.Value}");
+            }
+        }
+        string apis = string.Join("\n", apiColumn);
+
+        // Every public method of the managed API (properties and what object gives aside).
+        foreach (Type type in new[] { typeof(NoInheritFile), typeof(NoInheritSocket), typeof(Inheritance), typeof(ChildProcess) })
+        {
+            foreach (MethodInfo method in type.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly)
+                .Where(m => !m.IsSpecialName))
+            {
+                if (!Regex.IsMatch(apis, $@"\b{type.Name}\.{method.Name}\b"))
+                    problems.Add($"no row for {type.Name}.{method.Name}");
+            }
+        }
+        // Every function of the C ABI.
+        string header = File.ReadAllText(Path.Combine(root!, "native", "include", "noinherit.h"));
+        foreach (Match m in Regex.Matches(header, @"NI_API[^;(]*?\b(ni_[a-z_0-9]+)\s*\("))
+        {
+            if (!Regex.IsMatch(apis, $@"\b{m.Groups[1].Value}\b"))
+                problems.Add($"no row for {m.Groups[1].Value}");
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        Assert.True(managedReferences > 0 && nativeReferences > 0);
+    }
 }
