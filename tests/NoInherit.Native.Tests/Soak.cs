@@ -210,6 +210,17 @@ public static class Soak
             GC.WaitForPendingFinalizers();
         }
         long heap = GC.GetTotalMemory(forceFullCollection: true);
+        // What is free goes back to the system, from the GC (aggressive: it decommits) and from malloc (glibc keeps
+        // freed memory per thread arena): what stays resident after that is what is really in use.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        try
+        {
+            MallocTrim(0);
+        }
+        catch (EntryPointNotFoundException)
+        {
+            // musl has no malloc_trim (and no per-thread arenas to trim)
+        }
         // The child waiters and the socket engine settle; the count is taken when two readings agree.
         int descriptors = Directory.GetFileSystemEntries("/proc/self/fd").Length;
         for (int i = 0; i < 50; i++)
@@ -222,6 +233,9 @@ public static class Soak
         }
         return (descriptors, Rss(), heap);
     }
+
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
 
     private static long Rss()
     {

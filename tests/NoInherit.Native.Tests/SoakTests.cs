@@ -11,9 +11,9 @@ namespace NoInherit.Native.Tests;
 [Collection(nameof(SealCollection))]
 public class SoakTests
 {
-    // Growth allowed after a full GC: the allocator keeps some pages, the GC some segments; a leak per operation
-    // (tens of thousands of them) would be far above both.
-    private const long RssSlackKiB = 48 * 1024;
+    // Growth allowed once the GC and malloc have given back what is free: code compiled meanwhile, thread arenas'
+    // bookkeeping. A leak per operation (thousands of them) would be far above it.
+    private const long RssSlackKiB = 24 * 1024;
     private const long HeapSlackBytes = 8 << 20;
 
     [Fact]
@@ -32,6 +32,8 @@ public class SoakTests
             Assert.True(count > 0, $"no {kind} operation ran:\n{report}");
         Assert.True(report.ChildrenStarted > 0 && report.CopiesVerified > 0, report.ToString());
         Assert.True(report.ManagedHeapEnd - report.ManagedHeapStart < HeapSlackBytes, report.ToString());
-        Assert.True(report.RssEndKiB - report.RssStartKiB < RssSlackKiB, report.ToString());
+        // Under qemu-user the RSS is the emulator's too, whose translation cache fills as code runs: not ours to judge.
+        if (!QemuUser.CannotExecOwnArchitecture)
+            Assert.True(report.RssEndKiB - report.RssStartKiB < RssSlackKiB, report.ToString());
     }
 }
