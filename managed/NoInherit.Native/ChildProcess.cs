@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
@@ -151,6 +152,21 @@ public sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// The strings reach C as NUL-terminated UTF-8, where a NUL would cut them short ("/bin/true\0junk" would run
+    /// /bin/true): refused, as the file APIs refuse a path with a NUL. (Process.Start passes them on cut.)
+    /// </summary>
+    private static void ThrowIfNulCharacter(ProcessStartInfo startInfo)
+    {
+        static bool HasNul(string? s) => s != null && s.Contains('\0');
+        if (HasNul(startInfo.FileName) || HasNul(startInfo.Arguments) || HasNul(startInfo.WorkingDirectory)
+            || startInfo.ArgumentList.Any(HasNul)
+            || startInfo.Environment.Any(pair => HasNul(pair.Key) || HasNul(pair.Value)))
+        {
+            throw new ArgumentException("A file name, argument, working directory or environment variable contains a null character.", nameof(startInfo));
+        }
+    }
+
     private static unsafe ChildProcess StartCore(ProcessStartInfo startInfo, List<(SafeHandle Handle, int Target)> mapped)
     {
         ArgumentNullException.ThrowIfNull(startInfo);
@@ -159,6 +175,7 @@ public sealed class ChildProcess : IDisposable
         if (startInfo.ArgumentList.Count > 0 && !string.IsNullOrEmpty(startInfo.Arguments))
             throw new InvalidOperationException("The Arguments and ArgumentList properties cannot both be used.");
         ThrowIfUnsupported(startInfo);
+        ThrowIfNulCharacter(startInfo);
 
         bool windows = OperatingSystem.IsWindows();
         string workingDirectory = string.IsNullOrEmpty(startInfo.WorkingDirectory) ? Directory.GetCurrentDirectory() : startInfo.WorkingDirectory;
@@ -188,6 +205,8 @@ public sealed class ChildProcess : IDisposable
         {
             path = ResolvePath(startInfo.FileName)
                 ?? throw Errors.ForStart(Errors.FileNotFoundCode, startInfo.FileName, workingDirectory);
+            if (Directory.Exists(path))
+                throw Errors.ForDirectoryAsProgram();
             argv.Add(path);
             if (startInfo.ArgumentList.Count > 0)
                 argv.AddRange(startInfo.ArgumentList);

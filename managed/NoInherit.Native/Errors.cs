@@ -180,6 +180,10 @@ internal static class Errors
     internal static System.ComponentModel.Win32Exception ForStart(int error, string fileName, string workingDirectory) =>
         new(error, $"An error occurred trying to start process '{fileName}' with working directory '{workingDirectory}'. {Message(error)}");
 
+    /// <summary>A directory given as the program, as Process.Start on Unix refuses it (before any system call, so no error code).</summary>
+    internal static System.ComponentModel.Win32Exception ForDirectoryAsProgram() =>
+        new(0, "The FileName property should not be a directory unless UseShellExecute is set.");
+
     /// <summary>An exception for a failed call on a started child (wait, kill).</summary>
     internal static System.ComponentModel.Win32Exception ForProcess(int error) => new(error, Message(error));
 }

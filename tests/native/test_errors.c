@@ -1,9 +1,16 @@
-/* ni_error_kind, ni_error_message and ni_capabilities on POSIX. */
+/* ni_error_kind, ni_error_message and ni_capabilities on POSIX, and the C half of the bad-input matrix
+   (docs/reliability.md): each class of bad input against every entry point it applies to. */
 #include "ni_test.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void error_kind_maps(void)
 {
@@ -54,7 +61,305 @@ static void capabilities(void)
     CHECK_INT(ni_capabilities(), all);
 }
 
+
+/* ---- The bad-input matrix, one case per class of bad input ---- */
+
+static const char* const g_argv[] = { "prog", NULL };
+
+/* NULL where the header requires a pointer: EINVAL, never a crash, never EFAULT. */
+static void bad_input_null(void)
+{
+    char path[PATH_MAX];
+    ni_test_path(path, "file");
+    CHECK_OK(ni_test_write_file(path, "x", 1, 0644));
+    ni_handle h, r, w;
+    int32_t value;
+    ni_process p;
+    CHECK_RC(ni_open(NULL, NI_O_RDONLY, 0, &h), EINVAL);
+    CHECK_RC(ni_open(path, NI_O_RDONLY, 0, NULL), EINVAL);
+    CHECK_RC(ni_socket(NI_AF_INET, NI_SOCK_STREAM, 0, NULL), EINVAL);
+    CHECK_RC(ni_accept(0, NULL, NULL, NULL), EINVAL);
+    char address[16];
+    CHECK_RC(ni_accept(0, address, NULL, &h), EINVAL); /* a buffer without its length */
+    CHECK_RC(ni_copyfile(NULL, path, 0), EINVAL);
+    CHECK_RC(ni_copyfile(path, NULL, 0), EINVAL);
+    CHECK_RC(ni_copyfile_ex(NULL, path, 0, NULL, NULL), EINVAL);
+    CHECK_RC(ni_pipe(NULL, &w), EINVAL);
+    CHECK_RC(ni_pipe(&r, NULL), EINVAL);
+    CHECK_RC(ni_dup(0, NULL), EINVAL);
+    CHECK_RC(ni_get_inheritable(0, NULL), EINVAL);
+    CHECK_RC(ni_error_message(ENOENT, NULL, 16), EINVAL);
+    CHECK_RC(ni_list_handles(NULL, 4, &value), EINVAL);
+    CHECK_RC(ni_list_handles(NULL, 0, NULL), EINVAL);
+    char text[64];
+    CHECK_RC(ni_describe(0, NULL, 16, &value), EINVAL);
+    CHECK_RC(ni_describe(0, text, sizeof text, NULL), EINVAL);
+    CHECK_RC(ni_seal(NULL, 0, NULL), EINVAL);
+    CHECK_RC(ni_seal(NULL, 1, &value), EINVAL);
+    CHECK_RC(ni_spawn(NULL, g_argv, NULL, NULL, NULL, 0, 0, &p), EINVAL);
+    CHECK_RC(ni_spawn("/bin/sh", NULL, NULL, NULL, NULL, 0, 0, &p), EINVAL);
+    CHECK_RC(ni_spawn("/bin/sh", g_argv, NULL, NULL, NULL, 0, 0, NULL), EINVAL);
+    CHECK_RC(ni_spawn("/bin/sh", g_argv, NULL, NULL, NULL, 1, 0, &p), EINVAL); /* mappings NULL, count 1 */
+    int32_t exited, code;
+    p.pid = 1;
+    p.handle = NI_INVALID_HANDLE;
+    CHECK_RC(ni_wait(NULL, 0, &exited, &code), EINVAL);
+    CHECK_RC(ni_wait(&p, 0, NULL, &code), EINVAL);
+    CHECK_RC(ni_wait(&p, 0, &exited, NULL), EINVAL);
+    CHECK_RC(ni_kill(NULL, 0), EINVAL);
+    CHECK_RC(ni_process_close(NULL), EINVAL);
+    /* NULL where the header allows it: the parent's environment and directory, no address, no callback. */
+    char copy[PATH_MAX];
+    ni_test_path(copy, "copy");
+    CHECK_OK(ni_copyfile_ex(path, copy, 0, NULL, NULL));
+}
+
+/* An empty string is a path that does not exist: ENOENT, as open("") says; nothing is created. */
+static void bad_input_empty_string(void)
+{
+    char path[PATH_MAX];
+    ni_test_path(path, "file");
+    CHECK_OK(ni_test_write_file(path, "x", 1, 0644));
+    ni_handle h;
+    ni_process p;
+    CHECK_RC(ni_open("", NI_O_RDONLY, 0, &h), ENOENT);
+    CHECK_RC(ni_open("", NI_O_WRONLY | NI_O_CREAT, 0644, &h), ENOENT);
+    CHECK_RC(ni_copyfile("", path, NI_COPY_OVERWRITE), ENOENT);
+    CHECK_RC(ni_copyfile(path, "", 0), ENOENT);
+    CHECK_RC(ni_copyfile(path, "", NI_COPY_OVERWRITE), ENOENT);
+    CHECK_RC(ni_spawn("", g_argv, NULL, NULL, NULL, 0, 0, &p), ENOENT);
+    CHECK_RC(ni_spawn("/bin/sh", g_argv, NULL, "", NULL, 0, 0, &p), ENOENT); /* chdir("") */
+    CHECK(ni_test_file_equals(path, "x", 1));
+}
+
+/* Unknown bits in a flag word, an out-of-range enum-like value: EINVAL (or the socket errors the header
+   names), before the system is asked. */
+static void bad_input_invalid_flags(void)
+{
+    char path[PATH_MAX], copy[PATH_MAX];
+    ni_test_path(path, "file");
+    ni_test_path(copy, "copy");
+    CHECK_OK(ni_test_write_file(path, "x", 1, 0644));
+    ni_handle h;
+    ni_process p;
+    CHECK_RC(ni_open(path, 0x40000000, 0, &h), EINVAL);
+    CHECK_RC(ni_open(path, NI_O_WRONLY | NI_O_RDWR, 0, &h), EINVAL);
+    CHECK_RC(ni_open(path, NI_O_RDONLY, 010000, &h), EINVAL); /* a mode beyond 07777 */
+    CHECK_RC(ni_socket(99, NI_SOCK_STREAM, 0, &h), EAFNOSUPPORT);
+    CHECK_RC(ni_socket(NI_AF_INET, 99, 0, &h), EPROTOTYPE);
+    CHECK_RC(ni_socket(NI_AF_INET, NI_SOCK_STREAM, -1, &h), EPROTONOSUPPORT);
+    CHECK_RC(ni_copyfile(path, copy, 0x100), EINVAL);
+    CHECK_RC(ni_copyfile_ex(path, copy, -1, NULL, NULL), EINVAL);
+    CHECK_RC(ni_set_inheritable(0, 2), EINVAL);
+    CHECK_RC(ni_spawn("/bin/sh", g_argv, NULL, NULL, NULL, 0, 0x1000, &p), EINVAL);
+    ni_fd_mapping twice[] = { { 0, 5 }, { 1, 5 } };
+    CHECK_RC(ni_spawn("/bin/sh", g_argv, NULL, NULL, twice, 2, 0, &p), EINVAL);
+    struct stat st;
+    CHECK(stat(copy, &st) != 0); /* nothing was copied */
+}
+
+/* A descriptor that was open and is closed now (and one that never was): EBADF from every call on it. */
+static void bad_input_closed_handle(void)
+{
+    ni_handle r, w, h;
+    if (!CHECK_OK(ni_pipe(&r, &w)))
+        return;
+    CHECK_OK(ni_close(r));
+    CHECK_OK(ni_close(w));
+    const ni_handle closed[] = { r, NI_TEST_BAD_HANDLE, NI_INVALID_HANDLE };
+    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++)
+    {
+        ni_handle c = closed[i];
+        int32_t value;
+        char text[32];
+        CHECK_RC(ni_close(c), EBADF);
+        CHECK_RC(ni_dup(c, &h), EBADF);
+        CHECK_RC(ni_get_inheritable(c, &value), EBADF);
+        CHECK_RC(ni_set_inheritable(c, 0), EBADF);
+        CHECK_RC(ni_preallocate(c, 10), EBADF);
+        CHECK_RC(ni_accept(c, NULL, NULL, &h), EBADF);
+        CHECK_RC(ni_describe(c, text, sizeof text, &value), EBADF);
+        ni_fd_mapping m = { c, 3 };
+        ni_process p;
+        CHECK_RC(ni_spawn("/bin/sh", g_argv, NULL, NULL, &m, 1, 0, &p), EBADF);
+    }
+}
+
+/* A descriptor of the wrong kind: accept on a file or a pipe (ENOTSOCK), on a socket that does not listen
+   (EINVAL); preallocate on a pipe or a socket (the kernel's answer); copy a directory (EISDIR). */
+static void bad_input_wrong_kind(void)
+{
+    char path[PATH_MAX];
+    ni_test_path(path, "file");
+    CHECK_OK(ni_test_write_file(path, "x", 1, 0644));
+    ni_handle file, r, w, s, h;
+    if (!CHECK_OK(ni_open(path, NI_O_RDWR, 0, &file)) || !CHECK_OK(ni_pipe(&r, &w)))
+        return;
+    if (CHECK_OK(ni_socket(NI_AF_INET, NI_SOCK_STREAM, 0, &s)))
+    {
+        CHECK_RC(ni_accept(file, NULL, NULL, &h), ENOTSOCK);
+        CHECK_RC(ni_accept(r, NULL, NULL, &h), ENOTSOCK);
+        CHECK_RC(ni_accept(s, NULL, NULL, &h), EINVAL); /* not listening */
+        CHECK_RC(ni_preallocate(r, 10), EBADF);  /* fallocate needs a descriptor open for writing */
+        CHECK_RC(ni_preallocate(w, 10), ESPIPE);
+        CHECK_RC(ni_preallocate(s, 10), ENODEV);
+        ni_close(s);
+    }
+    /* Inheritance works on any kind of descriptor: nothing to refuse. */
+    int32_t value;
+    CHECK_OK(ni_get_inheritable(r, &value));
+    CHECK_INT(value, 0);
+    ni_close(file);
+    ni_close(r);
+    ni_close(w);
+}
+
+/* A directory where a file is expected and a file where a directory is expected. */
+static void bad_input_directory_or_file(void)
+{
+    char dir[PATH_MAX], file[PATH_MAX], below_file[PATH_MAX], copy[PATH_MAX];
+    ni_test_path(dir, "dir");
+    ni_test_path(file, "file");
+    ni_test_path(copy, "copy");
+    CHECK(snprintf(below_file, sizeof below_file, "%s/x", file) < (int)sizeof below_file);
+    CHECK_INT(mkdir(dir, 0755), 0);
+    CHECK_OK(ni_test_write_file(file, "x", 1, 0644));
+    ni_handle h;
+    ni_process p;
+    CHECK_RC(ni_open(dir, NI_O_WRONLY, 0, &h), EISDIR);
+    CHECK_RC(ni_open(dir, NI_O_RDONLY | NI_O_NOTDIR, 0, &h), EISDIR);
+    CHECK_RC(ni_open(below_file, NI_O_RDONLY, 0, &h), ENOTDIR);
+    CHECK_RC(ni_open(below_file, NI_O_WRONLY | NI_O_CREAT, 0644, &h), ENOTDIR);
+    CHECK_RC(ni_copyfile(dir, copy, 0), EISDIR);
+    CHECK_RC(ni_copyfile(file, dir, 0), EEXIST);
+    CHECK_RC(ni_copyfile(file, dir, NI_COPY_OVERWRITE), EISDIR);
+    CHECK_RC(ni_copyfile(file, below_file, 0), ENOTDIR);
+    CHECK_RC(ni_spawn(dir, g_argv, NULL, NULL, NULL, 0, 0, &p), EACCES);
+    CHECK_RC(ni_spawn("/bin/sh", g_argv, NULL, file, NULL, 0, 0, &p), ENOTDIR);
+    struct stat st;
+    CHECK(stat(copy, &st) != 0);
+    CHECK(ni_test_file_equals(file, "x", 1));
+}
+
+/* A path that does not exist (or whose directory does not): ENOENT, nothing created. */
+static void bad_input_missing_path(void)
+{
+    char missing[PATH_MAX], in_missing[PATH_MAX], file[PATH_MAX];
+    ni_test_path(missing, "missing");
+    ni_test_path(file, "file");
+    CHECK(snprintf(in_missing, sizeof in_missing, "%s/x", missing) < (int)sizeof in_missing);
+    CHECK_OK(ni_test_write_file(file, "x", 1, 0644));
+    ni_handle h;
+    ni_process p;
+    CHECK_RC(ni_open(missing, NI_O_RDONLY, 0, &h), ENOENT);
+    CHECK_RC(ni_open(in_missing, NI_O_WRONLY | NI_O_CREAT, 0644, &h), ENOENT);
+    CHECK_RC(ni_copyfile(missing, file, NI_COPY_OVERWRITE), ENOENT);
+    CHECK_RC(ni_copyfile(file, in_missing, 0), ENOENT);
+    CHECK_RC(ni_copyfile(file, in_missing, NI_COPY_OVERWRITE), ENOENT);
+    CHECK_RC(ni_spawn(missing, g_argv, NULL, NULL, NULL, 0, 0, &p), ENOENT);
+    CHECK_RC(ni_spawn("/bin/sh", g_argv, NULL, missing, NULL, 0, 0, &p), ENOENT);
+    CHECK(ni_test_file_equals(file, "x", 1));
+    struct stat st;
+    CHECK(stat(missing, &st) != 0);
+}
+
+/* Negative sizes and counts: EINVAL. */
+static void bad_input_negative_size(void)
+{
+    char path[PATH_MAX];
+    ni_test_path(path, "file");
+    ni_handle h;
+    if (!CHECK_OK(ni_open(path, NI_O_RDWR | NI_O_CREAT, 0644, &h)))
+        return;
+    int32_t value, length = -1;
+    char text[16];
+    ni_handle_info infos[2];
+    ni_process p;
+    CHECK_RC(ni_preallocate(h, -1), EINVAL);
+    CHECK_RC(ni_preallocate(h, INT64_MIN), EINVAL);
+    CHECK_RC(ni_error_message(ENOENT, text, 0), EINVAL);
+    CHECK_RC(ni_error_message(ENOENT, text, -1), EINVAL);
+    CHECK_RC(ni_list_handles(infos, -1, &value), EINVAL);
+    CHECK_RC(ni_describe(h, text, 0, &value), EINVAL);
+    CHECK_RC(ni_describe(h, text, -5, &value), EINVAL);
+    CHECK_RC(ni_seal(NULL, -1, &value), EINVAL);
+    CHECK_RC(ni_accept(h, text, &length, &h), EINVAL);
+    CHECK_RC(ni_spawn("/bin/sh", g_argv, NULL, NULL, NULL, -1, 0, &p), EINVAL);
+    ni_fd_mapping negative = { h, -7 };
+    CHECK_RC(ni_spawn("/bin/sh", g_argv, NULL, NULL, &negative, 1, 0, &p), EINVAL);
+    int32_t exited, code;
+    p.pid = 1;
+    p.handle = NI_INVALID_HANDLE;
+    CHECK_RC(ni_wait(&p, -2, &exited, &code), EINVAL);
+    CHECK_RC(ni_kill(&p, -1), EINVAL);
+    p.pid = -5;
+    CHECK_RC(ni_wait(&p, 0, &exited, &code), EINVAL);
+    CHECK_RC(ni_kill(&p, 0), EINVAL); /* never kill(-5): a process group */
+    CHECK_OK(ni_close(h));
+}
+
+/*
+ * No permission, although the tests run as root: this thread's file-system identity becomes nobody
+ * (setfsuid/setfsgid change the calling thread only, and drop CAP_DAC_OVERRIDE with it), so the kernel
+ * checks permission bits as it would for an ordinary user. Then two refusals that hold even for root: a
+ * file without execute bits cannot be executed, and a read-only sysctl cannot be opened for writing.
+ */
+static void bad_input_no_permission(void)
+{
+    char dir[PATH_MAX], secret[PATH_MAX], closed_dir[PATH_MAX], in_closed[PATH_MAX], copy[PATH_MAX], script[PATH_MAX];
+    ni_test_path(dir, "");
+    ni_test_path(secret, "secret");
+    ni_test_path(closed_dir, "closed");
+    ni_test_path(copy, "copy");
+    ni_test_path(script, "script");
+    CHECK(snprintf(in_closed, sizeof in_closed, "%s/new", closed_dir) < (int)sizeof in_closed);
+    CHECK_OK(ni_test_write_file(secret, "secret", 6, 0600));
+    CHECK_OK(ni_test_write_file(script, "#!/bin/sh\nexit 0\n", 17, 0644));
+    CHECK_INT(mkdir(closed_dir, 0755), 0);
+    struct stat st;
+    CHECK_INT(stat(dir, &st), 0);
+    CHECK_INT(chmod(dir, 0777), 0); /* nobody may create "copy" here, but not in closed_dir, nor read secret */
+    ni_handle h;
+    ni_process p;
+
+    /* Control: as root, the very same calls work. */
+    if (CHECK_OK(ni_open(secret, NI_O_RDONLY, 0, &h)))
+        ni_close(h);
+
+    int old_gid = setfsgid(65534), old_uid = setfsuid(65534);
+    int as_nobody = setfsuid(65534) == 65534;
+    int open_rc = ni_open(secret, NI_O_RDONLY, 0, &h);
+    int create_rc = ni_open(in_closed, NI_O_WRONLY | NI_O_CREAT, 0644, &h);
+    int copy_from_rc = ni_copyfile(secret, copy, 0);
+    int copy_into_rc = ni_copyfile(script, in_closed, 0);
+    setfsuid(old_uid);
+    setfsgid(old_gid);
+    CHECK_INT(setfsuid(old_uid), old_uid); /* back to root */
+    CHECK_INT(chmod(dir, st.st_mode & 07777), 0);
+    if (!CHECK(as_nobody))
+        return;
+    CHECK_RC(open_rc, EACCES);
+    CHECK_RC(create_rc, EACCES);
+    CHECK_RC(copy_from_rc, EACCES);
+    CHECK_RC(copy_into_rc, EACCES);
+    CHECK(stat(copy, &st) != 0);
+    CHECK(stat(in_closed, &st) != 0);
+
+    /* Refused to root as well. */
+    CHECK_RC(ni_spawn(script, g_argv, NULL, NULL, NULL, 0, 0, &p), EACCES);
+    CHECK_RC(ni_open("/proc/sys/kernel/ngroups_max", NI_O_WRONLY, 0, &h), EACCES);
+}
+
 NI_TEST_MAIN(
     NI_TEST(error_kind_maps),
     NI_TEST(error_message),
-    NI_TEST(capabilities))
+    NI_TEST(capabilities),
+    NI_TEST(bad_input_null),
+    NI_TEST(bad_input_empty_string),
+    NI_TEST(bad_input_invalid_flags),
+    NI_TEST(bad_input_closed_handle),
+    NI_TEST(bad_input_wrong_kind),
+    NI_TEST(bad_input_directory_or_file),
+    NI_TEST(bad_input_missing_path),
+    NI_TEST(bad_input_negative_size),
+    NI_TEST(bad_input_no_permission))

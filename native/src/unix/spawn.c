@@ -308,6 +308,16 @@ int32_t ni_spawn(const char* path, const char* const* argv, const char* const* e
             return EINVAL; /* two handles for one target */
         }
     }
+    /* A source that is not open must fail here: the report pipe below takes the lowest free numbers, so a
+       closed source's number would otherwise name our own pipe, and the child would get it. */
+    for (size_t i = 0; i < count; i++)
+    {
+        if (mappings[i].source < 0 || mappings[i].source > 0x7fffffff || fcntl((int)mappings[i].source, F_GETFD) < 0)
+        {
+            free(ints), free(all);
+            return EBADF;
+        }
+    }
 
     int report[2];
 #if HAVE_PIPE2 && HAVE_O_CLOEXEC
