@@ -31,6 +31,17 @@ extern char** environ;
 #  endif
 #endif
 
+/* The child runs on a stack of its own inside our memory (CLONE_VM). AddressSanitizer keeps the
+   state of every stack frame in shadow memory and assumes the thread's own stack: frames that never
+   return (the child execs or exits) leave poisoned shadow behind, and its no-return hook scans the
+   wrong stack, so a sanitized child fails inside ASan instead of reporting its error. The child's code
+   (and only it) is left uninstrumented; it only makes system calls, on memory the parent prepared. */
+#if defined(__GNUC__)
+#  define NI_CHILD_CODE __attribute__((no_sanitize_address))
+#else
+#  define NI_CHILD_CODE
+#endif
+
 /* Everything the child needs, prepared by the parent: the child allocates nothing. */
 struct spawn_args
 {
@@ -60,20 +71,20 @@ struct spawn_report
 /* The kernel's sigset (64 signals on every architecture we build for): libc's is larger. */
 #  define NI_KERNEL_SIGSET_SIZE ((size_t)(_NSIG - 1) / 8)
 
-static int block_signals(const sigset_t* set, sigset_t* old)
+NI_CHILD_CODE static int block_signals(const sigset_t* set, sigset_t* old)
 {
     /* The raw call also blocks the libc's internal signals (glibc's posix_spawn does the same): no
        handler may run in the child while it shares our memory. */
     return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, set, old, NI_KERNEL_SIGSET_SIZE);
 }
 #else
-static int block_signals(const sigset_t* set, sigset_t* old)
+NI_CHILD_CODE static int block_signals(const sigset_t* set, sigset_t* old)
 {
     return sigprocmask(SIG_SETMASK, set, old);
 }
 #endif
 
-static void report_and_exit(int fd, int error, int stage)
+NI_CHILD_CODE static void report_and_exit(int fd, int error, int stage)
 {
     struct spawn_report report = { error, stage };
     ssize_t n;
@@ -83,7 +94,7 @@ static void report_and_exit(int fd, int error, int stage)
     _exit(127);
 }
 
-static int is_kept(const struct spawn_args* a, int fd)
+NI_CHILD_CODE static int is_kept(const struct spawn_args* a, int fd)
 {
     for (int32_t i = 0; i < a->count; i++)
         if (a->keep[i] == fd)
@@ -102,7 +113,7 @@ struct ni_dirent64
 };
 
 /* Closes every descriptor of /proc/self/fd but the kept ones and error_fd; -1 without /proc. */
-static int close_by_walking_proc(const struct spawn_args* a, int error_fd)
+NI_CHILD_CODE static int close_by_walking_proc(const struct spawn_args* a, int error_fd)
 {
     int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
@@ -131,7 +142,7 @@ static int close_by_walking_proc(const struct spawn_args* a, int error_fd)
 #endif
 
 /* Closes every descriptor but the targets and error_fd (which is above all of them). */
-static void close_the_rest(const struct spawn_args* a, int error_fd)
+NI_CHILD_CODE static void close_the_rest(const struct spawn_args* a, int error_fd)
 {
     unsigned int first = 0;
     int ok = 1;
@@ -170,7 +181,7 @@ static void close_the_rest(const struct spawn_args* a, int error_fd)
 
 /* The child, between clone and execve. It shares the parent's memory (CLONE_VM) while the parent
    waits (CLONE_VFORK), so only async-signal-safe calls, and no allocation. */
-static int child_main(void* arg)
+NI_CHILD_CODE static int child_main(void* arg)
 {
     const struct spawn_args* a = arg;
     int error_fd = a->error_fd;
