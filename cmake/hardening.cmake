@@ -33,6 +33,10 @@ if(NI_VALGRIND)
   message(STATUS "hardening: C tests under ${NI_VALGRIND_PROGRAM}")
 endif()
 
-if(NI_BUILD_FUZZERS AND NOT CMAKE_C_COMPILER_ID STREQUAL "Clang")
-  message(FATAL_ERROR "NI_BUILD_FUZZERS needs clang (libFuzzer), not ${CMAKE_C_COMPILER_ID}: -DCMAKE_C_COMPILER=clang")
+if(NI_BUILD_FUZZERS)
+  if(NOT CMAKE_C_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "NI_BUILD_FUZZERS needs clang (libFuzzer), not ${CMAKE_C_COMPILER_ID}: -DCMAKE_C_COMPILER=clang")
+  endif()
+  # Coverage feedback from the library's code too, not only from the target's.
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()

@@ -165,7 +165,7 @@ int32_t ni_describe(ni_handle handle, char* buffer, int32_t size, int32_t* kind)
 {
     if (buffer == NULL || size < 1 || kind == NULL)
         return EINVAL;
-    int fd = (int)handle;
+    int fd = ni_unix_fd(handle);
     struct stat st;
     if (ni_unix_fstat(fd, &st) < 0)
         return errno;

@@ -40,11 +40,11 @@ int32_t ni_dup(ni_handle handle, ni_handle* result)
         return EINVAL;
     int fd;
 #if HAVE_F_DUPFD_CLOEXEC
-    while ((fd = fcntl((int)handle, F_DUPFD_CLOEXEC, 0)) < 0 && errno == EINTR) { }
+    while ((fd = fcntl(ni_unix_fd(handle), F_DUPFD_CLOEXEC, 0)) < 0 && errno == EINTR) { }
     if (fd < 0)
         return errno;
 #else
-    if ((fd = dup((int)handle)) < 0)
+    if ((fd = dup(ni_unix_fd(handle))) < 0)
         return errno;
     int error = ni_unix_cloexec_fallback(fd, NI_CAP_DUP_ATOMIC);
     if (error != 0)
@@ -56,7 +56,7 @@ int32_t ni_dup(ni_handle handle, ni_handle* result)
 
 int32_t ni_close(ni_handle handle)
 {
-    if (close((int)handle) < 0 && errno != EINTR)
+    if (close(ni_unix_fd(handle)) < 0 && errno != EINTR)
         return errno; /* EINTR: Linux has released the descriptor already; retrying could close another */
     return 0;
 }
@@ -65,7 +65,7 @@ int32_t ni_get_inheritable(ni_handle handle, int32_t* inheritable)
 {
     if (inheritable == NULL)
         return EINVAL;
-    int flags = fcntl((int)handle, F_GETFD);
+    int flags = fcntl(ni_unix_fd(handle), F_GETFD);
     if (flags < 0)
         return errno;
     *inheritable = (flags & FD_CLOEXEC) ? 0 : 1;
@@ -78,16 +78,16 @@ int32_t ni_set_inheritable(ni_handle handle, int32_t inheritable)
         return EINVAL;
 #if defined(FIOCLEX) && defined(FIONCLEX)
     /* One system call instead of F_GETFD + F_SETFD; some sandboxes refuse the ioctl. */
-    if (ioctl((int)handle, inheritable ? FIONCLEX : FIOCLEX, NULL) == 0)
+    if (ioctl(ni_unix_fd(handle), inheritable ? FIONCLEX : FIOCLEX, NULL) == 0)
         return 0;
     if (errno == EBADF)
         return EBADF;
 #endif
-    int flags = fcntl((int)handle, F_GETFD);
+    int flags = fcntl(ni_unix_fd(handle), F_GETFD);
     if (flags < 0)
         return errno;
     int wanted = inheritable ? (flags & ~FD_CLOEXEC) : (flags | FD_CLOEXEC);
-    if (wanted != flags && fcntl((int)handle, F_SETFD, wanted) < 0)
+    if (wanted != flags && fcntl(ni_unix_fd(handle), F_SETFD, wanted) < 0)
         return errno;
     return 0;
 }

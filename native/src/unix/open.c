@@ -109,7 +109,7 @@ int32_t ni_preallocate(ni_handle handle, int64_t length)
 #if defined(__linux__) && HAVE_FALLOCATE
     int rc;
     /* KEEP_SIZE reserves the blocks without changing the file's length. */
-    while ((rc = fallocate((int)handle, FALLOC_FL_KEEP_SIZE, 0, (off_t)length)) < 0 && errno == EINTR) { }
+    while ((rc = fallocate(ni_unix_fd(handle), FALLOC_FL_KEEP_SIZE, 0, (off_t)length)) < 0 && errno == EINTR) { }
     return rc < 0 ? errno : 0;
 #else
     (void)handle;

@@ -43,11 +43,11 @@ int32_t ni_accept(ni_handle listener, void* address, int32_t* address_length, ni
     socklen_t* length_arg = address != NULL ? &length : NULL;
     int fd;
 #if HAVE_ACCEPT4 && HAVE_SOCK_CLOEXEC
-    while ((fd = accept4((int)listener, (struct sockaddr*)address, length_arg, SOCK_CLOEXEC)) < 0 && errno == EINTR) { }
+    while ((fd = accept4(ni_unix_fd(listener), (struct sockaddr*)address, length_arg, SOCK_CLOEXEC)) < 0 && errno == EINTR) { }
     if (fd < 0)
         return errno;
 #else
-    while ((fd = accept((int)listener, (struct sockaddr*)address, length_arg)) < 0 && errno == EINTR) { }
+    while ((fd = accept(ni_unix_fd(listener), (struct sockaddr*)address, length_arg)) < 0 && errno == EINTR) { }
     if (fd < 0)
         return errno;
     int error = ni_unix_cloexec_fallback(fd, NI_CAP_ACCEPT_ATOMIC);

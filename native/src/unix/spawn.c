@@ -292,14 +292,19 @@ int32_t ni_spawn(const char* path, const char* const* argv, const char* const* e
     {
         int64_t source = (int64_t)mappings[i].source;
         int32_t target = mappings[i].target;
-        if (target == NI_SPAWN_SAME_NUMBER)
+        /* The child casts sources to int: a value above INT_MAX would wrap onto another descriptor. INT_MAX
+           itself is no target (it is above any RLIMIT_NOFILE, and the child's copies go above the targets). */
+        if (source < 0 || source > INT_MAX)
         {
-            if (source < 0 || source > 0x7fffffff)
-            {
-                free(ints), free(all);
-                return EBADF;
-            }
+            free(ints), free(all);
+            return EBADF;
+        }
+        if (target == NI_SPAWN_SAME_NUMBER)
             target = (int32_t)source;
+        if (target == INT_MAX)
+        {
+            free(ints), free(all);
+            return EBADF;
         }
         if (target < 0)
         {
@@ -488,7 +493,7 @@ int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, 
         if (process->handle != NI_INVALID_HANDLE)
         {
             /* A pidfd becomes readable when the process exits. */
-            struct pollfd p = { (int)process->handle, POLLIN, 0 };
+            struct pollfd p = { ni_unix_fd(process->handle), POLLIN, 0 };
             if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
                 return errno;
         }
@@ -510,7 +515,7 @@ int32_t ni_kill(const ni_process* process, int32_t signal)
 #if defined(__linux__)
     if (process->handle != NI_INVALID_HANDLE)
     {
-        if (syscall(SYS_pidfd_send_signal, (int)process->handle, signal, NULL, 0) == 0)
+        if (syscall(SYS_pidfd_send_signal, ni_unix_fd(process->handle), signal, NULL, 0) == 0)
             return 0;
         if (errno != ENOSYS)
             return errno;
@@ -525,7 +530,7 @@ int32_t ni_process_close(ni_process* process)
         return EINVAL;
     ni_handle handle = process->handle;
     process->handle = NI_INVALID_HANDLE;
-    if (handle != NI_INVALID_HANDLE && close((int)handle) < 0 && errno != EINTR)
+    if (handle != NI_INVALID_HANDLE && close(ni_unix_fd(handle)) < 0 && errno != EINTR)
         return errno;
     return 0;
 }

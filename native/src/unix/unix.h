@@ -4,8 +4,19 @@
 
 #include "ni_internal.h"
 
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+/*
+ * The descriptor a handle names. A value no descriptor can have (negative, or above INT_MAX) becomes
+ * -1, on which every call fails with EBADF: a plain (int) cast would wrap it onto a real descriptor
+ * (0x100000003 -> 3) and close or change that one instead.
+ */
+static inline int ni_unix_fd(ni_handle handle)
+{
+    return handle >= 0 && handle <= INT_MAX ? (int)handle : -1;
+}
 
 /* fstat without binding to a newer libc symbol version than the library's floor. */
 int ni_unix_fstat(int fd, struct stat* st);
