@@ -2,6 +2,8 @@
 # Builds everything from nothing and runs every test suite:
 #   - the C tests (CTest) for every shipped RID: natively (linux-x64, linux-musl-x64), under
 #     qemu-aarch64 (linux-arm64) and under wine64 (win-x64);
+#   - the hardening jobs (build/hardening.sh): the linux-x64 C tests with ASan+UBSan and under valgrind,
+#     and a one-minute libFuzzer run;
 #   - the managed xunit tests on net10.0 and, self-contained, on .NET 8; then self-contained on net10.0 for
 #     win-x64 under wine64 and for linux-arm64 under qemu-aarch64;
 #   - the package: dotnet pack, then a fresh app consuming the .nupkg every way users do;
@@ -81,6 +83,20 @@ for rid in ${rids//;/ }; do
     fail_suite "C tests $rid (CTest)" "$log"
   fi
 done
+
+# The hardening jobs (build/hardening.sh): the C tests under ASan+UBSan and under valgrind memcheck, and a
+# bounded fuzz run; its job lines are shown, its last line is summed like a suite's.
+echo "== hardening: ASan+UBSan, valgrind memcheck, libFuzzer ($host_rid)"
+bash "$root/build/hardening.sh" >"$logs/hardening.log" 2>&1
+grep -E '^[^ !].*: +[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$|^[[:space:]]|^!!' "$logs/hardening.log" |
+  grep -v '^hardening: ' | sed 's/^/   /'
+line=$(grep -E '^hardening: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$logs/hardening.log" | tail -1)
+if [[ -z "$line" ]]; then
+  fail_suite "hardening (sanitizers, valgrind, fuzz)" "$logs/hardening.log"
+else
+  read -r p f s < <(sed -E 's/hardening: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$line")
+  add "hardening (sanitizers, valgrind, fuzz)" "$p" "$f" "$s"
+fi
 
 tests="$root/tests/NoInherit.Native.Tests"
 echo "== managed: xunit on net10.0 ($host_rid)"
