@@ -197,7 +197,9 @@ static void count_signal(int signal)
     g_signals++;
 }
 
-/* Interrupts `target` with SIGUSR1 every 10 ms, up to `max` times or until `stop`, then connects. */
+/* Interrupts `target` with SIGUSR1 every 10 ms, up to `max` times or until `stop`, then connects. Each
+   signal is sent once the previous one has been handled: two pending while the target waits for a CPU
+   would be delivered as one. */
 struct pester
 {
     pthread_t target;
@@ -209,10 +211,14 @@ static void* pester(void* arg)
 {
     struct pester* p = arg;
     const struct timespec pause = { 0, 10 * 1000 * 1000 };
+    const struct timespec tick = { 0, 1000 * 1000 };
+    int base = g_signals;
     for (int i = 0; i < p->max && !atomic_load(&p->stop); i++)
     {
         nanosleep(&pause, NULL);
         pthread_kill(p->target, SIGUSR1);
+        for (int waited = 0; g_signals < base + i + 1 && !atomic_load(&p->stop) && waited < 10000; waited++)
+            nanosleep(&tick, NULL);
     }
     p->client = connect_loopback(p->port);
     return NULL;
