@@ -23,8 +23,8 @@ namespace NoInherit.Native;
 /// Linux: the child is started with clone(CLONE_VM | CLONE_VFORK), everything but its handles is marked
 /// close-on-exec with close_range (or closed by a /proc/self/fd walk) before execve, and its exit, noticed on
 /// SIGCHLD, is collected by its pid alone, so <see cref="Process"/> children of the same process and ours never
-/// take each other's exit status; without a pidfd (kernels before 5.3) a <see cref="Kill"/> racing with the
-/// exit could reach a recycled pid. Windows: no handle of this process is ever made inheritable, so another thread's
+/// take each other's exit status; it is reaped only under the lock <see cref="Kill"/> holds, so a kill never
+/// reaches a recycled pid, pidfd or not. Windows: no handle of this process is ever made inheritable, so another thread's
 /// Process.Start cannot pick one up: the child's handles are duplicated into a helper process (a suspended
 /// cmd.exe, started once, ended with this process by a job object), and the child is created with that helper
 /// as its parent (PROC_THREAD_ATTRIBUTE_PARENT_PROCESS) and a handle list of the duplicates. So the child's
