@@ -44,7 +44,10 @@ run_xunit() {
   local t e f s n
   read -r t e f s n < <(sed -E 's/.*Total: ([0-9]+), Errors: ([0-9]+), Failed: ([0-9]+), Skipped: ([0-9]+), Not Run: ([0-9]+).*/\1 \2 \3 \4 \5/' <<<"$line")
   add "$suite" $((t - f - s - n)) $((f + e + n)) "$s"
-  grep -E '\[FAIL\]' "$log" | head -20 || true
+  # Each failure with its message (up to the stack trace), so that CI's output alone says why.
+  awk '/\[FAIL\]/ { shown = 0; printing = 1; print; next }
+       printing && (/Stack Trace:/ || /\[(PASS|SKIP|FAIL)\]/ || ++shown > 8) { printing = 0 }
+       printing { print }' "$log" | tr -d '\r' | sed -E 's/\x1b\[[0-9;]*m//g' | head -60 || true
   # Why tests were skipped: each distinct reason (the line after a [SKIP]) with how many tests gave it.
   grep -A1 -E '\[SKIP\]' "$log" | tr -d '\r' | grep -vE '\[SKIP\]|^--$' | sed -E 's/^[[:space:]]+//' | sort | uniq -c | sort -rn |
     sed -E 's/^[[:space:]]*([0-9]+) /   skipped \1: /' || true

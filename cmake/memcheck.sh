@@ -7,6 +7,10 @@
 # and whatever CI left open are inherited, so they never count). Otherwise the program's own exit
 # code stands (77: the case skipped something).
 #
+# Threads: valgrind runs one at a time. Its default lock hands the CPU to whichever thread grabs it
+# first, so a test's busy worker threads could starve the thread that checks the clock for minutes;
+# --fair-sched=try takes them in turn (a ticket lock, where the system has one).
+#
 # Children: programs the tests exec (the ni_fdlist checker, /bin/sh...) run natively
 # (--trace-children=no). Processes a test forks stay under valgrind until they exec, silently: a log
 # of their own would be a descriptor that the programs they exec inherit (valgrind opens it after
@@ -19,7 +23,7 @@ trap 'rm -f "$log"' EXIT
 error_code=99
 
 "$valgrind" --tool=memcheck --error-exitcode=$error_code --leak-check=full --show-leak-kinds=definite,indirect \
-  --errors-for-leak-kinds=definite,indirect --track-fds=yes --trace-children=no --child-silent-after-fork=yes \
+  --errors-for-leak-kinds=definite,indirect --track-fds=yes --fair-sched=try --trace-children=no --child-silent-after-fork=yes \
   --num-callers=30 --suppressions="$(dirname "${BASH_SOURCE[0]}")/valgrind.supp" --log-file="$log" "$@"
 rc=$?
 if ! grep -q "ERROR SUMMARY:" "$log"; then

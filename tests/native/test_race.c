@@ -233,6 +233,9 @@ static void race_ours_never_leak_naive_does(void)
     double seconds = race_seconds();
     struct phase_result ours, naive;
 
+    /* Flushed at once: should a phase ever hang, the output a time-out leaves says which. */
+    printf("ni_ creators: racing children for %.1f s\n", seconds);
+    fflush(stdout);
     run_phase(0, seconds, 0, &ours);
     printf("ni_ creators: %ld operations, %ld children, %ld leaks, %ld failed operations\n",
            ours.operations, ours.children, ours.leaks, ours.failures);
@@ -242,6 +245,9 @@ static void race_ours_never_leak_naive_does(void)
         printf("first leak: %s\n", ours.example);
 
     int soak = getenv("NI_RACE_SOAK") != NULL;
+    printf("naive control: racing children for up to %.1f s%s\n", soak ? seconds : seconds * 10,
+           soak ? "" : ", until its first leak");
+    fflush(stdout);
     run_phase(1, soak ? seconds : seconds * 10, !soak, &naive);
     printf("naive control: %ld operations, %ld children, %ld leaks%s%s\n", naive.operations, naive.children,
            naive.leaks, naive.leaks ? ", first: " : "", naive.example);

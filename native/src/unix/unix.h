@@ -40,6 +40,16 @@ void ni_unix_close_quietly(int fd);
  * Async-signal-safe: usable in a vfork child. Always -1 where the system has no close_range.
  */
 int ni_unix_close_range(unsigned int first, unsigned int last, unsigned int flags);
+/*
+ * Whether FD_CLOEXEC is the only descriptor flag, so that F_SETFD can set the whole word in one call
+ * without reading it first. True on Linux; other systems may define more flags (FD_CLOFORK...).
+ */
+#if defined(__linux__)
+#  define NI_UNIX_FD_FLAGS_ARE_CLOEXEC_ONLY 1
+#else
+#  define NI_UNIX_FD_FLAGS_ARE_CLOEXEC_ONLY 0
+#endif
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #  define CLOSE_RANGE_CLOEXEC (1U << 2) /* linux/close_range.h: not in every libc's headers */
 #endif
