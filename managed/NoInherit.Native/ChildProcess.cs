@@ -336,6 +336,7 @@ public sealed class ChildProcess : IDisposable
     private static readonly Dictionary<int, ChildProcess> s_live = new();
     private static PosixSignalRegistration? s_childSignal;
     private RegisteredWaitHandle? _registeredWait;
+    private int _handleWaiters; // threads blocked on the process handle: it is closed only when none is
 
     private void WatchForExit()
     {
@@ -377,7 +378,7 @@ public sealed class ChildProcess : IDisposable
                 _exit.TrySetException(Errors.ForProcess(error));
             else
                 _exit.TrySetResult(code);
-            if (_disposed)
+            if (_disposed && _handleWaiters == 0)
                 CloseHandle();
         }
         if (_registeredWait != null)
@@ -401,14 +402,52 @@ public sealed class ChildProcess : IDisposable
             Interop.ProcessClose(p);
     }
 
+    /// <summary>
+    /// Blocks in the kernel on the process handle (the pidfd; on Windows the process HANDLE) until the child exits or
+    /// the time is up, without collecting it: the waiter wakes at the exit itself, where the task would complete only
+    /// once the exit notification has gone through the thread pool (see docs/benchmarks.md).
+    /// Null when there is no handle to wait on (Linux before 5.3) or the wait failed: the task is waited for instead.
+    /// </summary>
+    private unsafe bool? WaitOnHandle(int milliseconds)
+    {
+        Interop.ProcessInfo info;
+        lock (_lock)
+        {
+            if (_process.Handle == Interop.InvalidHandle)
+                return null;
+            info = _process;
+            _handleWaiters++;
+        }
+        try
+        {
+            return Interop.WaitForExit(&info, milliseconds, out int exited) == 0 ? exited != 0 : null;
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                if (--_handleWaiters == 0 && _disposed && _exit.Task.IsCompleted)
+                    CloseHandle();
+            }
+        }
+    }
+
     /// <summary>Waits for the child to exit.</summary>
-    public void WaitForExit() => _exit.Task.GetAwaiter().GetResult();
+    public void WaitForExit() => WaitForExit(Timeout.Infinite);
 
     /// <summary>Waits at most <paramref name="milliseconds"/> (-1: no limit) for the child to exit.</summary>
     /// <returns>Whether it has exited.</returns>
     public bool WaitForExit(int milliseconds)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(milliseconds, -1);
+        if (!_exit.Task.IsCompleted)
+        {
+            bool? exited = WaitOnHandle(milliseconds);
+            if (exited == true)
+                Poll(); // collects it now (unless the exit notification got there first)
+            else if (exited == false)
+                milliseconds = 0; // the time is up
+        }
         try
         {
             return _exit.Task.Wait(milliseconds);
@@ -456,8 +495,8 @@ public sealed class ChildProcess : IDisposable
             if (_disposed)
                 return;
             _disposed = true;
-            if (_exit.Task.IsCompleted)
-                CloseHandle(); // else Poll closes it when the child exits
+            if (_exit.Task.IsCompleted && _handleWaiters == 0)
+                CloseHandle(); // else Poll, or the last waiter on the handle, closes it once the child has exited
         }
     }
 

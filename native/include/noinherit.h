@@ -404,6 +404,17 @@ NI_API int32_t ni_spawn(const char* path, const char* const* argv, const char* c
 NI_API int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code);
 
 /*
+ * Waits up to `timeout_ms` milliseconds (-1: no limit; 0: just look) for the child to exit, without
+ * collecting it: *exited is 1 once it has exited, else 0, and a later ni_wait still gets its exit
+ * code. For a thread that blocks on the exit while another may collect or signal the child: the wait
+ * ends when the child exits (the kernel wakes the waiter), not when a SIGCHLD handler gets round to
+ * it. POSIX: polls the pidfd when there is one (still readable once collected); without one it uses
+ * waitid(P_PID, WNOWAIT), which fails with ECHILD once the child has been collected. Windows:
+ * WaitForSingleObject.
+ */
+NI_API int32_t ni_wait_for_exit(const ni_process* process, int32_t timeout_ms, int32_t* exited);
+
+/*
  * Sends `signal` (a POSIX signal number) to the child: through the pidfd (pidfd_send_signal) when
  * there is one, so a recycled pid is never hit; else kill(pid). ESRCH once the child has been
  * reaped. Windows: any signal terminates the child (TerminateProcess, exit code -1).

@@ -488,6 +488,52 @@ public class ChildProcessTests
     }
 
     [Fact]
+    public void DisposeWhileAnotherThreadWaits_TheWaitEndsAtTheExit_AndTheHandleIsReleased()
+    {
+        Supported();
+        // WaitForExit blocks on the process handle (the pidfd on Linux). Dispose meanwhile must neither close it under
+        // the waiter (which would then wait on whatever reuses the number) nor leave it open: the last one out closes it.
+        ChildProcess child = ChildProcess.Start(Windows
+            ? Waiter() // ends when its stdin does: Dispose closes it
+            : new ProcessStartInfo("/bin/sh", "-c \"sleep 0.5; exit 3\"") { UseShellExecute = false });
+        int pidfds = Windows ? 0 : PidfdsOf(child.Id);
+        bool exited = false;
+        var waiting = new Thread(() => exited = child.WaitForExit(30_000));
+        waiting.Start();
+        Thread.Sleep(200);
+        Assert.True(waiting.IsAlive, "the wait ended before the child did");
+        child.Dispose();
+        Assert.True(waiting.Join(30_000) && exited, "the wait did not end at the exit");
+        Assert.True(child.HasExited);
+        Assert.Equal(Windows ? 0 : 3, child.ExitCode);
+        if (!Windows)
+        {
+            Assert.True(pidfds <= 1, $"{pidfds} pidfds on one child");
+            Assert.Equal(0, PidfdsOf(child.Id)); // 1 before (on kernels with pidfds), 0 now
+        }
+    }
+
+    /// <summary>This process's pidfds on <paramref name="pid"/> (its fdinfo names the pid).</summary>
+    private static int PidfdsOf(int pid)
+    {
+        int count = 0;
+        foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(entry).LinkTarget == "anon_inode:[pidfd]" &&
+                    File.ReadAllLines($"/proc/self/fdinfo/{Path.GetFileName(entry)}").Contains($"Pid:\t{pid}"))
+                    count++;
+            }
+            catch (IOException)
+            {
+                // closed meanwhile: not one of ours that is still open
+            }
+        }
+        return count;
+    }
+
+    [Fact]
     public async Task WaitTimeoutKillAndCancellation()
     {
         Supported();

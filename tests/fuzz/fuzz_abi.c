@@ -721,6 +721,9 @@ static void op_spawn(struct reader* r)
             check_created("ni_spawn (pidfd)", process.handle);
         expect("ni_kill(signal 0)", ni_kill(&process, 0), 0);
         int32_t exited = 0, code = -1;
+        expect("ni_wait_for_exit", ni_wait_for_exit(&process, -1, &exited), 0);
+        if (!exited)
+            FAIL("ni_wait_for_exit(-1) returned before the child exited");
         expect("ni_wait", ni_wait(&process, -1, &exited, &code), 0);
         if (!exited)
             FAIL("ni_wait(-1) returned before the child exited");
@@ -739,10 +742,13 @@ static void op_spawn(struct reader* r)
     ni_process other = { -(int64_t)(u32(r) % 3), NI_INVALID_HANDLE };
     int32_t exited, code;
     expect("ni_wait (pid <= 0)", ni_wait(&other, 0, &exited, &code), EINVAL);
+    expect("ni_wait_for_exit (pid <= 0)", ni_wait_for_exit(&other, 0, &exited), EINVAL);
     expect("ni_kill (pid <= 0)", ni_kill(&other, 0), EINVAL);
     other.pid = 1;
     expect("ni_kill (negative signal)", ni_kill(&other, -(int32_t)(u8(r) % 100) - 1), EINVAL);
     expect("ni_wait (timeout < -1)", ni_wait(&other, -2 - (int32_t)u8(r), &exited, &code), EINVAL);
+    expect("ni_wait_for_exit (timeout < -1)", ni_wait_for_exit(&other, -2 - (int32_t)u8(r), &exited), EINVAL);
+    expect("ni_wait_for_exit(NULL)", ni_wait_for_exit(NULL, 0, &exited), EINVAL);
     expect("ni_wait(NULL)", ni_wait(NULL, 0, &exited, &code), EINVAL);
     expect("ni_kill(NULL)", ni_kill(NULL, 0), EINVAL);
 }

@@ -106,6 +106,8 @@ static void bad_input_null(void)
     CHECK_RC(ni_wait(NULL, 0, &exited, &code), EINVAL);
     CHECK_RC(ni_wait(&p, 0, NULL, &code), EINVAL);
     CHECK_RC(ni_wait(&p, 0, &exited, NULL), EINVAL);
+    CHECK_RC(ni_wait_for_exit(NULL, 0, &exited), EINVAL);
+    CHECK_RC(ni_wait_for_exit(&p, 0, NULL), EINVAL);
     CHECK_RC(ni_kill(NULL, 0), EINVAL);
     CHECK_RC(ni_process_close(NULL), EINVAL);
     /* NULL where the header allows it: the parent's environment and directory, no address, no callback. */
@@ -291,9 +293,11 @@ static void bad_input_negative_size(void)
     p.pid = 1;
     p.handle = NI_INVALID_HANDLE;
     CHECK_RC(ni_wait(&p, -2, &exited, &code), EINVAL);
+    CHECK_RC(ni_wait_for_exit(&p, -2, &exited), EINVAL);
     CHECK_RC(ni_kill(&p, -1), EINVAL);
     p.pid = -5;
     CHECK_RC(ni_wait(&p, 0, &exited, &code), EINVAL);
+    CHECK_RC(ni_wait_for_exit(&p, 0, &exited), EINVAL);
     CHECK_RC(ni_kill(&p, 0), EINVAL); /* never kill(-5): a process group */
     CHECK_OK(ni_close(h));
 }

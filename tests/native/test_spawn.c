@@ -557,9 +557,79 @@ static void exact_while_other_threads_fork(void)
     CHECK(!bad);
 }
 
+static long ms_since(const struct timespec* t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* ni_wait_for_exit waits for the exit and leaves the child to ni_wait: through the pidfd, and (the same
+   child seen without its pidfd) through waitid(WNOWAIT), the path of kernels before 5.3. */
+static void wait_for_exit_leaves_the_code_to_ni_wait(void)
+{
+    for (int with_pidfd = 1; with_pidfd >= 0; with_pidfd--)
+    {
+        const char* argv[] = { "/bin/sh", "-c", "sleep 0.3; exit 9", NULL };
+        ni_process process;
+        if (!CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &process)))
+            return;
+        ni_process seen = process;
+        if (!with_pidfd)
+            seen.handle = NI_INVALID_HANDLE;
+        int32_t exited = -1, code = -1;
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        CHECK_OK(ni_wait_for_exit(&seen, 0, &exited));
+        CHECK_INT(exited, 0);
+        CHECK_OK(ni_wait_for_exit(&seen, 50, &exited));
+        CHECK_INT(exited, 0);
+        CHECK(ms_since(&t0) >= 45);
+        CHECK_OK(ni_wait_for_exit(&seen, -1, &exited));
+        CHECK_INT(exited, 1);
+        CHECK(ms_since(&t0) >= 250); /* it did wait for the child's 0.3 s */
+        CHECK_OK(ni_wait_for_exit(&seen, 0, &exited)); /* exited, not collected: asking again says so */
+        CHECK_INT(exited, 1);
+        /* Not collected: ni_wait still has the exit code, at once. */
+        CHECK_OK(ni_wait(&process, 0, &exited, &code));
+        CHECK_INT(exited, 1);
+        CHECK_INT(code, 9);
+        if (with_pidfd && process.handle != NI_INVALID_HANDLE)
+        {
+            CHECK_OK(ni_wait_for_exit(&seen, -1, &exited)); /* a pidfd stays readable once collected */
+            CHECK_INT(exited, 1);
+        }
+        else if (!with_pidfd)
+            CHECK_RC(ni_wait_for_exit(&seen, -1, &exited), ECHILD);
+        CHECK_OK(ni_process_close(&process));
+    }
+    const char* argv[] = { "/bin/sleep", "30", NULL };
+    ni_process process;
+    if (CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &process)))
+    {
+        int32_t exited = -1, code = -1;
+        CHECK_OK(ni_kill(&process, SIGKILL)); /* a death by signal ends the wait as well */
+        CHECK_OK(ni_wait_for_exit(&process, 10000, &exited));
+        CHECK_INT(exited, 1);
+        CHECK_OK(ni_wait(&process, 0, &exited, &code));
+        CHECK_INT(code, 128 + SIGKILL);
+        CHECK_OK(ni_process_close(&process));
+    }
+    int32_t exited;
+    ni_process none = { 0, NI_INVALID_HANDLE };
+    CHECK_RC(ni_wait_for_exit(NULL, 0, &exited), EINVAL);
+    CHECK_RC(ni_wait_for_exit(&none, 0, &exited), EINVAL);
+    none.pid = 1;
+    CHECK_RC(ni_wait_for_exit(&none, 0, NULL), EINVAL);
+    CHECK_RC(ni_wait_for_exit(&none, -2, &exited), EINVAL);
+    CHECK_RC(ni_wait_for_exit(&none, 0, &exited), ECHILD); /* not our child */
+    CHECK(no_children_left());
+}
+
 NI_TEST_MAIN(NI_TEST(child_gets_exactly_the_mapped), NI_TEST(mappings_do_not_clobber_each_other),
              NI_TEST(exec_failures_are_errors), NI_TEST(bad_arguments), NI_TEST(argv_round_trips),
              NI_TEST(environment_and_directory), NI_TEST(exit_codes), NI_TEST(wait_timeout_and_kill),
              NI_TEST(pidfd_when_the_kernel_has_one), NI_TEST(listening_socket_as_fd_3),
              NI_TEST(stdout_eof_while_a_sibling_runs), NI_TEST(exact_while_other_threads_fork),
-             NI_TEST(inherit_stdio_adds_the_open_standard_streams))
+             NI_TEST(inherit_stdio_adds_the_open_standard_streams),
+             NI_TEST(wait_for_exit_leaves_the_code_to_ni_wait))

@@ -116,6 +116,13 @@ internal static unsafe partial class Interop
     [LibraryImport(Library, EntryPoint = "ni_wait")]
     internal static partial int Wait(ProcessInfo* process, int timeoutMs, out int exited, out int exitCode);
 
+    /// <summary>ni_wait_for_exit: waits for the exit without collecting the child.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_wait_for_exit")]
+    internal static partial int WaitForExit(ProcessInfo* process, int timeoutMs, out int exited);
+
+    /// <summary>NI_INVALID_HANDLE.</summary>
+    internal const nint InvalidHandle = -1;
+
     [LibraryImport(Library, EntryPoint = "ni_kill")]
     internal static partial int Kill(ProcessInfo* process, int signal);
 

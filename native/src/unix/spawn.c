@@ -508,6 +508,53 @@ int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, 
     }
 }
 
+int32_t ni_wait_for_exit(const ni_process* process, int32_t timeout_ms, int32_t* exited)
+{
+    if (process == NULL || exited == NULL || process->pid <= 0 || timeout_ms < -1)
+        return EINVAL;
+    int64_t deadline = now_ms() + timeout_ms;
+    int sleep_ms = 1;
+    for (;;)
+    {
+        int64_t left = timeout_ms == -1 ? -1 : deadline - now_ms();
+        if (timeout_ms != -1 && left < 0)
+            left = 0;
+        if (process->handle != NI_INVALID_HANDLE)
+        {
+            /* A pidfd becomes readable when the process exits, and stays so after it is collected. */
+            struct pollfd p = { ni_unix_fd(process->handle), POLLIN, 0 };
+            int n = poll(&p, 1, (int)left);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return errno;
+            if (n > 0 && (p.revents & POLLNVAL))
+                return EBADF;
+            *exited = n > 0;
+            return 0;
+        }
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        /* WNOWAIT: the child stays a zombie, for ni_wait to collect. */
+        if (waitid(P_PID, (id_t)process->pid, &info, WEXITED | WNOWAIT | (timeout_ms == -1 ? 0 : WNOHANG)) < 0)
+        {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        if (info.si_pid != 0 || left == 0)
+        {
+            *exited = info.si_pid != 0;
+            return 0;
+        }
+        int ms = left < sleep_ms ? (int)left : sleep_ms;
+        struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+        if (sleep_ms < 50)
+            sleep_ms *= 2;
+    }
+}
+
 int32_t ni_kill(const ni_process* process, int32_t signal)
 {
     if (process == NULL || process->pid <= 0 || signal < 0)

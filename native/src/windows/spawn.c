@@ -542,6 +542,17 @@ int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, 
     return 0;
 }
 
+int32_t ni_wait_for_exit(const ni_process* process, int32_t timeout_ms, int32_t* exited)
+{
+    if (process == NULL || exited == NULL || process->handle == NI_INVALID_HANDLE || timeout_ms < -1)
+        return ERROR_INVALID_PARAMETER;
+    DWORD rc = WaitForSingleObject((HANDLE)process->handle, timeout_ms == -1 ? INFINITE : (DWORD)timeout_ms);
+    if (rc != WAIT_OBJECT_0 && rc != WAIT_TIMEOUT)
+        return (int32_t)GetLastError();
+    *exited = rc == WAIT_OBJECT_0;
+    return 0;
+}
+
 int32_t ni_kill(const ni_process* process, int32_t signal)
 {
     if (process == NULL || process->handle == NI_INVALID_HANDLE || signal < 0)

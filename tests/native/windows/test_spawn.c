@@ -328,11 +328,21 @@ static void wait_timeout_and_kill(void)
         int32_t exited = -1, code = -1;
         CHECK_OK(ni_wait(&process, 100, &exited, &code));
         CHECK_INT(exited, 0);
+        CHECK_OK(ni_wait_for_exit(&process, 0, &exited));
+        CHECK_INT(exited, 0);
+        CHECK_OK(ni_wait_for_exit(&process, 50, &exited));
+        CHECK_INT(exited, 0);
         CHECK_OK(ni_kill(&process, 9));
+        CHECK_OK(ni_wait_for_exit(&process, -1, &exited));
+        CHECK_INT(exited, 1);
         CHECK_OK(ni_wait(&process, 30000, &exited, &code));
         CHECK_INT(exited, 1);
         CHECK_INT(code, -1);
+        CHECK_RC(ni_wait_for_exit(&process, -2, &exited), ERROR_INVALID_PARAMETER);
+        CHECK_RC(ni_wait_for_exit(&process, 0, NULL), ERROR_INVALID_PARAMETER);
         CHECK_OK(ni_process_close(&process));
+        CHECK_RC(ni_wait_for_exit(&process, 0, &exited), ERROR_INVALID_PARAMETER); /* closed: no handle */
+        CHECK_RC(ni_wait_for_exit(NULL, 0, &exited), ERROR_INVALID_PARAMETER);
     }
     ni_close(in_r), ni_close(in_w), ni_close(out_r), ni_close(out_w);
 }
