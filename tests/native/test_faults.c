@@ -418,8 +418,8 @@ static void eintr_storm_copyfile(void)
     CHECK(has_pattern(fifo_dst, dribbled));
 }
 
-/* ni_spawn and ni_wait under the storm: the child starts exactly once (it appends a line to a file)
-   and its exit code comes back. */
+/* ni_spawn, ni_wait_for_exit and ni_wait under the storm: the child starts exactly once (it appends a line
+   to a file) and its exit code comes back. */
 static void eintr_storm_spawn(void)
 {
     char marker[PATH_MAX], script[PATH_MAX + 64];
@@ -441,6 +441,16 @@ static void eintr_storm_spawn(void)
             continue;
         started++;
         int32_t exited = 0, code = -1;
+        /* Every fourth round first waits without collecting (poll on the pidfd, or waitid WNOWAIT): interrupted
+           too, it must still end at the exit and leave the code to ni_wait. */
+        if (i % 4 >= 2)
+        {
+            ni_process seen = p;
+            if (i % 4 == 3)
+                seen.handle = NI_INVALID_HANDLE; /* the no-pidfd path */
+            CHECK_OK(ni_wait_for_exit(&seen, i % 2 == 0 ? -1 : 10000, &exited));
+            CHECK_INT(exited, 1);
+        }
         /* The blocking wait (waitpid) is interrupted over and over: it must still report the exit. */
         if (CHECK_OK(ni_wait(&p, i % 2 == 0 ? -1 : 10000, &exited, &code)) && exited == 1 && code == 7)
             right_code++;
