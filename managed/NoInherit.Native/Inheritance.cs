@@ -45,7 +45,10 @@ public static partial class Inheritance
     /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed.</exception>
     public static void SetInheritable(SafeHandle handle, bool inheritable)
     {
-        int error = HandleCall.Invoke(handle, fd => (Interop.SetInheritable(fd, inheritable ? 1 : 0), 0), out _);
+        // Two static lambdas rather than one capturing `inheritable`: no delegate and closure allocated per call.
+        int error = inheritable
+            ? HandleCall.Invoke(handle, static fd => (Interop.SetInheritable(fd, 1), 0), out _)
+            : HandleCall.Invoke(handle, static fd => (Interop.SetInheritable(fd, 0), 0), out _);
         if (error != 0)
             throw Errors.ForHandle(error);
     }

@@ -310,6 +310,31 @@ public class InheritanceTests
     }
 
     [Fact]
+    public void SetInheritable_AndIsInheritable_AllocateNothing()
+    {
+        // Code that passes a handle the old way flips it around every child it starts: no garbage per call.
+        NoInheritFile.CreateAnonymousPipe(out SafeFileHandle read, out SafeFileHandle write);
+        using (read)
+        using (write)
+        {
+            void RoundTrips(int count)
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    Inheritance.SetInheritable(read, true);
+                    Assert.True(Inheritance.IsInheritable(read));
+                    Inheritance.SetInheritable(read, false);
+                    Assert.False(Inheritance.IsInheritable(read));
+                }
+            }
+            RoundTrips(3); // the first calls create the cached delegates
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            RoundTrips(100);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+    }
+
+    [Fact]
     public void CreateAnonymousPipe_CarriesData_AndEndOfFileAfterWriterCloses()
     {
         NoInheritFile.CreateAnonymousPipe(out SafeFileHandle read, out SafeFileHandle write);
