@@ -26,7 +26,10 @@ filter=(--filter '*')
 dotnet build "$root/benchmarks/NoInherit.Native.Benchmarks" -c Release -v quiet -nologo >/dev/null
 dotnet "$root/benchmarks/NoInherit.Native.Benchmarks/bin/Release/net10.0/NoInherit.Native.Benchmarks.dll" \
   "${modeflag[@]}" "${aot[@]}" "${filter[@]}" --artifacts "$out" --exporters github "$@" >"$out/console.log" 2>&1 || true
-grep -E '^\s*\||^// blocks:' "$out/console.log" || true
+# The one-screen table (ratios of medians, from Program.cs); BenchmarkDotNet's full tables stay in console.log
+# and results/.
+sed -n '/^== ratios/,/^$/p' "$out/console.log"
+grep -E '^// blocks:' "$out/console.log" || true
 
 echo "== C harness: ni_ calls against the raw system calls; ni_spawn against posix_spawn"
 harness_ok=1

@@ -2,17 +2,19 @@ using System;
 using System.Linq;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains;
 using BenchmarkDotNet.Toolchains.NativeAot;
+using Perfolizer.Horology;
 
 // Each class compares NoInherit.Native with the pure-managed call it stands beside (the baseline) and,
 // where one exists, the raw system call (the floor). See benchmarks/run.sh.
-//   --quick   short runs (2 warm-ups, 5 iterations)     --smoke   one iteration of each benchmark
+//   --quick   short runs (2 warm-ups, 5 iterations of ~0.1 s)     --smoke   one iteration of each benchmark
 //   --aot     the same suite compiled with NativeAOT; everything else goes to BenchmarkDotNet.
 Job job = Job.Default;
 if (args.Contains("--quick"))
-    job = Job.ShortRun.WithWarmupCount(2).WithIterationCount(5);
+    job = Job.ShortRun.WithWarmupCount(2).WithIterationCount(5).WithIterationTime(TimeInterval.FromMilliseconds(100));
 else if (args.Contains("--smoke"))
     job = Job.Dry;
 if (args.Contains("--aot"))
@@ -26,5 +28,36 @@ if (args.Contains("--aot"))
     job = job.WithToolchain(aot).WithId("NativeAOT");
 }
 string[] rest = args.Where(a => a is not ("--quick" or "--smoke" or "--aot")).ToArray();
-BenchmarkSwitcher.FromAssembly(typeof(NoInherit.Native.Benchmarks.Libc).Assembly)
-    .Run(rest, DefaultConfig.Instance.AddJob(job.AsDefault()).WithBuildTimeout(TimeSpan.FromMinutes(30)));
+Summary[] summaries = BenchmarkSwitcher.FromAssembly(typeof(NoInherit.Native.Benchmarks.Libc).Assembly)
+    .Run(rest, DefaultConfig.Instance.AddJob(job.AsDefault()).WithBuildTimeout(TimeSpan.FromMinutes(30))).ToArray();
+
+// One screen: every benchmark against its baseline as the ratio of medians (the issue's measure; BenchmarkDotNet's
+// own Ratio column is the mean of per-iteration ratios). benchmarks/run.sh prints this block.
+Console.WriteLine();
+Console.WriteLine("== ratios: median time / the baseline's median, same run (below 1.00: faster than the baseline)");
+Console.WriteLine($"| {"benchmark",-58} | {"baseline",-22} | {"median",12} | {"ratio",6} |");
+Console.WriteLine($"|{new string('-', 60)}|{new string('-', 24)}|{new string('-', 14)}|{new string('-', 8)}|");
+foreach (Summary summary in summaries)
+{
+    foreach (BenchmarkReport report in summary.Reports)
+    {
+        BenchmarkCase benchmark = report.BenchmarkCase;
+        if (summary.IsBaseline(benchmark))
+            continue;
+        BenchmarkCase? baseline = summary.GetBaseline(summary.GetLogicalGroupKey(benchmark));
+        double? median = report.ResultStatistics?.Median;
+        double? baselineMedian = baseline is null ? null : summary[baseline]?.ResultStatistics?.Median;
+        string name = $"{benchmark.Descriptor.Type.Name.Replace("Benchmarks", "")}.{benchmark.Descriptor.WorkloadMethod.Name} {benchmark.Parameters.DisplayInfo}";
+        string ratio = median is double m && baselineMedian is double b && b > 0 ? (m / b).ToString("F2") : "-";
+        Console.WriteLine($"| {name.Trim(),-58} | {baseline?.Descriptor.WorkloadMethod.Name ?? "-",-22} | {Format(median),12} | {ratio,6} |");
+    }
+}
+
+static string Format(double? nanoseconds) => nanoseconds switch
+{
+    null => "failed",
+    < 1e3 => $"{nanoseconds:F1} ns",
+    < 1e6 => $"{nanoseconds / 1e3:F2} us",
+    < 1e9 => $"{nanoseconds / 1e6:F2} ms",
+    _ => $"{nanoseconds / 1e9:F2} s",
+};

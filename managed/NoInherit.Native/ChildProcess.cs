@@ -214,19 +214,12 @@ public sealed class ChildProcess : IDisposable
                 ParseArguments(startInfo.Arguments, argv);
         }
 
-        var environment = new List<string>();
-        foreach (KeyValuePair<string, string?> pair in startInfo.Environment)
-        {
-            if (pair.Value != null)
-                environment.Add(pair.Key + "=" + pair.Value);
-        }
-
         // The redirected streams: pipes whose ends are both non-inheritable; the child's end is mapped.
         var ours = new List<SafeFileHandle>();       // our ends, handed to the streams
         var theirs = new List<SafeFileHandle>();     // the child's ends, closed once it has started
         SafeFileHandle? stdinWrite = null, stdoutRead = null, stderrRead = null;
         var refs = new List<SafeHandle>();
-        var native = new List<nint>();
+        byte* strings = null;
         ChildProcess? child = null;
         try
         {
@@ -266,24 +259,9 @@ public sealed class ChildProcess : IDisposable
                 mappings.Add(new Interop.FdMapping { Source = value, Target = target });
             }
 
-            nint Utf8(string s)
-            {
-                nint p = Marshal.StringToCoTaskMemUTF8(s);
-                native.Add(p);
-                return p;
-            }
-            byte** argvNative = (byte**)Marshal.AllocCoTaskMem((argv.Count + 1) * sizeof(nint));
-            native.Add((nint)argvNative);
-            for (int i = 0; i < argv.Count; i++)
-                argvNative[i] = (byte*)Utf8(argv[i]);
-            argvNative[argv.Count] = null;
-            byte** envNative = (byte**)Marshal.AllocCoTaskMem((environment.Count + 1) * sizeof(nint));
-            native.Add((nint)envNative);
-            for (int i = 0; i < environment.Count; i++)
-                envNative[i] = (byte*)Utf8(environment[i]);
-            envNative[environment.Count] = null;
-            byte* pathNative = path != null ? (byte*)Utf8(path) : null;
-            byte* cwdNative = string.IsNullOrEmpty(startInfo.WorkingDirectory) ? null : (byte*)Utf8(startInfo.WorkingDirectory);
+            strings = MarshalStrings(argv, startInfo.Environment, path,
+                string.IsNullOrEmpty(startInfo.WorkingDirectory) ? null : startInfo.WorkingDirectory,
+                out byte** argvNative, out byte** envNative, out byte* pathNative, out byte* cwdNative);
 
             Interop.FdMapping[] mappingArray = mappings.ToArray();
             Interop.ProcessInfo info;
@@ -324,8 +302,62 @@ public sealed class ChildProcess : IDisposable
                 h.Dispose(); // the child holds its copies; ours would keep the pipes from reaching EOF
             foreach (SafeHandle h in refs)
                 h.DangerousRelease();
-            foreach (nint p in native)
-                Marshal.FreeCoTaskMem(p);
+            NativeMemory.Free(strings);
+        }
+    }
+
+    /// <summary>
+    /// argv, envp ("name=value" for each variable with a value), path and cwd as NUL-terminated UTF-8 and argv and envp
+    /// as NULL-terminated arrays, all in one native block (freed with <see cref="NativeMemory.Free"/>): one allocation
+    /// rather than one per string, and no managed "name=value" strings. The strings hold no NUL (checked before).
+    /// </summary>
+    private static unsafe byte* MarshalStrings(List<string> argv, IDictionary<string, string?> environment, string? path,
+        string? cwd, out byte** argvNative, out byte** envNative, out byte* pathNative, out byte* cwdNative)
+    {
+        int variables = 0;
+        long bytes = 0;
+        foreach (string arg in argv)
+            bytes += Encoding.UTF8.GetByteCount(arg) + 1;
+        foreach (KeyValuePair<string, string?> pair in environment)
+        {
+            if (pair.Value != null)
+            {
+                variables++;
+                bytes += Encoding.UTF8.GetByteCount(pair.Key) + 1 + Encoding.UTF8.GetByteCount(pair.Value) + 1;
+            }
+        }
+        bytes += path is null ? 0 : Encoding.UTF8.GetByteCount(path) + 1;
+        bytes += cwd is null ? 0 : Encoding.UTF8.GetByteCount(cwd) + 1;
+        long pointers = (long)(argv.Count + 1 + variables + 1) * sizeof(nint);
+
+        byte* block = (byte*)NativeMemory.Alloc(checked((nuint)(pointers + bytes)));
+        byte* next = block + pointers, end = block + pointers + bytes;
+        argvNative = (byte**)block;
+        envNative = argvNative + argv.Count + 1;
+        for (int i = 0; i < argv.Count; i++)
+            argvNative[i] = Put(argv[i], 0, ref next, end);
+        argvNative[argv.Count] = null;
+        int v = 0;
+        foreach (KeyValuePair<string, string?> pair in environment)
+        {
+            if (pair.Value != null)
+            {
+                envNative[v++] = Put(pair.Key, (byte)'=', ref next, end);
+                Put(pair.Value, 0, ref next, end);
+            }
+        }
+        envNative[v] = null;
+        pathNative = path is null ? null : Put(path, 0, ref next, end);
+        cwdNative = cwd is null ? null : Put(cwd, 0, ref next, end);
+        return block;
+
+        // Writes s and the terminator; returns where s starts.
+        static byte* Put(string s, byte terminator, ref byte* next, byte* end)
+        {
+            byte* start = next;
+            next += Encoding.UTF8.GetBytes(s, new Span<byte>(next, checked((int)(end - next))));
+            *next++ = terminator;
+            return start;
         }
     }
 

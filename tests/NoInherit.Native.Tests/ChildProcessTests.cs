@@ -587,6 +587,24 @@ public class ChildProcessTests
     }
 
     [Fact]
+    public void Environment_IsPassedAsUtf8_WithRemovedVariablesLeftOut()
+    {
+        Assert.SkipWhen(Windows, "The child here is /bin/sh; Windows' environment block (UTF-16, sorted) is tested in tests/native/windows.");
+        Supported();
+        Environment.SetEnvironmentVariable("NI_TEST_INHERITED", "from the parent");
+        var start = Shell("printf '%s|%s|%s|%s' \"$NI_TEST_TEXT\" \"$NI_TEST_EMPTY\" \"${NI_TEST_INHERITED-removed}\" \"$NI_TEST_KEPT\"");
+        start.Environment["NI_TEST_KEPT"] = start.Environment["NI_TEST_INHERITED"]; // the snapshot, taken now, has it
+        Environment.SetEnvironmentVariable("NI_TEST_INHERITED", null);
+        start.Environment["NI_TEST_TEXT"] = "ünïcödé ✓ 𝄞 a=b";
+        start.Environment["NI_TEST_EMPTY"] = "";
+        start.Environment["NI_TEST_INHERITED"] = null; // removed: the child must not see it at all
+        using ChildProcess child = ChildProcess.Start(start);
+        string output = child.StandardOutput.ReadToEnd();
+        Assert.True(child.WaitForExit(30_000));
+        Assert.Equal("ünïcödé ✓ 𝄞 a=b||removed|from the parent", output);
+    }
+
+    [Fact]
     public void StreamsThatWereNotRedirectedThrow()
     {
         Supported();

@@ -30,6 +30,10 @@ public sealed class SoakReport
     public int DescriptorsEnd { get; init; }
     public long RssStartKiB { get; init; }
     public long RssEndKiB { get; init; }
+    /// <summary>Thread-pool threads at the start and the end: under CPU starvation the pool adds threads, each with a
+    /// stack and, in glibc, a malloc arena of its own, which stay resident after the run.</summary>
+    public int PoolThreadsStart { get; init; }
+    public int PoolThreadsEnd { get; init; }
     public long ManagedHeapStart { get; init; }
     public long ManagedHeapEnd { get; init; }
     public IReadOnlyList<string> Failures { get; init; } = [];
@@ -53,6 +57,7 @@ public sealed class SoakReport
         foreach (string fd in NewDescriptors)
             text.AppendLine("  new: " + fd);
         text.AppendLine($"RSS after GC: start {RssStartKiB} KiB, end {RssEndKiB} KiB");
+        text.AppendLine($"thread-pool threads: start {PoolThreadsStart}, end {PoolThreadsEnd}");
         text.AppendLine($"managed heap after GC: start {ManagedHeapStart} B, end {ManagedHeapEnd} B");
         text.AppendLine($"failures: {Failures.Count}");
         foreach (string failure in Failures.Take(20))
@@ -95,6 +100,7 @@ public static class Soak
         while (failures.TryDequeue(out _)) { }
 
         (int fdStart, long rssStart, long heapStart) = Measure();
+        int poolStart = ThreadPool.ThreadCount;
         Dictionary<string, string> targetsStart = Targets();
         log?.WriteLine($"start: {fdStart} descriptors, RSS {rssStart} KiB, heap {heapStart} B");
 
@@ -157,6 +163,7 @@ public static class Soak
         starter.Join();
 
         (int fdEnd, long rssEnd, long heapEnd) = Measure();
+        int poolEnd = ThreadPool.ThreadCount;
         string[] newDescriptors = Targets().Where(p => !targetsStart.TryGetValue(p.Key, out string? t) || t != p.Value)
             .Select(p => $"{p.Key} -> {p.Value}").ToArray();
         log?.WriteLine($"end: {fdEnd} descriptors, RSS {rssEnd} KiB, heap {heapEnd} B");
@@ -174,6 +181,8 @@ public static class Soak
             DescriptorsEnd = fdEnd,
             RssStartKiB = rssStart,
             RssEndKiB = rssEnd,
+            PoolThreadsStart = poolStart,
+            PoolThreadsEnd = poolEnd,
             ManagedHeapStart = heapStart,
             ManagedHeapEnd = heapEnd,
             Failures = failures.ToArray(),
