@@ -6,7 +6,7 @@
 #      left open (cmake/memcheck.sh);
 #   3. a bounded libFuzzer run of tests/fuzz/fuzz_abi (clang, with ASan + UBSan) from the seed corpus:
 #      one passed test when it ends without a crash, NI_FUZZ_SECONDS long (60 by default).
-# Prints one line per job as build/test.sh's add() does, then "hardening: N passed, N failed, N skipped".
+# Prints one line per job as build/test.sh does (build/summary.sh), then "hardening: N passed, N failed, N skipped".
 # Run as root with apt-get, it installs what is missing (valgrind, clang, libclang-rt-14-dev).
 set -uo pipefail
 
@@ -17,16 +17,8 @@ logs="$root/artifacts/test-logs"
 mkdir -p "$work" "$logs"
 fuzz_seconds="${NI_FUZZ_SECONDS:-60}"
 
-total_passed=0 total_failed=0 total_skipped=0
-add() {
-  printf '%-44s %5d passed, %d failed, %d skipped\n' "$1:" "$2" "$3" "$4"
-  total_passed=$((total_passed + $2)); total_failed=$((total_failed + $3)); total_skipped=$((total_skipped + $4))
-}
-fail_job() {
-  echo "!! $1 did not run; see $2" >&2
-  tail -n 40 "$2" >&2
-  add "$1" 0 1 0
-}
+# shellcheck source=summary.sh
+source "$root/build/summary.sh"
 
 # The tools, from Debian's packages when they are missing and we may install them.
 missing=()
@@ -54,17 +46,7 @@ configure_and_build() {
 ctest_job() {
   local name="$1" dir="$2" log="$3"
   ctest --test-dir "$dir" --output-on-failure --parallel 2 >"$log" 2>&1
-  local summary out_of failed skipped
-  summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
-  if [[ -z "$summary" ]]; then fail_job "$name" "$log"; return; fi
-  out_of=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
-  failed=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$summary")
-  skipped=$(grep -cE '^\s+[0-9]+ - .*\(Skipped\)' "$log" || true)
-  add "$name" $((out_of - failed - skipped)) "$failed" "$skipped"
-  grep -E '^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted)\)' "$log" || true
-  # Each skipped case with the reason it printed.
-  grep -hE '^  skipped: ' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null | sort | uniq -c |
-    sed -E 's/^[[:space:]]*([0-9]+)   skipped: /   skipped \1: /' || true
+  add_ctest "$name" "$log" "$dir"
 }
 
 echo "== C tests linux-x64 with AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -74,7 +56,7 @@ if configure_and_build "$work/asan" "$log" "" -DBUILD_TESTING=ON -DNI_SANITIZE=a
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest_job "C tests linux-x64 ASan+UBSan (CTest)" "$work/asan" "$logs/hardening-asan.log"
 else
-  fail_job "C tests linux-x64 ASan+UBSan (CTest)" "$log"
+  fail_suite "C tests linux-x64 ASan+UBSan (CTest)" "$log"
 fi
 
 echo "== C tests linux-x64 under valgrind memcheck (--track-fds=yes)"
@@ -84,7 +66,7 @@ if command -v valgrind >/dev/null 2>&1 &&
   ctest_job "C tests linux-x64 valgrind memcheck (CTest)" "$work/valgrind" "$logs/hardening-valgrind.log"
 else
   echo "valgrind: $(command -v valgrind || echo missing)" >>"$log"
-  fail_job "C tests linux-x64 valgrind memcheck (CTest)" "$log"
+  fail_suite "C tests linux-x64 valgrind memcheck (CTest)" "$log"
 fi
 
 echo "== libFuzzer: tests/fuzz/fuzz_abi for ${fuzz_seconds} s"
@@ -115,7 +97,7 @@ if command -v clang >/dev/null 2>&1 &&
   rm -rf "$run/tmp"
 else
   echo "clang: $(command -v clang || echo missing)" >>"$log"
-  fail_job "$name" "$log"
+  fail_suite "$name" "$log"
 fi
 
 echo "hardening: $total_passed passed, $total_failed failed, $total_skipped skipped"

@@ -19,20 +19,8 @@ logs="$root/artifacts/test-logs"
 mkdir -p "$logs"
 export WINEDEBUG=-all DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1
 
-total_passed=0 total_failed=0 total_skipped=0
-
-# add SUITE PASSED FAILED SKIPPED
-add() {
-  printf '%-44s %5d passed, %d failed, %d skipped\n' "$1:" "$2" "$3" "$4"
-  total_passed=$((total_passed + $2)); total_failed=$((total_failed + $3)); total_skipped=$((total_skipped + $4))
-}
-
-# A suite that could not even run counts as one failure, so a broken build is never green.
-fail_suite() {
-  echo "!! $1 did not run; see $2" >&2
-  tail -n 40 "$2" >&2
-  add "$1" 0 1 0
-}
+# shellcheck source=summary.sh
+source "$root/build/summary.sh"
 
 # The xunit v3 runner ends with "NAME  Total: N, Errors: N, Failed: N, Skipped: N, Not Run: N, Time: ...".
 run_xunit() {
@@ -72,16 +60,7 @@ for rid in ${rids//;/ }; do
     repeat=()
     [[ "$rid" == win-* ]] && repeat=(--repeat until-pass:2)
     ctest --test-dir "$native" --output-on-failure --parallel 2 "${repeat[@]}" >"$logs/ctest-$rid.log" 2>&1
-    summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$logs/ctest-$rid.log" | tail -1)
-    if [[ -z "$summary" ]]; then
-      fail_suite "C tests $rid (CTest)" "$logs/ctest-$rid.log"
-    else
-      out_of=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
-      failed=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$summary")
-      skipped=$(grep -cE '^\s+[0-9]+ - .*\(Skipped\)' "$logs/ctest-$rid.log" || true)
-      add "C tests $rid (CTest)" $((out_of - failed - skipped)) "$failed" "$skipped"
-      grep -E '^\s+[0-9]+ - .*\((Failed|Skipped|Timeout|SEGFAULT|Subprocess aborted)\)' "$logs/ctest-$rid.log" || true
-    fi
+    add_ctest "C tests $rid (CTest)" "$logs/ctest-$rid.log" "$native"
   else
     fail_suite "C tests $rid (CTest)" "$log"
   fi
@@ -93,13 +72,7 @@ echo "== hardening: ASan+UBSan, valgrind memcheck, libFuzzer ($host_rid)"
 bash "$root/build/hardening.sh" >"$logs/hardening.log" 2>&1
 grep -E '^[^ !].*: +[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$|^[[:space:]]|^!!' "$logs/hardening.log" |
   grep -v '^hardening: ' | sed 's/^/   /'
-line=$(grep -E '^hardening: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$logs/hardening.log" | tail -1)
-if [[ -z "$line" ]]; then
-  fail_suite "hardening (sanitizers, valgrind, fuzz)" "$logs/hardening.log"
-else
-  read -r p f s < <(sed -E 's/hardening: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$line")
-  add "hardening (sanitizers, valgrind, fuzz)" "$p" "$f" "$s"
-fi
+add_summary "hardening (sanitizers, valgrind, fuzz)" hardening "$logs/hardening.log"
 
 tests="$root/tests/NoInherit.Native.Tests"
 echo "== managed: xunit on net10.0 ($host_rid)"
@@ -163,13 +136,7 @@ log="$logs/pack.log"
 if dotnet pack "$root/managed/NoInherit.Native" -c Release >"$log" 2>&1; then
   bash "$root/tests/Packaging/run.sh" >"$logs/packaging.log" 2>&1
   grep -E '^(PASS|FAIL) ' "$logs/packaging.log" | sed 's/^/   /'
-  line=$(grep -E '^packaging: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$logs/packaging.log" | tail -1)
-  if [[ -z "$line" ]]; then
-    fail_suite "package consumption" "$logs/packaging.log"
-  else
-    read -r p f s < <(sed -E 's/packaging: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$line")
-    add "package consumption" "$p" "$f" "$s"
-  fi
+  add_summary "package consumption" packaging "$logs/packaging.log"
 else
   fail_suite "package consumption" "$log"
 fi
@@ -185,14 +152,8 @@ fi
 echo "== benchmarks: smoke run (every benchmark executes once; no timing is checked)"
 log="$logs/benchmarks-smoke.log"
 bash "$root/benchmarks/run.sh" --smoke >"$log" 2>&1
-line=$(grep -E '^benchmarks: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -1)
-if [[ -z "$line" ]]; then
-  fail_suite "benchmarks (smoke)" "$log"
-else
-  read -r p f s < <(sed -E 's/benchmarks: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$line")
-  add "benchmarks (smoke)" "$p" "$f" "$s"
-  [[ "$f" -eq 0 ]] || sed -n '/^Benchmarks with issues:/,/^$/p' "$log"
-fi
+add_summary "benchmarks (smoke)" benchmarks "$log"
+sed -n '/^Benchmarks with issues:/,/^$/p' "$log"
 
 echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
 [[ $total_failed -eq 0 ]]
