@@ -22,11 +22,48 @@ export WINEDEBUG=-all DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1
 # shellcheck source=summary.sh
 source "$root/build/summary.sh"
 
-# The xunit v3 runner ends with "NAME  Total: N, Errors: N, Failed: N, Skipped: N, Not Run: N, Time: ...".
+# bounded LIMIT COMMAND...: runs COMMAND in a session of its own, stdin /dev/null, for at most LIMIT seconds. One
+# that overstays is hung: before its processes are killed, what each of their threads is blocked in goes to stderr,
+# since a hung run prints nothing of its own. Returns COMMAND's status, or 124 after a hang.
+bounded() {
+  local limit="$1"; shift
+  setsid "$@" </dev/null &
+  local pid=$! waited=0
+  while kill -0 "$pid" 2>/dev/null && ((waited < limit)); do sleep 1; waited=$((waited + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "!! still running after $limit s; its processes, and each thread's state and kernel wait channel:" >&2
+    ps -o pid,ppid,stat,etimes,args -s "$pid" >&2
+    local task
+    for task in $(ps -o pid= -s "$pid"); do
+      for t in /proc/"$task"/task/*; do
+        echo "   $task/${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
+      done
+    done >&2
+    kill -KILL -- -"$pid" 2>/dev/null
+    wait "$pid"
+    return 124
+  fi
+  wait "$pid"
+}
+
+# run_xunit SUITE LOG LIMIT COMMAND...: runs the xunit v3 runner COMMAND (bounded), which ends with
+# "NAME  Total: N, Errors: N, Failed: N, Skipped: N, Not Run: N, Time: ...". A test still running after two minutes is
+# named in the log ("[Long Running Test]"), so a hung run says which test hung. With rerun_hung=1 (the emulated runs), a
+# run that hung is shown, kept as LOG.hung, and run once more: an emulator has hung where nothing else did (the
+# linux-arm64 suite under qemu-user, once in CI, in no run here); a run that fails, or hangs twice, still fails.
 run_xunit() {
-  local suite="$1" log="$2"; shift 2
-  "$@" >"$log" 2>&1
+  local suite="$1" log="$2" limit="$3"; shift 3
+  bounded "$limit" "$@" -longRunning 120 >"$log" 2>&1
   local rc=$? line
+  if [[ $rc -eq 124 && "${rerun_hung:-0}" == 1 ]]; then
+    echo "!! $suite hung: still running after $limit s; kept as $log.hung, run once more"
+    grep -E '\[Long Running Test\]' "$log" | tr -d '\r' | sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*/   /' | sort -u || true
+    sed -n '/^!! still running after/,$p' "$log" | head -80 | sed 's/^/   /'
+    mv "$log" "$log.hung"
+    bounded "$limit" "$@" -longRunning 120 >"$log" 2>&1
+    rc=$?
+  fi
+  grep -E '\[Long Running Test\]' "$log" | tr -d '\r' | sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*/   /' | sort -u || true
   line=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+, Not Run: [0-9]+' "$log" | tail -1)
   if [[ -z "$line" ]]; then fail_suite "$suite (exit $rc)" "$log"; return; fi
   local t e f s n
@@ -78,7 +115,7 @@ tests="$root/tests/NoInherit.Native.Tests"
 echo "== managed: xunit on net10.0 ($host_rid)"
 log="$logs/managed-build.log"
 if dotnet build "$tests" -c Release -f net10.0 >"$log" 2>&1; then
-  run_xunit "managed tests net10.0 $host_rid" "$logs/managed-net10.log" \
+  run_xunit "managed tests net10.0 $host_rid" "$logs/managed-net10.log" 900 \
     "$tests/bin/Release/net10.0/NoInherit.Native.Tests"
 else
   fail_suite "managed tests net10.0 $host_rid" "$log"
@@ -88,7 +125,7 @@ echo "== managed: xunit on net8.0, self-contained $host_rid"
 log="$logs/managed-net8-publish.log"
 net8="$root/artifacts/tests/net8.0-$host_rid"
 if dotnet publish "$tests" -c Release -f net8.0 -r "$host_rid" --self-contained -o "$net8" >"$log" 2>&1; then
-  run_xunit "managed tests net8.0 $host_rid (self-contained)" "$logs/managed-net8.log" "$net8/NoInherit.Native.Tests"
+  run_xunit "managed tests net8.0 $host_rid (self-contained)" "$logs/managed-net8.log" 900 "$net8/NoInherit.Native.Tests"
 else
   fail_suite "managed tests net8.0 $host_rid (self-contained)" "$log"
 fi
@@ -96,7 +133,6 @@ fi
 # The same suite, self-contained for the emulated RIDs. net10.0 only (NiTestFrameworks): a self-contained restore would
 # otherwise want each RID's .NET 8 runtime pack as well, which the package source lacks for linux-arm64; --no-dependencies
 # restores the test project alone, so the library and the tool keep their ordinary (RID-less) restore.
-# Each run has a time limit: a hung emulator ends as a run without a summary, which counts as a failure.
 publish_emulated() { # RID OUTPUT LOG
   dotnet publish "$tests" -c Release -f net10.0 -r "$1" --self-contained -p:NiTestFrameworks=net10.0 --no-dependencies \
     -o "$2" >"$3" 2>&1
@@ -108,8 +144,8 @@ win="$root/artifacts/tests/net10.0-win-x64"
 # The two wine problems this run meets (a crash or hang once a second test throws, and at DynamicMethod clean-up) are
 # handled in the test project's runtimeconfig for Windows RIDs; see NoInherit.Native.Tests.csproj.
 if publish_emulated win-x64 "$win" "$log"; then
-  run_xunit "managed tests net10.0 win-x64 (wine64)" "$logs/managed-win-x64.log" \
-    timeout 1800 /usr/lib/wine/wine64 "$win/NoInherit.Native.Tests.exe"
+  rerun_hung=1 run_xunit "managed tests net10.0 win-x64 (wine64)" "$logs/managed-win-x64.log" 900 \
+    /usr/lib/wine/wine64 "$win/NoInherit.Native.Tests.exe"
 else
   fail_suite "managed tests net10.0 win-x64 (wine64)" "$log"
 fi
@@ -124,8 +160,8 @@ arm64="$root/artifacts/tests/net10.0-linux-arm64"
 # (seen as a NullReferenceException inside a reflection stub, then SIGSEGV, within seconds; without W^X the run is clean).
 if publish_emulated linux-arm64 "$arm64" "$log" &&
    openssl_arm64=$(bash "$root/build/arm64-openssl.sh" "$root/artifacts/qemu/linux-arm64-openssl" 2>>"$log"); then
-  run_xunit "managed tests net10.0 linux-arm64 (qemu-aarch64)" "$logs/managed-linux-arm64.log" \
-    env DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_EnableWriteXorExecute=0 timeout 2700 \
+  rerun_hung=1 run_xunit "managed tests net10.0 linux-arm64 (qemu-aarch64)" "$logs/managed-linux-arm64.log" 900 \
+    env DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_EnableWriteXorExecute=0 \
     qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH="$openssl_arm64" "$arm64/NoInherit.Native.Tests"
 else
   fail_suite "managed tests net10.0 linux-arm64 (qemu-aarch64)" "$log"
