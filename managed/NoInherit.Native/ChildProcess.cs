@@ -378,12 +378,49 @@ public sealed class ChildProcess : IDisposable
                 static (state, _) => ((ChildProcess)state!).Poll(), this, Timeout.Infinite, executeOnlyOnce: true);
             return;
         }
+        if (s_sigchldIgnored.Value)
+        {
+            // No SIGCHLD will come: the runtime installs no handler for an ignored signal (and the kernel collects each
+            // child itself; its status then comes from the pidfd, see ni_wait). A thread blocks on this exit instead.
+            new Thread(static state => ((ChildProcess)state!).WaitThenPoll()) { IsBackground = true, Name = "ChildProcess exit" }
+                .UnsafeStart(this);
+            return;
+        }
         lock (s_live)
         {
             s_childSignal ??= PosixSignalRegistration.Create(PosixSignal.SIGCHLD, static _ => PollAll());
             s_live[Id] = this;
         }
         Poll(); // a child that exited before it was listed sent its SIGCHLD already
+    }
+
+    /// <summary>Whether this process ignores SIGCHLD (inherited through exec: a parent set it). Linux: /proc/self/status.</summary>
+    private static readonly Lazy<bool> s_sigchldIgnored = new(static () =>
+    {
+        const ulong Sigchld = 1UL << (17 - 1);
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+                    return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & Sigchld) != 0;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return false;
+    });
+
+    private unsafe void WaitThenPoll()
+    {
+        if (WaitOnHandle(Timeout.Infinite) == null)
+        {
+            Interop.ProcessInfo info = _process;
+            info.Handle = Interop.InvalidHandle; // waitid(WNOWAIT): returns at the exit
+            Interop.WaitForExit(&info, Timeout.Infinite, out _);
+        }
+        Poll();
     }
 
     private static void PollAll()

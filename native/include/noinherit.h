@@ -399,6 +399,10 @@ NI_API int32_t ni_spawn(const char* path, const char* const* argv, const char* c
  * signal reports 128 + the signal number, as the shell and Process.ExitCode do. POSIX: the exit
  * reaps the child, so a later call fails with ECHILD: keep the code. With a pidfd the wait polls
  * it; without one it polls this pid with WNOHANG (a blocking wait uses waitpid(pid)).
+ * When other code collected the child first (a .NET runtime running as pid 1 reaps every child on
+ * SIGCHLD; with SIGCHLD ignored the kernel does), the status is read from the pidfd where the kernel
+ * keeps it there (PIDFD_INFO_EXIT, Linux 6.15+); there, a later call gives the same code again.
+ * Elsewhere such a child gives ECHILD, never a wrong code.
  * Windows: WaitForSingleObject and GetExitCodeProcess; calls may repeat.
  */
 NI_API int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code);

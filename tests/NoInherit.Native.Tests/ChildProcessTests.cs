@@ -27,13 +27,54 @@ internal static class ChildRole
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "the child role must run before the test runner")]
     internal static void Run()
     {
-        if (Environment.GetEnvironmentVariable("NI_CHILD_ROLE") != "accept3")
+        string? role = Environment.GetEnvironmentVariable("NI_CHILD_ROLE");
+        if (role == "sigchld-ignored")
+            ReportExitsWithSigchldIgnored();
+        if (role != "accept3")
             return;
         using var listener = new Socket(new SafeSocketHandle(3, ownsHandle: true));
         using Socket connection = listener.Accept();
         connection.Send("accepted"u8);
         connection.Shutdown(SocketShutdown.Both);
         Environment.Exit(0);
+    }
+
+    /// <summary>
+    /// Started with SIGCHLD ignored: the runtime then installs no SIGCHLD handler, and the kernel collects every child
+    /// itself. Prints whether SIGCHLD is ignored here, then what HasExited (polled), WaitForExit and WaitForExitAsync
+    /// make of children that exit 7 after a moment: "7", or the error number when the exit status is gone.
+    /// </summary>
+    private static void ReportExitsWithSigchldIgnored()
+    {
+        string ignored = File.ReadLines("/proc/self/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        bool sigchldIgnored = (Convert.ToUInt64(ignored["SigIgn:".Length..].Trim(), 16) & (1UL << (17 - 1))) != 0;
+        var exits7 = new ProcessStartInfo("/bin/sh", "-c \"sleep 0.2; exit 7\"");
+        using ChildProcess polled = ChildProcess.Start(exits7);
+        var clock = Stopwatch.StartNew();
+        while (!polled.HasExited && clock.Elapsed < TimeSpan.FromSeconds(30))
+            Thread.Sleep(10);
+        using ChildProcess waited = ChildProcess.Start(exits7);
+        bool exited = waited.WaitForExit(30_000);
+        using ChildProcess awaited = ChildProcess.Start(exits7);
+        bool completed = awaited.WaitForExitAsync().Wait(30_000);
+        Console.Out.Write($"SIGCHLD ignored: {sigchldIgnored}; HasExited: {Outcome(polled, polled.HasExited)}; " +
+                          $"WaitForExit: {Outcome(waited, exited)}; WaitForExitAsync: {Outcome(awaited, completed)}");
+        Console.Out.Flush();
+        Environment.Exit(0);
+
+        static string Outcome(ChildProcess child, bool exited)
+        {
+            if (!exited)
+                return "not exited";
+            try
+            {
+                return child.ExitCode.ToString();
+            }
+            catch (Win32Exception e)
+            {
+                return $"error {e.NativeErrorCode}";
+            }
+        }
     }
 }
 
@@ -42,7 +83,7 @@ internal static class ChildRole
 /// ni_handleprobe.exe, beside the tests, which says what it holds under given handle values and doubles as the small
 /// program the other tests need: --args, --exit, --wait, --report, --accept).
 /// </summary>
-public class ChildProcessTests
+public partial class ChildProcessTests
 {
     // Prints "<fd> <target>" for every descriptor the shell holds, then END.
     private const string ListScript = "for f in /proc/$$/fd/*; do printf '%s ' \"${f##*/}\"; readlink \"$f\" || echo '?'; done; echo END";
@@ -461,6 +502,114 @@ public class ChildProcessTests
             }
         }
     }
+
+    /// <summary>
+    /// Other code collects our child before we do, as the runtime does with every child when it runs as pid 1 (a
+    /// container without an init) or with SIGCHLD ignored: the exit code still comes out right, read from the pidfd
+    /// (Linux 6.15 keeps the status there). Here the other code is a thread blocked in waitpid on the child's pid.
+    /// </summary>
+    [Fact]
+    public async Task ExitCodeSurvivesOtherCodeCollectingTheChild()
+    {
+        LinuxOnly("collecting another's child with waitpid is POSIX");
+        Assert.SkipUnless(KernelKeepsExitStatusInPidfd(),
+            "this kernel keeps no exit status in a pidfd (before Linux 6.15, or an emulator that does not pass PIDFD_GET_INFO on)");
+        int stolen = 0;
+        for (int round = 0; round < 10 && stolen < 3; round++)
+        {
+            using ChildProcess child = ChildProcess.Start(new ProcessStartInfo("/bin/sh", "-c \"read line; exit 42\"") { RedirectStandardInput = true });
+            int collected = 0, status = 0;
+            var thief = new Thread(() => collected = waitpid(child.Id, out status, 0));
+            thief.Start();
+            Thread.Sleep(50); // blocked in waitpid by now: the kernel wakes it at the exit, before our SIGCHLD handler runs
+            child.StandardInput.Close();
+            Assert.True(thief.Join(30_000), "the other code's waitpid did not return");
+            Assert.True(child.WaitForExit(30_000));
+            await child.WaitForExitAsync(TestContext.Current.CancellationToken);
+            Assert.True(child.HasExited);
+            Assert.Equal(42, child.ExitCode);
+            if (collected == child.Id)
+            {
+                Assert.Equal(42, (status >> 8) & 0xff);
+                stolen++;
+            }
+        }
+        Assert.True(stolen > 0, "we collected the child first every time: the case was never exercised");
+    }
+
+    /// <summary>
+    /// A process that starts with SIGCHLD ignored (its parent set it; it survives exec) gets no SIGCHLD: the runtime
+    /// respects the disposition and installs no handler, and the kernel collects each child at its exit. HasExited,
+    /// WaitForExit and WaitForExitAsync still see the exit (Process's do not: they wait forever); the exit code comes
+    /// from the pidfd where the kernel keeps it there, else the error says it is gone (ECHILD), never a wrong code.
+    /// </summary>
+    [Fact]
+    public async Task ExitIsNoticedInAProcessThatIgnoresSigchld()
+    {
+        LinuxOnly("SIGCHLD is POSIX");
+        Assert.SkipWhen(QemuUser.CannotExecOwnArchitecture,
+            "qemu-user (no binfmt_misc handler) cannot exec a binary of the emulated architecture, and this test's child is the test executable itself");
+        // bash's trap '' sets SIG_IGN, which exec keeps (dash's does not pass it on).
+        Assert.SkipUnless(File.Exists("/bin/bash"), "no /bin/bash here to start a child with SIGCHLD ignored");
+        var start = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("trap '' CHLD; exec \"$0\"");
+        start.ArgumentList.Add(Environment.ProcessPath!);
+        start.Environment["NI_CHILD_ROLE"] = "sigchld-ignored";
+        using ChildProcess child = ChildProcess.Start(start);
+        Task<string> output = child.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        Assert.True(child.WaitForExit(120_000), "the child did not exit");
+        string code = KernelKeepsExitStatusInPidfd() ? "7" : "error 10"; // ECHILD
+        Assert.Equal($"SIGCHLD ignored: True; HasExited: {code}; WaitForExit: {code}; WaitForExitAsync: {code}", await output);
+        Assert.Equal(0, child.ExitCode);
+    }
+
+    /// <summary>
+    /// Asks the kernel directly (not through the library) whether a pidfd keeps the wait status of a child collected by
+    /// someone else: a Process child, collected by Process.WaitForExit, then PIDFD_GET_INFO with PIDFD_INFO_EXIT.
+    /// </summary>
+    private static unsafe bool KernelKeepsExitStatusInPidfd()
+    {
+        using Process child = Process.Start(new ProcessStartInfo("/bin/sh", "-c \"read line; exit 5\"") { RedirectStandardInput = true })!;
+        int pidfd = (int)syscall(434 /* pidfd_open */, child.Id, 0);
+        child.StandardInput.Close();
+        child.WaitForExit();
+        if (pidfd < 0)
+            return false;
+        try
+        {
+            PidfdInfo info = default;
+            info.Mask = PidfdInfoExit;
+            return ioctl(pidfd, PidfdGetInfo, &info) == 0 && (info.Mask & PidfdInfoExit) != 0 && (info.ExitCode >> 8 & 0xff) == 5;
+        }
+        finally
+        {
+            close(pidfd);
+        }
+    }
+
+    // The kernel's struct pidfd_info (72 bytes): mask, cgroupid, eleven ids, then exit_code.
+    [StructLayout(LayoutKind.Explicit, Size = 72)]
+    private struct PidfdInfo
+    {
+        [FieldOffset(0)] public ulong Mask;
+        [FieldOffset(60)] public int ExitCode;
+    }
+
+    private const ulong PidfdInfoExit = 1UL << 3;
+    private const nuint PidfdGetInfo = 0xC048FF0B; // _IOWR(0xFF, 11, struct pidfd_info)
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int waitpid(int pid, out int status, int options);
+
+    [LibraryImport("libc")]
+    private static partial long syscall(long number, int pid, int flags);
+
+    [LibraryImport("libc")]
+    private static unsafe partial int ioctl(int fd, nuint request, PidfdInfo* info);
+
+    [LibraryImport("libc")]
+    private static partial int close(int fd);
 
     [Fact]
     public void ExitIsCollectedWithoutAnyoneWaiting_EvenAfterDispose()

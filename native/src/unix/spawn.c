@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
+#  include <sys/ioctl.h>
 #  include <sys/syscall.h>
 #endif
 
@@ -453,6 +454,41 @@ static int32_t decode_status(int status)
     return 255;
 }
 
+/* Other code can collect our child before we do: a .NET runtime that is pid 1 (a container without an init)
+   reaps every child on SIGCHLD, and with SIGCHLD ignored the kernel does. Since Linux 6.15 the pidfd keeps
+   the wait status (PIDFD_GET_INFO with PIDFD_INFO_EXIT; the layout is the kernel's struct pidfd_info, which
+   older headers lack). Returns whether it gave the status. */
+#if defined(__linux__)
+struct ni_pidfd_info
+{
+    uint64_t mask, cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    int32_t exit_code;
+    uint32_t coredump_mask, spare;
+};
+#  define NI_PIDFD_GET_INFO _IOWR(0xFF, 11, struct ni_pidfd_info)
+#  define NI_PIDFD_INFO_EXIT (UINT64_C(1) << 3)
+#endif
+
+static int status_kept_by_pidfd(const ni_process* process, int* status)
+{
+#if defined(__linux__)
+    if (process->handle == NI_INVALID_HANDLE)
+        return 0;
+    struct ni_pidfd_info info;
+    memset(&info, 0, sizeof info);
+    info.mask = NI_PIDFD_INFO_EXIT;
+    /* The request as an int: musl declares the parameter int, glibc unsigned long (the kernel reads 32 bits). */
+    if (ioctl(ni_unix_fd(process->handle), (int)NI_PIDFD_GET_INFO, &info) < 0 || !(info.mask & NI_PIDFD_INFO_EXIT))
+        return 0;
+    *status = info.exit_code;
+    return 1;
+#else
+    (void)process, (void)status;
+    return 0;
+#endif
+}
+
 int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code)
 {
     if (process == NULL || exited == NULL || exit_code == NULL || process->pid <= 0 || timeout_ms < -1)
@@ -464,8 +500,9 @@ int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, 
     {
         /* This pid only: never waitpid(-1), which would steal other code's children. */
         while ((rc = waitpid(pid, &status, 0)) < 0 && errno == EINTR) { }
-        if (rc < 0)
-            return errno;
+        int error = rc < 0 ? errno : 0;
+        if (error != 0 && !(error == ECHILD && status_kept_by_pidfd(process, &status)))
+            return error;
         *exited = 1;
         *exit_code = decode_status(status);
         return 0;
@@ -476,8 +513,11 @@ int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, 
     for (;;)
     {
         while ((rc = waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) { }
-        if (rc < 0)
-            return errno;
+        int error = rc < 0 ? errno : 0;
+        if (error == ECHILD && status_kept_by_pidfd(process, &status))
+            rc = pid;
+        else if (error != 0)
+            return error;
         if (rc == pid)
         {
             *exited = 1;
