@@ -42,25 +42,41 @@ internal static class ChildRole
     /// <summary>
     /// Started with SIGCHLD ignored: the runtime then installs no SIGCHLD handler, and the kernel collects every child
     /// itself. Prints whether SIGCHLD is ignored here, then what HasExited (polled), WaitForExit and WaitForExitAsync
-    /// make of children that exit 7 after a moment: "7", or the error number when the exit status is gone.
+    /// make of children that exit 7 after a moment, 10 each at once: "7", or each distinct other outcome (the error
+    /// number when the exit status is gone).
     /// </summary>
     private static void ReportExitsWithSigchldIgnored()
     {
         string ignored = File.ReadLines("/proc/self/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
         bool sigchldIgnored = (Convert.ToUInt64(ignored["SigIgn:".Length..].Trim(), 16) & (1UL << (17 - 1))) != 0;
         var exits7 = new ProcessStartInfo("/bin/sh", "-c \"sleep 0.2; exit 7\"");
-        using ChildProcess polled = ChildProcess.Start(exits7);
+        ChildProcess[] polled = Enumerable.Range(0, 10).Select(_ => ChildProcess.Start(exits7)).ToArray();
+        ChildProcess[] waited = Enumerable.Range(0, 10).Select(_ => ChildProcess.Start(exits7)).ToArray();
+        ChildProcess[] awaited = Enumerable.Range(0, 10).Select(_ => ChildProcess.Start(exits7)).ToArray();
         var clock = Stopwatch.StartNew();
-        while (!polled.HasExited && clock.Elapsed < TimeSpan.FromSeconds(30))
+        while (!polled.All(c => c.HasExited) && clock.Elapsed < TimeSpan.FromSeconds(30))
             Thread.Sleep(10);
-        using ChildProcess waited = ChildProcess.Start(exits7);
-        bool exited = waited.WaitForExit(30_000);
-        using ChildProcess awaited = ChildProcess.Start(exits7);
-        bool completed = awaited.WaitForExitAsync().Wait(30_000);
-        Console.Out.Write($"SIGCHLD ignored: {sigchldIgnored}; HasExited: {Outcome(polled, polled.HasExited)}; " +
-                          $"WaitForExit: {Outcome(waited, exited)}; WaitForExitAsync: {Outcome(awaited, completed)}");
+        Task<bool>[] waits = waited.Select(c => Task.Run(() =>
+        {
+            try
+            {
+                return c.WaitForExit(30_000);
+            }
+            catch (Win32Exception)
+            {
+                return true; // exited; the error is the outcome ExitCode reports
+            }
+        })).ToArray();
+        Task<bool>[] awaits = awaited.Select(c => c.WaitForExitAsync().ContinueWith(t => t.IsCompletedSuccessfully || t.IsFaulted)).ToArray();
+        Task.WaitAll([.. waits, .. awaits], 60_000);
+        Console.Out.Write($"SIGCHLD ignored: {sigchldIgnored}; HasExited: {Outcomes(polled, polled.Select(c => c.HasExited))}; " +
+                          $"WaitForExit: {Outcomes(waited, waits.Select(t => t.IsCompleted && t.Result))}; " +
+                          $"WaitForExitAsync: {Outcomes(awaited, awaits.Select(t => t.IsCompleted && t.Result))}");
         Console.Out.Flush();
         Environment.Exit(0);
+
+        static string Outcomes(ChildProcess[] children, IEnumerable<bool> exited) =>
+            string.Join(", ", children.Zip(exited, Outcome).Distinct());
 
         static string Outcome(ChildProcess child, bool exited)
         {

@@ -195,9 +195,12 @@ public class FaultTests
                     duplicatorFailure = e;
                 }
             });
+            int callsBefore = Volatile.Read(ref callsDone);
             setter.Start();
             duplicator.Start();
             go.SignalAndWait(TestContext.Current.CancellationToken);
+            // The calls must be under way when the handle goes (on a loaded machine the threads may not have run yet).
+            SpinWait.SpinUntil(() => Volatile.Read(ref callsDone) > callsBefore, 5_000);
             Thread.SpinWait(2000 * (round % 10));
             old.Dispose();
             List<SafeFileHandle> files = ReuseNumber(number, dir, $"new-{round}");

@@ -475,14 +475,28 @@ static int status_kept_by_pidfd(const ni_process* process, int* status)
 #if defined(__linux__)
     if (process->handle == NI_INVALID_HANDLE)
         return 0;
-    struct ni_pidfd_info info;
-    memset(&info, 0, sizeof info);
-    info.mask = NI_PIDFD_INFO_EXIT;
-    /* The request as an int: musl declares the parameter int, glibc unsigned long (the kernel reads 32 bits). */
-    if (ioctl(ni_unix_fd(process->handle), (int)NI_PIDFD_GET_INFO, &info) < 0 || !(info.mask & NI_PIDFD_INFO_EXIT))
-        return 0;
-    *status = info.exit_code;
-    return 1;
+    /* ECHILD comes as soon as the child is marked dead, a moment before its release records the status; in
+       between the ioctl fails with ESRCH or leaves PIDFD_INFO_EXIT out. Before 6.15 it stays so: a quarter
+       of a second, then the status is taken as gone. */
+    for (int ms = 0; ms <= 250; ms++)
+    {
+        struct ni_pidfd_info info;
+        memset(&info, 0, sizeof info);
+        info.mask = NI_PIDFD_INFO_EXIT;
+        /* The request as an int: musl declares the parameter int, glibc unsigned long (the kernel reads 32 bits). */
+        if (ioctl(ni_unix_fd(process->handle), (int)NI_PIDFD_GET_INFO, &info) == 0)
+        {
+            if (info.mask & NI_PIDFD_INFO_EXIT)
+            {
+                *status = info.exit_code;
+                return 1;
+            }
+        }
+        else if (errno != ESRCH)
+            return 0; /* no PIDFD_GET_INFO: before Linux 6.13, or an emulator */
+        poll(NULL, 0, 1);
+    }
+    return 0;
 #else
     (void)process, (void)status;
     return 0;
