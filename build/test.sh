@@ -33,7 +33,7 @@ bounded() {
   if kill -0 "$pid" 2>/dev/null; then
     echo "!! still running after $limit s; its processes, and each thread's state and kernel wait channel:" >&2
     ps -o pid,ppid,stat,etimes,args -s "$pid" >&2
-    local task
+    local task t
     for task in $(ps -o pid= -s "$pid"); do
       for t in /proc/"$task"/task/*; do
         echo "   $task/${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
@@ -44,6 +44,11 @@ bounded() {
     return 124
   fi
   wait "$pid"
+}
+
+# long_running LOG: the tests xunit named as running over its -longRunning limit.
+long_running() {
+  grep -E '\[Long Running Test\]' "$1" | tr -d '\r' | sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*/   /' | sort -u || true
 }
 
 # run_xunit SUITE LOG LIMIT COMMAND...: runs the xunit v3 runner COMMAND (bounded), which ends with
@@ -57,13 +62,13 @@ run_xunit() {
   local rc=$? line
   if [[ $rc -eq 124 && "${rerun_hung:-0}" == 1 ]]; then
     echo "!! $suite hung: still running after $limit s; kept as $log.hung, run once more"
-    grep -E '\[Long Running Test\]' "$log" | tr -d '\r' | sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*/   /' | sort -u || true
+    long_running "$log"
     sed -n '/^!! still running after/,$p' "$log" | head -80 | sed 's/^/   /'
     mv "$log" "$log.hung"
     bounded "$limit" "$@" -longRunning 120 >"$log" 2>&1
     rc=$?
   fi
-  grep -E '\[Long Running Test\]' "$log" | tr -d '\r' | sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*/   /' | sort -u || true
+  long_running "$log"
   line=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+, Not Run: [0-9]+' "$log" | tail -1)
   if [[ -z "$line" ]]; then fail_suite "$suite (exit $rc)" "$log"; return; fi
   local t e f s n

@@ -401,8 +401,9 @@ NI_API int32_t ni_spawn(const char* path, const char* const* argv, const char* c
  * it; without one it polls this pid with WNOHANG (a blocking wait uses waitpid(pid)).
  * When other code collected the child first (a .NET runtime running as pid 1 reaps every child on
  * SIGCHLD; with SIGCHLD ignored the kernel does), the status is read from the pidfd where the kernel
- * keeps it there (PIDFD_INFO_EXIT, Linux 6.15+); there, a later call gives the same code again.
- * Elsewhere such a child gives ECHILD, never a wrong code.
+ * keeps it (PIDFD_INFO_EXIT, Linux 6.15+; the kernel records it a moment after the other side's
+ * collection, so the call may wait up to 250 ms for it); there, a later call gives the same code
+ * again. Elsewhere such a child gives ECHILD, never a wrong code.
  * Windows: WaitForSingleObject and GetExitCodeProcess; calls may repeat.
  */
 NI_API int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code);

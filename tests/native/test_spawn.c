@@ -714,7 +714,8 @@ static void exit_code_after_other_code_collected_the_child(void)
         if (!CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &process)))
             return;
         pthread_t thief;
-        pthread_create(&thief, NULL, collect_pid, &process.pid);
+        if (!CHECK(pthread_create(&thief, NULL, collect_pid, &process.pid) == 0))
+            return;
         int32_t exited = 0, code = -1, rc;
         while ((rc = ni_wait(&process, 0, &exited, &code)) == 0 && !exited) { }
         pthread_join(thief, NULL);
