@@ -76,8 +76,10 @@ uint32_t ni_capabilities(void)
 #  define SYS_close_range 436 /* the same number on every architecture since 5.9 */
 #endif
 
+#if defined(__linux__) && defined(SYS_close_range)
 /* What close_range cannot do here: 1 = nothing (ENOSYS), 2 = CLOSE_RANGE_CLOEXEC (bit 2). */
 static volatile int g_close_range_missing;
+#endif
 
 int ni_unix_close_range(unsigned int first, unsigned int last, unsigned int flags)
 {
