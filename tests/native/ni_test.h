@@ -143,6 +143,18 @@ void ni_test_path_in(char out[NI_TEST_PATH_MAX], const char* dir, const char* na
 /* Makes the directory <temp dir>/<name> into `out`; a check fails if it cannot. */
 void ni_test_make_dir(char out[NI_TEST_PATH_MAX], const char* name);
 
+/* Makes `levels` nested directories of 60 characters each in the temp dir: `out` is the deepest, ending
+   in a separator. Six are far beyond Windows' MAX_PATH (260). */
+void ni_test_make_deep_dir(char out[NI_TEST_PATH_MAX], int levels);
+
+/* The paths of a copy: a directory of its own in the temp dir (so that its entries can be counted), made
+   here, and in it the source <src_name> and the destination "dst". */
+struct ni_test_copy
+{
+    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
+};
+void ni_test_copy_paths(struct ni_test_copy* c, const char* dir_name, const char* src_name);
+
 /* Creates or replaces `path` with exactly `size` bytes and, on POSIX, exactly `mode` (umask ignored).
    0 or nonzero (errno where there is one). */
 int ni_test_write_file(const char* path, const void* data, size_t size, int mode);

@@ -17,6 +17,25 @@ void ni_test_make_dir(char out[NI_TEST_PATH_MAX], const char* name)
     CHECK_OK(ni_test_mkdir(out));
 }
 
+void ni_test_make_deep_dir(char out[NI_TEST_PATH_MAX], int levels)
+{
+    ni_test_path(out, "");
+    for (int level = 0; level < levels; level++)
+    {
+        size_t length = strlen(out);
+        snprintf(out + length, NI_TEST_PATH_MAX - length, "%.*s%d" NI_TEST_SEPARATOR, 59,
+                 "a-directory-whose-name-is-long-enough-0123456789abcdefghijklmnopqrstuvwxyz", level);
+        CHECK_OK(ni_test_mkdir(out));
+    }
+}
+
+void ni_test_copy_paths(struct ni_test_copy* c, const char* dir_name, const char* src_name)
+{
+    ni_test_make_dir(c->dir, dir_name);
+    ni_test_path_in(c->src, c->dir, src_name);
+    ni_test_path_in(c->dst, c->dir, "dst");
+}
+
 int ni_test_write_file(const char* path, const void* data, size_t size, int mode)
 {
     FILE* f = ni_test_fopen(path, "wb", mode);

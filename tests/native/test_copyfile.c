@@ -49,23 +49,21 @@ static void copy_contents(void)
 
 static void copy_existing_destination(void)
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
-    ni_test_make_dir(dir, "d");
-    ni_test_path_in(src, dir, "src");
-    ni_test_path_in(dst, dir, "dst");
-    CHECK_OK(ni_test_write_file(src, "new", 3, 0644));
-    CHECK_OK(ni_test_write_file(dst, "old and longer", 14, 0644));
-    CHECK_RC(ni_copyfile(src, dst, 0), NI_TEST_EEXIST);
-    CHECK_INT(ni_error_kind(ni_copyfile(src, dst, 0)), NI_ERR_EXIST);
-    CHECK(ni_test_file_equals(dst, "old and longer", 14));
-    CHECK_OK(ni_copyfile(src, dst, NI_COPY_OVERWRITE));
-    CHECK(ni_test_file_equals(dst, "new", 3)); /* no stale tail of the longer old content */
+    struct ni_test_copy c;
+    ni_test_copy_paths(&c, "d", "src");
+    CHECK_OK(ni_test_write_file(c.src, "new", 3, 0644));
+    CHECK_OK(ni_test_write_file(c.dst, "old and longer", 14, 0644));
+    CHECK_RC(ni_copyfile(c.src, c.dst, 0), NI_TEST_EEXIST);
+    CHECK_INT(ni_error_kind(ni_copyfile(c.src, c.dst, 0)), NI_ERR_EXIST);
+    CHECK(ni_test_file_equals(c.dst, "old and longer", 14));
+    CHECK_OK(ni_copyfile(c.src, c.dst, NI_COPY_OVERWRITE));
+    CHECK(ni_test_file_equals(c.dst, "new", 3)); /* no stale tail of the longer old content */
     /* A much larger one too (a 2 MiB tail that must go). */
-    CHECK(ni_test_make_file(dst, 2u << 20, 5));
-    CHECK_OK(ni_copyfile(src, dst, NI_COPY_OVERWRITE));
-    CHECK(ni_test_file_equals(dst, "new", 3));
-    CHECK_INT(ni_test_count_entries(dir, ""), 2);
-    CHECK_NOTHING_OPEN(src, dst);
+    CHECK(ni_test_make_file(c.dst, 2u << 20, 5));
+    CHECK_OK(ni_copyfile(c.src, c.dst, NI_COPY_OVERWRITE));
+    CHECK(ni_test_file_equals(c.dst, "new", 3));
+    CHECK_INT(ni_test_count_entries(c.dir, ""), 2);
+    CHECK_NOTHING_OPEN(c.src, c.dst);
 }
 
 #ifndef _WIN32
@@ -211,15 +209,8 @@ static void copy_long_and_utf8_paths(void)
     /* Beyond Windows' MAX_PATH (260), in directories of 60 characters each, with names outside ASCII. */
     char src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX], dir[NI_TEST_PATH_MAX];
     ni_test_path(src, u8"\u00e4\u00f6\u00fc-\u65e5\u672c-\U0001F600");
-    ni_test_path(dir, "");
-    for (int level = 0; level < 5; level++)
-    {
-        size_t length = strlen(dir);
-        snprintf(dir + length, sizeof dir - length, "%.*s%d" NI_TEST_SEPARATOR, 59,
-                 "a-directory-whose-name-is-long-enough-0123456789abcdefghijklmnopqrstuvwxyz", level);
-        CHECK_OK(ni_test_mkdir(dir));
-    }
-    snprintf(dst, sizeof dst, "%s%s", dir, u8"k\u00f6pia");
+    ni_test_make_deep_dir(dir, 5);
+    CHECK(snprintf(dst, sizeof dst, "%s%s", dir, u8"k\u00f6pia") < (int)sizeof dst);
     CHECK(strlen(dst) > 260);
     CHECK_OK(ni_test_write_file(src, "unicode", 7, 0644));
     CHECK_OK(ni_copyfile(src, dst, 0));
@@ -234,36 +225,33 @@ static void copy_long_and_utf8_paths(void)
 
 static void copy_leaves_no_temp(void)
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX], missing[NI_TEST_PATH_MAX];
-    ni_test_make_dir(dir, "d");
-    ni_test_path_in(src, dir, "src");
-    ni_test_path_in(dst, dir, "dst");
-    ni_test_path_in(missing, dir, "missing");
-    CHECK(ni_test_make_file(src, 100000, 1));
-    CHECK_OK(ni_copyfile(src, dst, 0));
-    CHECK_RC(ni_copyfile(src, dst, 0), NI_TEST_EEXIST);
-    CHECK_OK(ni_copyfile(src, dst, NI_COPY_OVERWRITE));
-    CHECK_RC(ni_copyfile(missing, dst, NI_COPY_OVERWRITE), NI_TEST_ENOENT);
-    CHECK(ni_test_same_content(src, dst));
-    CHECK_INT(ni_test_count_entries(dir, ".ni-copy-"), 0);
-    CHECK_INT(ni_test_count_entries(dir, ""), 2);
+    struct ni_test_copy c;
+    char missing[NI_TEST_PATH_MAX];
+    ni_test_copy_paths(&c, "d", "src");
+    ni_test_path_in(missing, c.dir, "missing");
+    CHECK(ni_test_make_file(c.src, 100000, 1));
+    CHECK_OK(ni_copyfile(c.src, c.dst, 0));
+    CHECK_RC(ni_copyfile(c.src, c.dst, 0), NI_TEST_EEXIST);
+    CHECK_OK(ni_copyfile(c.src, c.dst, NI_COPY_OVERWRITE));
+    CHECK_RC(ni_copyfile(missing, c.dst, NI_COPY_OVERWRITE), NI_TEST_ENOENT);
+    CHECK(ni_test_same_content(c.src, c.dst));
+    CHECK_INT(ni_test_count_entries(c.dir, ".ni-copy-"), 0);
+    CHECK_INT(ni_test_count_entries(c.dir, ""), 2);
 }
 
 #ifdef _WIN32
 /* A read-only destination is refused (as CopyFileExW refuses it) and stays as it was. */
 static void copy_over_read_only_destination(void)
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
-    ni_test_make_dir(dir, "d");
-    ni_test_path_in(src, dir, "src");
-    ni_test_path_in(dst, dir, "dst");
-    CHECK(ni_test_make_file(src, 5000, 1));
-    CHECK_OK(ni_test_write_file(dst, "read-only", 9, 0644));
-    wchar_t* wide = ni_test_wide_path(dst);
+    struct ni_test_copy c;
+    ni_test_copy_paths(&c, "d", "src");
+    CHECK(ni_test_make_file(c.src, 5000, 1));
+    CHECK_OK(ni_test_write_file(c.dst, "read-only", 9, 0644));
+    wchar_t* wide = ni_test_wide_path(c.dst);
     CHECK(wide != NULL && SetFileAttributesW(wide, FILE_ATTRIBUTE_READONLY));
-    CHECK_RC(ni_copyfile(src, dst, NI_COPY_OVERWRITE), ERROR_ACCESS_DENIED);
-    CHECK(ni_test_file_equals(dst, "read-only", 9));
-    CHECK_INT(ni_test_count_entries(dir, ""), 2);
+    CHECK_RC(ni_copyfile(c.src, c.dst, NI_COPY_OVERWRITE), ERROR_ACCESS_DENIED);
+    CHECK(ni_test_file_equals(c.dst, "read-only", 9));
+    CHECK_INT(ni_test_count_entries(c.dir, ""), 2);
     if (wide != NULL)
         SetFileAttributesW(wide, FILE_ATTRIBUTE_NORMAL);
     free(wide);
@@ -273,21 +261,19 @@ static void copy_over_read_only_destination(void)
    replaced by a rename: as CopyFileExW would, the copy is written into it. */
 static void copy_onto_open_destination(void)
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
-    ni_test_make_dir(dir, "d");
-    ni_test_path_in(src, dir, "src");
-    ni_test_path_in(dst, dir, "dst");
-    CHECK(ni_test_make_file(src, 300000, 2));
-    CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
-    wchar_t* wide = ni_test_wide_path(dst);
+    struct ni_test_copy c;
+    ni_test_copy_paths(&c, "d", "src");
+    CHECK(ni_test_make_file(c.src, 300000, 2));
+    CHECK_OK(ni_test_write_file(c.dst, "old", 3, 0644));
+    wchar_t* wide = ni_test_wide_path(c.dst);
     HANDLE holder = wide != NULL ? CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
                                                OPEN_EXISTING, 0, NULL) : INVALID_HANDLE_VALUE;
     free(wide);
     CHECK(holder != INVALID_HANDLE_VALUE);
-    CHECK_OK(ni_copyfile(src, dst, NI_COPY_OVERWRITE));
+    CHECK_OK(ni_copyfile(c.src, c.dst, NI_COPY_OVERWRITE));
     CloseHandle(holder);
-    CHECK(ni_test_same_content(src, dst));
-    CHECK_INT(ni_test_count_entries(dir, ""), 2);
+    CHECK(ni_test_same_content(c.src, c.dst));
+    CHECK_INT(ni_test_count_entries(c.dir, ""), 2);
 }
 
 static void copy_metadata(void)
@@ -553,21 +539,19 @@ static void copy_onto_fifo(void)
 
 static void copy_progress(void)
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
-    ni_test_make_dir(dir, "d");
-    ni_test_path_in(src, dir, "src");
-    ni_test_path_in(dst, dir, "dst");
+    struct ni_test_copy c;
+    ni_test_copy_paths(&c, "d", "src");
     const size_t sizes[] = { 0, 1, (3u << 20) + 5, CHUNK, 3 * CHUNK + 5 };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
     {
         struct ni_test_recorder* r = ni_test_new_recorder();
         if (r == NULL)
             return;
-        CHECK(ni_test_make_file(src, sizes[i], 40 + i));
-        CHECK_OK(ni_copyfile_ex(src, dst, NI_COPY_OVERWRITE, ni_test_record, r));
+        CHECK(ni_test_make_file(c.src, sizes[i], 40 + i));
+        CHECK_OK(ni_copyfile_ex(c.src, c.dst, NI_COPY_OVERWRITE, ni_test_record, r));
         CHECK(ni_test_progress_is_sound(r, (int64_t)sizes[i]));
-        CHECK(ni_test_same_content(src, dst));
-        CHECK_INT(ni_test_count_entries(dir, ""), 2);
+        CHECK(ni_test_same_content(c.src, c.dst));
+        CHECK_INT(ni_test_count_entries(c.dir, ""), 2);
 #ifndef _WIN32
         if (sizes[i] >= CHUNK)
             CHECK(r->count >= (int)(sizes[i] / CHUNK)); /* every chunk is reported */
@@ -586,7 +570,7 @@ static void copy_progress(void)
         ni_test_fill(w.data, w.size, 3);
     if (r != NULL && CHECK(w.data != NULL) && CHECK_INT(pthread_create(&thread, NULL, write_fifo, &w), 0))
     {
-        CHECK_OK(ni_copyfile_ex(fifo, dst, NI_COPY_OVERWRITE, ni_test_record, r));
+        CHECK_OK(ni_copyfile_ex(fifo, c.dst, NI_COPY_OVERWRITE, ni_test_record, r));
         pthread_join(thread, NULL);
         CHECK(w.ok);
         CHECK(ni_test_progress_is_sound(r, 3u << 20));
@@ -600,39 +584,37 @@ static void copy_progress(void)
    old content), no temp file left; at the first call (0), mid-copy, and at the last call (all copied). */
 static void copy_cancel(void)
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
-    ni_test_make_dir(dir, "d");
-    ni_test_path_in(src, dir, "src");
-    ni_test_path_in(dst, dir, "dst");
+    struct ni_test_copy c;
+    ni_test_copy_paths(&c, "d", "src");
     const int64_t size = 4 * (int64_t)CHUNK + 3;
-    CHECK(ni_test_make_file(src, (size_t)size, 11));
+    CHECK(ni_test_make_file(c.src, (size_t)size, 11));
     const int64_t cancel_at[] = { 0, 1, 2 * (int64_t)CHUNK, size };
     for (size_t i = 0; i < sizeof cancel_at / sizeof cancel_at[0]; i++)
     {
         for (int existing = 0; existing < 2; existing++)
         {
             if (existing)
-                CHECK_OK(ni_test_write_file(dst, "old content", 11, 0644));
+                CHECK_OK(ni_test_write_file(c.dst, "old content", 11, 0644));
             struct ni_test_recorder* r = ni_test_new_recorder();
             if (r == NULL)
                 return;
             r->cancel_at = cancel_at[i];
-            int32_t rc = ni_copyfile_ex(src, dst, existing ? NI_COPY_OVERWRITE : 0, ni_test_record, r);
+            int32_t rc = ni_copyfile_ex(c.src, c.dst, existing ? NI_COPY_OVERWRITE : 0, ni_test_record, r);
             CHECK_RC(rc, NI_TEST_CODE(ECANCELED, ERROR_CANCELLED));
             CHECK_INT(ni_error_kind(rc), NI_ERR_CANCELED);
             if (existing)
-                CHECK(ni_test_file_equals(dst, "old content", 11));
+                CHECK(ni_test_file_equals(c.dst, "old content", 11));
             else
-                CHECK(!ni_test_exists(dst));
-            CHECK_INT(ni_test_count_entries(dir, ""), 1 + existing);
+                CHECK(!ni_test_exists(c.dst));
+            CHECK_INT(ni_test_count_entries(c.dir, ""), 1 + existing);
             /* It stopped at the call that cancelled: nothing after it. */
             CHECK(r->count >= 1 && r->values[r->count - 1] >= cancel_at[i]);
             CHECK(r->count < 2 || r->values[r->count - 2] < cancel_at[i]);
-            ni_test_remove(dst);
+            ni_test_remove(c.dst);
             free(r);
         }
     }
-    CHECK_NOTHING_OPEN(src, dst);
+    CHECK_NOTHING_OPEN(c.src, c.dst);
 }
 
 /* ---- Inheritance mid-copy ---- */
@@ -678,12 +660,11 @@ static void probe_mid_copy(struct ni_test_recorder* r, int64_t copied)
 
 static void copy_is_not_inherited_mid_copy(void)
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX], control_path[NI_TEST_PATH_MAX];
-    ni_test_make_dir(dir, "mid-copy");
-    ni_test_path_in(src, dir, "src");
-    ni_test_path_in(dst, dir, "dst");
+    struct ni_test_copy c;
+    char control_path[NI_TEST_PATH_MAX];
+    ni_test_copy_paths(&c, "mid-copy", "src");
     ni_test_path(control_path, "control");
-    CHECK(ni_test_make_file(src, 20u << 20, 5));
+    CHECK(ni_test_make_file(c.src, 20u << 20, 5));
     ni_handle control = ni_test_plain_file(control_path), probing = control;
     if (!CHECK(control != NI_INVALID_HANDLE))
         return;
@@ -692,18 +673,18 @@ static void copy_is_not_inherited_mid_copy(void)
     {
         r->hook = probe_mid_copy;
         r->hook_state = &probing;
-        CHECK_OK(ni_copyfile_ex(src, dst, 0, ni_test_record, r));
+        CHECK_OK(ni_copyfile_ex(c.src, c.dst, 0, ni_test_record, r));
         /* Wine's CopyFileExW never calls its progress routine ("LPPROGRESS_ROUTINE is not supported"): the
            callback only gets the library's own first (0) and last (the size) calls, outside CopyFileExW. */
         if (probing != NI_INVALID_HANDLE)
             ni_test_skip(GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != NULL
                              ? "wine's CopyFileExW calls no progress routine: no moment mid-copy to start a child in"
                              : "CopyFileExW reported no progress while it had the files open");
-        CHECK(ni_test_same_content(src, dst));
+        CHECK(ni_test_same_content(c.src, c.dst));
     }
     free(r);
     CHECK_OK(ni_close(control));
-    CHECK_NOTHING_OPEN(src, dst);
+    CHECK_NOTHING_OPEN(c.src, c.dst);
 }
 #else
 struct copy_job
@@ -726,12 +707,11 @@ static void* run_copy(void* arg)
    destination), so a child can be started right in the middle of it. */
 static void copy_is_not_inherited_mid_copy(void)
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX], control_path[NI_TEST_PATH_MAX];
-    ni_test_make_dir(dir, "d");
-    ni_test_path_in(src, dir, "fifo");
-    ni_test_path_in(dst, dir, "dst");
+    struct ni_test_copy c;
+    char control_path[NI_TEST_PATH_MAX];
+    ni_test_copy_paths(&c, "d", "fifo");
     ni_test_path(control_path, "control");
-    if (!CHECK_INT(mkfifo(src, 0644), 0))
+    if (!CHECK_INT(mkfifo(c.src, 0644), 0))
         return;
     ni_handle control = ni_test_plain_file(control_path);
     if (!CHECK(control != NI_INVALID_HANDLE))
@@ -739,12 +719,12 @@ static void copy_is_not_inherited_mid_copy(void)
     for (int overwrite = 0; overwrite < 2; overwrite++)
     {
         if (overwrite)
-            CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
-        struct copy_job job = { src, dst, overwrite ? NI_COPY_OVERWRITE : 0, -1, 0 };
+            CHECK_OK(ni_test_write_file(c.dst, "old", 3, 0644));
+        struct copy_job job = { c.src, c.dst, overwrite ? NI_COPY_OVERWRITE : 0, -1, 0 };
         pthread_t thread;
         if (!CHECK_INT(pthread_create(&thread, NULL, run_copy, &job), 0))
             break;
-        int writer = open(src, O_WRONLY | O_CLOEXEC); /* returns once the copy opened its end */
+        int writer = open(c.src, O_WRONLY | O_CLOEXEC); /* returns once the copy opened its end */
         CHECK(writer >= 0);
         ssize_t written = write(writer, "hello", 5); /* EPIPE (SIGPIPE is ignored) if it gave up */
         /* Our writer, the source and the temp file; overwriting, the (locked) old destination too. */
@@ -752,17 +732,17 @@ static void copy_is_not_inherited_mid_copy(void)
         const struct timespec pause = { 0, 1000 * 1000 };
         int probed = 0;
         for (int i = 0; i < 5000 && !atomic_load(&job.done) && !probed; i++)
-            if (!(probed = check_mid_copy(dir, control, expected)))
+            if (!(probed = check_mid_copy(c.dir, control, expected)))
                 nanosleep(&pause, NULL);
         CHECK(probed);
         close(writer);
         pthread_join(thread, NULL);
         CHECK_OK(job.rc);
         CHECK_INT(written, 5);
-        CHECK(ni_test_file_equals(dst, "hello", 5));
-        CHECK_NOTHING_OPEN(src, dst);
-        CHECK_INT(ni_test_count_entries(dir, ".ni-copy-"), 0);
-        ni_test_remove(dst);
+        CHECK(ni_test_file_equals(c.dst, "hello", 5));
+        CHECK_NOTHING_OPEN(c.src, c.dst);
+        CHECK_INT(ni_test_count_entries(c.dir, ".ni-copy-"), 0);
+        ni_test_remove(c.dst);
     }
     CHECK_OK(ni_close(control));
 }

@@ -538,12 +538,11 @@ static void copy_failure_removes_destination(void)
    an old one keeps its content, and no temp file is left; through every fast path's failure. */
 static void copy_efbig(void)
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX], shm[NI_TEST_PATH_MAX];
-    ni_test_make_dir(dir, "d");
-    ni_test_path_in(src, dir, "src");
-    ni_test_path_in(dst, dir, "dst");
+    struct ni_test_copy c;
+    char shm[NI_TEST_PATH_MAX];
+    ni_test_copy_paths(&c, "d", "src");
     snprintf(shm, sizeof shm, "/dev/shm/ni-test-efbig-%d", (int)getpid());
-    CHECK(ni_test_make_file(src, 4u << 20, 1));
+    CHECK(ni_test_make_file(c.src, 4u << 20, 1));
     CHECK(ni_test_make_file(shm, 4u << 20, 1));
     struct rlimit saved, limited;
     CHECK_INT(getrlimit(RLIMIT_FSIZE, &saved), 0);
@@ -552,17 +551,17 @@ static void copy_efbig(void)
     void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
     if (CHECK_INT(setrlimit(RLIMIT_FSIZE, &limited), 0))
     {
-        const char* sources[] = { src, shm }; /* copy_file_range, then sendfile */
+        const char* sources[] = { c.src, shm }; /* copy_file_range, then sendfile */
         for (size_t s = 0; s < 2; s++)
         {
-            ni_test_remove(dst);
-            CHECK_RC(ni_copyfile(sources[s], dst, 0), EFBIG);
-            CHECK(!ni_test_exists(dst));
-            CHECK_INT(ni_test_count_entries(dir, ""), 1);
-            CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
-            CHECK_RC(ni_copyfile(sources[s], dst, NI_COPY_OVERWRITE), EFBIG);
-            CHECK(ni_test_file_equals(dst, "old", 3));
-            CHECK_INT(ni_test_count_entries(dir, ""), 2);
+            ni_test_remove(c.dst);
+            CHECK_RC(ni_copyfile(sources[s], c.dst, 0), EFBIG);
+            CHECK(!ni_test_exists(c.dst));
+            CHECK_INT(ni_test_count_entries(c.dir, ""), 1);
+            CHECK_OK(ni_test_write_file(c.dst, "old", 3, 0644));
+            CHECK_RC(ni_copyfile(sources[s], c.dst, NI_COPY_OVERWRITE), EFBIG);
+            CHECK(ni_test_file_equals(c.dst, "old", 3));
+            CHECK_INT(ni_test_count_entries(c.dir, ""), 2);
         }
         CHECK_INT(setrlimit(RLIMIT_FSIZE, &saved), 0);
     }
@@ -597,16 +596,11 @@ static void copy_enospc(void)
     CHECK_INT(umount2(mnt, MNT_DETACH), 0);
 }
 
-struct injected_copy
-{
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
-};
-
 /* The whole round with the faults in force: new and replaced destinations, EEXIST, a failure, the
    no-replace race (a destination created while the copy runs) and its overwrite twin. */
 static int injected_round(void* arg)
 {
-    struct injected_copy* t = arg;
+    struct ni_test_copy* t = arg;
     int ok = 1;
     ni_test_remove(t->dst);
     ok &= CHECK_OK(ni_copyfile(t->src, t->dst, 0));
@@ -644,11 +638,9 @@ static int injected_round(void* arg)
     return ok;
 }
 
-static void prepare_injected(struct injected_copy* t)
+static void prepare_injected(struct ni_test_copy* t)
 {
-    ni_test_make_dir(t->dir, "d");
-    ni_test_path_in(t->src, t->dir, "src");
-    ni_test_path_in(t->dst, t->dir, "dst");
+    ni_test_copy_paths(t, "d", "src");
     CHECK(ni_test_make_file(t->src, 3u << 20, 77));
     CHECK_INT(chmod(t->src, 0640), 0);
 }
@@ -670,7 +662,7 @@ static void copy_fallbacks(void)
         { "no FICLONE, copy_file_range EOPNOTSUPP, sendfile EINVAL: read/write",
           { { SYS_ioctl, -1, 0, ENOTTY }, { SYS_copy_file_range, -1, 0, EOPNOTSUPP }, { SYS_sendfile, -1, 0, EINVAL } } },
     };
-    struct injected_copy t;
+    struct ni_test_copy t;
     prepare_injected(&t);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     {
@@ -691,7 +683,7 @@ static void copy_fallbacks(void)
    the copy; any other metadata error fails it and leaves nothing. */
 static int metadata_round(void* arg)
 {
-    struct injected_copy* t = arg;
+    struct ni_test_copy* t = arg;
     int ok = 1;
     ni_test_remove(t->dst);
     ok &= CHECK_OK(ni_copyfile(t->src, t->dst, 0));
@@ -701,7 +693,7 @@ static int metadata_round(void* arg)
 
 static int metadata_failure_round(void* arg)
 {
-    struct injected_copy* t = arg;
+    struct ni_test_copy* t = arg;
     int ok = 1;
     ni_test_remove(t->dst);
     ok &= CHECK_RC(ni_copyfile(t->src, t->dst, 0), EIO);
@@ -718,7 +710,7 @@ static int metadata_failure_round(void* arg)
 
 static void copy_metadata_errors(void)
 {
-    struct injected_copy t;
+    struct ni_test_copy t;
     prepare_injected(&t);
     const struct fault eperm[] = { { SYS_fchmod, -1, 0, EPERM }, { SYS_utimensat, -1, 0, EPERM } };
     const struct fault eio[] = { { SYS_fchmod, -1, 0, EIO } };
@@ -733,7 +725,7 @@ static void copy_metadata_errors(void)
 
 struct killed_copy
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
+    struct ni_test_copy c;
     int notify[2];
 };
 
@@ -746,7 +738,7 @@ static int copy_until_paused(void* arg)
     struct copy_events events = { NULL, 0, k->notify[1] };
     r->hook = at_progress;
     r->hook_state = &events;
-    ni_copyfile_ex(k->src, k->dst, NI_COPY_OVERWRITE, ni_test_record, r);
+    ni_copyfile_ex(k->c.src, k->c.dst, NI_COPY_OVERWRITE, ni_test_record, r);
     return 0; /* not reached: it pauses at the first chunk until killed */
 }
 
@@ -782,21 +774,19 @@ static int kill_mid_copy(struct killed_copy* k, const struct fault* faults, size
     }
     /* Mid-copy for sure: the child has its temp open, with data in it. */
     char target[NI_TEST_PATH_MAX];
-    int fd = find_temp_fd(pid, k->dir, target);
+    int fd = find_temp_fd(pid, k->c.dir, target);
     CHECK(fd >= 0);
     CHECK_INT(kill(pid, SIGKILL), 0);
     CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    CHECK(ni_test_file_equals(k->dst, "the old destination", 19));
-    return count_temps(k->dir);
+    CHECK(ni_test_file_equals(k->c.dst, "the old destination", 19));
+    return count_temps(k->c.dir);
 }
 
 static void prepare_killed(struct killed_copy* k)
 {
-    ni_test_make_dir(k->dir, "d");
-    ni_test_path_in(k->src, k->dir, "src");
-    ni_test_path_in(k->dst, k->dir, "dst");
-    CHECK(ni_test_make_file(k->src, 64u << 20, 5));
-    CHECK_OK(ni_test_write_file(k->dst, "the old destination", 19, 0644));
+    ni_test_copy_paths(&k->c, "d", "src");
+    CHECK(ni_test_make_file(k->c.src, 64u << 20, 5));
+    CHECK_OK(ni_test_write_file(k->c.dst, "the old destination", 19, 0644));
 }
 
 /* O_TMPFILE (what Linux file systems have): the temp dies with the process, nothing is left. */
@@ -805,7 +795,7 @@ static void copy_killed_mid_copy(void)
     struct killed_copy k;
     prepare_killed(&k);
     CHECK_INT(kill_mid_copy(&k, NULL, 0), 0);
-    CHECK_INT(ni_test_count_entries(k.dir, ""), 2);
+    CHECK_INT(ni_test_count_entries(k.c.dir, ""), 2);
 }
 
 /* A named temp (a file system without O_TMPFILE): it outlives the process, the one documented
@@ -821,7 +811,7 @@ static void copy_killed_mid_copy_named_temp(void)
     else
     {
         CHECK_INT(left, 1);
-        CHECK_INT(ni_test_count_entries(k.dir, ""), 3);
+        CHECK_INT(ni_test_count_entries(k.c.dir, ""), 3);
     }
 }
 
@@ -830,15 +820,15 @@ static void copy_killed_mid_copy_named_temp(void)
 static void copy_killed_in_the_kernel(void)
 {
     struct killed_copy k;
-    ni_test_make_dir(k.dir, "d");
-    ni_test_path_in(k.dst, k.dir, "dst");
-    snprintf(k.src, sizeof k.src, "/dev/shm/ni-test-kill-%d", (int)getpid());
-    if (!CHECK(ni_test_make_file(k.src, 512u << 20, 6)))
+    ni_test_make_dir(k.c.dir, "d");
+    ni_test_path_in(k.c.dst, k.c.dir, "dst");
+    snprintf(k.c.src, sizeof k.c.src, "/dev/shm/ni-test-kill-%d", (int)getpid());
+    if (!CHECK(ni_test_make_file(k.c.src, 512u << 20, 6)))
     {
-        ni_test_remove(k.src);
+        ni_test_remove(k.c.src);
         return;
     }
-    CHECK_OK(ni_test_write_file(k.dst, "the old destination", 19, 0644));
+    CHECK_OK(ni_test_write_file(k.c.dst, "the old destination", 19, 0644));
     int caught = 0;
     for (int attempt = 0; attempt < 10 && !caught; attempt++)
     {
@@ -846,12 +836,12 @@ static void copy_killed_in_the_kernel(void)
         fflush(stderr);
         pid_t pid = fork();
         if (pid == 0)
-            _exit(ni_copyfile(k.src, k.dst, NI_COPY_OVERWRITE) == 0 ? 0 : 1);
+            _exit(ni_copyfile(k.c.src, k.c.dst, NI_COPY_OVERWRITE) == 0 ? 0 : 1);
         char target[NI_TEST_PATH_MAX];
         const struct timespec pause = { 0, 100 * 1000 };
         for (int i = 0; i < 20000 && !caught; i++)
         {
-            caught = find_temp_fd(pid, k.dir, target) >= 0 && kill(pid, SIGKILL) == 0;
+            caught = find_temp_fd(pid, k.c.dir, target) >= 0 && kill(pid, SIGKILL) == 0;
             if (!caught)
                 nanosleep(&pause, NULL);
         }
@@ -860,18 +850,13 @@ static void copy_killed_in_the_kernel(void)
         if (caught)
             CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
         else
-            CHECK_OK(ni_test_write_file(k.dst, "the old destination", 19, 0644)); /* it finished: again */
+            CHECK_OK(ni_test_write_file(k.c.dst, "the old destination", 19, 0644)); /* it finished: again */
     }
     CHECK(caught);
-    CHECK(ni_test_file_equals(k.dst, "the old destination", 19));
-    CHECK_INT(ni_test_count_entries(k.dir, ""), 1);
-    ni_test_remove(k.src);
+    CHECK(ni_test_file_equals(k.c.dst, "the old destination", 19));
+    CHECK_INT(ni_test_count_entries(k.c.dir, ""), 1);
+    ni_test_remove(k.c.src);
 }
-
-struct unprivileged
-{
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
-};
 
 static int drop_privileges(void)
 {
@@ -881,7 +866,7 @@ static int drop_privileges(void)
 /* The directory refuses new entries but the destination may be written: in place, as File.Copy. */
 static int copy_into_locked_directory(void* arg)
 {
-    struct unprivileged* u = arg;
+    struct ni_test_copy* u = arg;
     if (!drop_privileges())
         return CHECK(0);
     int ok = 1;
@@ -898,7 +883,7 @@ static int copy_into_locked_directory(void* arg)
 
 static int copy_over_read_only(void* arg)
 {
-    struct unprivileged* u = arg;
+    struct ni_test_copy* u = arg;
     if (!drop_privileges())
         return CHECK(0);
     int ok = CHECK_RC(ni_copyfile(u->src, u->dst, NI_COPY_OVERWRITE), EACCES);
@@ -914,16 +899,14 @@ static void copy_in_place_fallbacks(void)
         ni_test_skip("needs root, to make files of another user");
         return;
     }
-    struct unprivileged u;
+    struct ni_test_copy u;
     char top[NI_TEST_PATH_MAX];
     ni_test_path(top, "");
     top[strlen(top) - 1] = '\0';
     struct stat top_st;
     CHECK_INT(stat(top, &top_st), 0);
     CHECK_INT(chmod(top, 0755), 0); /* so that nobody can reach the fixtures */
-    ni_test_make_dir(u.dir, "d");
-    ni_test_path_in(u.src, u.dir, "src");
-    ni_test_path_in(u.dst, u.dir, "dst");
+    ni_test_copy_paths(&u, "d", "src");
     CHECK(ni_test_make_file(u.src, 2u << 20, 8));
     CHECK_INT(chmod(u.src, 0644), 0);
     CHECK_OK(ni_test_write_file(u.dst, "old destination, longer than nothing", 36, 0666));
@@ -947,25 +930,24 @@ static void copy_in_place_fallbacks(void)
    be renamed over (EBUSY): it is written in place. */
 static void copy_onto_mount_point(void)
 {
-    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX], backing[NI_TEST_PATH_MAX];
-    ni_test_make_dir(dir, "d");
-    ni_test_path_in(src, dir, "src");
-    ni_test_path_in(dst, dir, "dst");
+    struct ni_test_copy c;
+    char backing[NI_TEST_PATH_MAX];
+    ni_test_copy_paths(&c, "d", "src");
     ni_test_path(backing, "backing");
-    CHECK(ni_test_make_file(src, 1u << 20, 9));
-    CHECK_OK(ni_test_write_file(dst, "mount point", 11, 0644));
+    CHECK(ni_test_make_file(c.src, 1u << 20, 9));
+    CHECK_OK(ni_test_write_file(c.dst, "mount point", 11, 0644));
     CHECK_OK(ni_test_write_file(backing, "backing file, longer", 20, 0644));
-    if (mount(backing, dst, NULL, MS_BIND, NULL) != 0)
+    if (mount(backing, c.dst, NULL, MS_BIND, NULL) != 0)
     {
         ni_test_skip("bind mounts are not allowed here (needs CAP_SYS_ADMIN)");
         return;
     }
-    CHECK_OK(ni_copyfile(src, dst, NI_COPY_OVERWRITE));
-    CHECK(ni_test_same_content(src, dst));
-    CHECK_INT(count_temps(dir), 0);
-    CHECK_INT(umount2(dst, MNT_DETACH), 0);
-    CHECK(ni_test_same_content(src, backing)); /* what was mounted there got the data */
-    CHECK(ni_test_file_equals(dst, "mount point", 11));
+    CHECK_OK(ni_copyfile(c.src, c.dst, NI_COPY_OVERWRITE));
+    CHECK(ni_test_same_content(c.src, c.dst));
+    CHECK_INT(count_temps(c.dir), 0);
+    CHECK_INT(umount2(c.dst, MNT_DETACH), 0);
+    CHECK(ni_test_same_content(c.src, backing)); /* what was mounted there got the data */
+    CHECK(ni_test_file_equals(c.dst, "mount point", 11));
 }
 
 NI_TEST_MAIN(

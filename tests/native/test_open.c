@@ -100,14 +100,7 @@ static void open_long_path(void)
 {
     /* Nested directories of 60 characters each: the file's path is far beyond Windows' MAX_PATH (260). */
     char path[NI_TEST_PATH_MAX];
-    ni_test_path(path, "");
-    for (int level = 0; level < 6; level++)
-    {
-        size_t length = strlen(path);
-        snprintf(path + length, sizeof path - length, "%.*s%d" NI_TEST_SEPARATOR, 59,
-                 "directory-name-long-enough-to-matter-0123456789abcdefghijklmnopqrstuvwxyz", level);
-        CHECK_OK(ni_test_mkdir(path));
-    }
+    ni_test_make_deep_dir(path, 6);
     strcat(path, "file.txt");
     CHECK(strlen(path) > 260);
 
