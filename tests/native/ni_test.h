@@ -307,7 +307,8 @@ long long ni_test_now_ms(void);
 int ni_test_platform_start(const char* self, const char* child, char** emulator, char dir[NI_TEST_PATH_MAX]);
 /* The platform's roles (ni_test_role); -1 for a role it does not have. */
 int ni_test_platform_role(const char* role, int argc, char** argv);
-/* The emulator and checker that ni_test_platform_start remembered: [emulator..., checker, NULL]. */
+/* The child that ni_test_platform_start remembered, after its emulator if any: [emulator..., checker,
+   NULL] on POSIX, [probe, NULL] on Windows. */
 char* const* ni_test_child_argv(void);
 
 #ifdef _WIN32

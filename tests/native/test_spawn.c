@@ -710,7 +710,7 @@ static int probe_line_at(const char* output, size_t i, unsigned long long* value
 /* Whether the probe's line i describes `ours`: the child holds the very object under the value it was told. */
 static int probe_line_is(const char* output, size_t i, ni_handle ours)
 {
-    static char mine[NI_TEST_PATH_MAX * 3 + 64], theirs[NI_TEST_PATH_MAX * 3 + 64];
+    static char mine[NI_TEST_DESCRIPTION_MAX], theirs[NI_TEST_DESCRIPTION_MAX];
     unsigned long long value;
     ni_test_describe_handle(ours, mine, sizeof mine);
     return strcmp(mine, "-") != 0 && probe_line_at(output, i, &value, theirs, sizeof theirs) && strcmp(mine, theirs) == 0;
@@ -760,12 +760,13 @@ static void handle_values_are_rewritten(void)
     if (!CHECK_OK(ni_pipe(&r, &w)))
         return;
     CHECK_INT(ni_test_write(w, "rewritten", 9), 9);
-    const char* probe = ni_test_child_argv()[0];
     char decimal[32], hex[32], upper[32];
     snprintf(decimal, sizeof decimal, "%llu", (unsigned long long)r);
     snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)r);
     snprintf(upper, sizeof upper, "0X%llX", (unsigned long long)r);
-    const char* argv[] = { probe, decimal, hex, upper, "1000001", NULL };
+    const char* args[] = { decimal, hex, upper, "1000001", NULL };
+    const char* argv[NI_TEST_MAX_ARGS];
+    ni_test_command_line(NULL, args, argv);
     ni_fd_mapping m[] = { { r, NI_SPAWN_SAME_NUMBER } };
     int32_t code = -1;
     char* output = run(argv, NULL, NULL, m, 1, 0, &code);
@@ -780,7 +781,9 @@ static void handle_values_are_rewritten(void)
     }
     char raw[96];
     snprintf(raw, sizeof raw, "%s \"%s\" 1000001", hex, decimal);
-    const char* raw_argv[] = { probe, raw, NULL };
+    const char* raw_args[] = { raw, NULL };
+    const char* raw_argv[NI_TEST_MAX_ARGS];
+    ni_test_command_line(NULL, raw_args, raw_argv);
     output = run(raw_argv, NULL, NULL, m, 1, NI_SPAWN_RAW_ARGUMENTS, &code);
     if (CHECK(output != NULL))
     {
