@@ -716,6 +716,18 @@ static int probe_line_is(const char* output, size_t i, ni_handle ours)
     return strcmp(mine, "-") != 0 && probe_line_at(output, i, &value, theirs, sizeof theirs) && strcmp(mine, theirs) == 0;
 }
 
+/* Runs the probe with `args`, `passed` mapped under its own value; its output, the exit code checked. */
+static char* run_probe(const char* const* args, ni_handle passed, int32_t flags)
+{
+    const char* argv[NI_TEST_MAX_ARGS];
+    ni_test_command_line(NULL, args, argv);
+    ni_fd_mapping m[] = { { passed, NI_SPAWN_SAME_NUMBER } };
+    int32_t code = -1;
+    char* output = run(argv, NULL, NULL, m, 1, flags, &code);
+    CHECK_INT(code, 0);
+    return output;
+}
+
 static void child_gets_only_the_listed(void)
 {
     /* Listed, non-inheritable here: a pipe end. Not listed, inheritable on purpose: another pipe end. */
@@ -730,14 +742,9 @@ static void child_gets_only_the_listed(void)
     snprintf(ours_arg, sizeof ours_arg, "0x%llx", (unsigned long long)ours_r);
     snprintf(control_arg, sizeof control_arg, "0x%llx", (unsigned long long)control_r);
     const char* args[] = { ours_arg, control_arg, NULL };
-    const char* argv[NI_TEST_MAX_ARGS];
-    ni_test_command_line(NULL, args, argv);
-    ni_fd_mapping m[] = { { ours_r, NI_SPAWN_SAME_NUMBER } };
-    int32_t code = -1;
-    char* output = run(argv, NULL, NULL, m, 1, 0, &code);
+    char* output = run_probe(args, ours_r, 0);
     if (CHECK(output != NULL))
     {
-        CHECK_INT(code, 0);
         /* Line 0: ours, under the value the child got (its argument rewritten); line 1: the control's
            value, which the child must not hold. */
         unsigned long long value = 0;
@@ -765,14 +772,9 @@ static void handle_values_are_rewritten(void)
     snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)r);
     snprintf(upper, sizeof upper, "0X%llX", (unsigned long long)r);
     const char* args[] = { decimal, hex, upper, "1000001", NULL };
-    const char* argv[NI_TEST_MAX_ARGS];
-    ni_test_command_line(NULL, args, argv);
-    ni_fd_mapping m[] = { { r, NI_SPAWN_SAME_NUMBER } };
-    int32_t code = -1;
-    char* output = run(argv, NULL, NULL, m, 1, 0, &code);
+    char* output = run_probe(args, r, 0);
     if (CHECK(output != NULL))
     {
-        CHECK_INT(code, 0);
         if (!CHECK(probe_line_is(output, 0, r)) | !CHECK(probe_line_is(output, 1, r)) |
             !CHECK(probe_line_is(output, 2, r)) | !CHECK(strstr(output, "\n1000001 -\n") != NULL) |
             !CHECK(strstr(output, "0X") != NULL && strstr(output, "\n0x") != NULL))
@@ -782,9 +784,7 @@ static void handle_values_are_rewritten(void)
     char raw[96];
     snprintf(raw, sizeof raw, "%s \"%s\" 1000001", hex, decimal);
     const char* raw_args[] = { raw, NULL };
-    const char* raw_argv[NI_TEST_MAX_ARGS];
-    ni_test_command_line(NULL, raw_args, raw_argv);
-    output = run(raw_argv, NULL, NULL, m, 1, NI_SPAWN_RAW_ARGUMENTS, &code);
+    output = run_probe(raw_args, r, NI_SPAWN_RAW_ARGUMENTS);
     if (CHECK(output != NULL))
     {
         if (!CHECK(probe_line_is(output, 0, r)) | !CHECK(probe_line_is(output, 1, r)) |
