@@ -126,6 +126,9 @@ typedef intptr_t ni_handle;
 #define NI_ERR_CONNRESET      25  /* ECONNRESET, WSAECONNRESET */
 #define NI_ERR_NOTCONN        26  /* ENOTCONN, WSAENOTCONN */
 #define NI_ERR_CANCELED       27  /* ECANCELED, ERROR_CANCELLED: a progress callback cancelled the call */
+#define NI_ERR_SRCH           28  /* ESRCH; Windows: the child has already exited */
+#define NI_ERR_CHILD          29  /* ECHILD, ERROR_WAIT_NO_CHILDREN */
+#define NI_ERR_PIPE           30  /* EPIPE, ERROR_BROKEN_PIPE, ERROR_NO_DATA */
 
 /*
  * Opens (and with NI_O_CREAT creates, with permission bits `mode` filtered by the umask) a file,

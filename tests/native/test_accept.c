@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -274,9 +275,37 @@ static void accept_retries_eintr(void)
     sigaction(SIGUSR1, &saved, NULL);
 }
 
+/* On Linux an accepted socket does not take the listener's O_NONBLOCK (accept4 is given SOCK_CLOEXEC
+   only): a non-blocking listener gives a blocking socket, as the header says. (BSD and macOS copy the
+   flag.) */
+static void accept_from_non_blocking_listener_is_blocking(void)
+{
+    ni_handle listener;
+    int port;
+    if (!CHECK_OK(listen_loopback(&listener, &port)))
+        return;
+    CHECK_INT(fcntl((int)listener, F_SETFL, fcntl((int)listener, F_GETFL) | O_NONBLOCK), 0);
+    ni_handle accepted;
+    CHECK_RC(ni_accept(listener, NULL, NULL, &accepted), EAGAIN); /* the listener is non-blocking */
+    int client = connect_loopback(port);
+    if (CHECK(client >= 0))
+    {
+        struct pollfd p = { (int)listener, POLLIN, 0 };
+        CHECK_INT(poll(&p, 1, 10000), 1);
+        if (CHECK_OK(ni_accept(listener, NULL, NULL, &accepted)))
+        {
+            CHECK_INT(fcntl((int)accepted, F_GETFL) & O_NONBLOCK, 0);
+            CHECK_OK(ni_close(accepted));
+        }
+        close(client);
+    }
+    ni_close(listener);
+}
+
 NI_TEST_MAIN(
     NI_TEST(accept_without_address),
     NI_TEST(accept_with_address),
     NI_TEST(accept_errors),
     NI_TEST(accept_is_not_inherited),
-    NI_TEST(accept_retries_eintr))
+    NI_TEST(accept_retries_eintr),
+    NI_TEST(accept_from_non_blocking_listener_is_blocking))

@@ -26,8 +26,9 @@ static void error_kind_maps(void)
         { ENOTSOCK, NI_ERR_NOTSOCK }, { EOPNOTSUPP, NI_ERR_OPNOTSUPP }, { ENOTSUP, NI_ERR_OPNOTSUPP },
         { ECONNABORTED, NI_ERR_CONNABORTED }, { ECONNRESET, NI_ERR_CONNRESET },
         { ENOTCONN, NI_ERR_NOTCONN }, { ENOMEM, NI_ERR_NOMEM }, { ENOBUFS, NI_ERR_NOMEM },
-        { EINTR, NI_ERR_INTR }, { ECANCELED, NI_ERR_CANCELED },
-        { 0, NI_ERR_OTHER }, { EIO, NI_ERR_OTHER }, { EPIPE, NI_ERR_OTHER }, { -1, NI_ERR_OTHER },
+        { EINTR, NI_ERR_INTR }, { ECANCELED, NI_ERR_CANCELED }, { ESRCH, NI_ERR_SRCH },
+        { ECHILD, NI_ERR_CHILD }, { EPIPE, NI_ERR_PIPE },
+        { 0, NI_ERR_OTHER }, { EIO, NI_ERR_OTHER }, { -1, NI_ERR_OTHER },
         { 99999, NI_ERR_OTHER },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -41,6 +42,18 @@ static void error_kind_maps(void)
     CHECK_INT(ni_error_kind(ni_open(missing, NI_O_RDONLY, 0, &h)), NI_ERR_NOENT);
     CHECK_INT(ni_error_kind(ni_close(NI_TEST_BAD_HANDLE)), NI_ERR_BADF);
     CHECK_INT(ni_error_kind(ni_socket(99, NI_SOCK_STREAM, 0, &h)), NI_ERR_AFNOSUPPORT);
+    /* A child that is already gone: signalling it is SRCH, waiting for one that is not ours CHILD. */
+    const char* argv[] = { "/bin/true", NULL };
+    ni_process process;
+    int32_t exited = 0, code = -1;
+    if (CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &process)))
+    {
+        CHECK_OK(ni_wait(&process, -1, &exited, &code));
+        CHECK_INT(ni_error_kind(ni_kill(&process, 9)), NI_ERR_SRCH);
+        CHECK_OK(ni_process_close(&process));
+    }
+    ni_process init = { 1, NI_INVALID_HANDLE };
+    CHECK_INT(ni_error_kind(ni_wait(&init, 0, &exited, &code)), NI_ERR_CHILD);
 }
 
 static void error_message(void)

@@ -141,6 +141,43 @@ static void open_trunc_append_sync(void)
     CHECK_INT(file_size(path), 0);
 }
 
+/* Truncation needs write access: NI_O_RDONLY | NI_O_TRUNC fails with EINVAL before anything is opened,
+   with or without a lock and with or without NI_O_CREAT, as .NET refuses FileMode.Truncate with
+   FileAccess.Read. (With a lock it once returned 0 and truncated nothing; without one, it truncated.) */
+static void open_read_only_truncation_refused(void)
+{
+    char path[PATH_MAX], missing[PATH_MAX];
+    ni_test_path(path, "file");
+    ni_test_path(missing, "missing");
+    CHECK_OK(ni_test_write_file(path, "0123456789", 10, 0644));
+    static const int32_t extra[] = { 0, NI_O_SHLOCK, NI_O_EXLOCK, NI_O_CREAT, NI_O_CREAT | NI_O_EXLOCK };
+    int before = ni_test_count_handles();
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+    {
+        ni_handle h = NI_INVALID_HANDLE;
+        CHECK_RC(ni_open(path, NI_O_RDONLY | NI_O_TRUNC | extra[i], 0644, &h), EINVAL);
+        if (!CHECK_INT(h, NI_INVALID_HANDLE))
+            ni_close(h);
+        h = NI_INVALID_HANDLE;
+        CHECK_RC(ni_open(missing, NI_O_RDONLY | NI_O_TRUNC | extra[i], 0644, &h), EINVAL);
+        if (!CHECK_INT(h, NI_INVALID_HANDLE))
+            ni_close(h);
+        CHECK(access(missing, F_OK) != 0); /* nothing was created */
+        unlink(missing);
+    }
+    CHECK(ni_test_file_equals(path, "0123456789", 10));
+    CHECK_INT(ni_test_count_handles(), before);
+    /* Control: with write access each combination truncates. */
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+    {
+        ni_handle h;
+        CHECK_OK(ni_test_write_file(path, "0123456789", 10, 0644));
+        if (CHECK_OK(ni_open(path, NI_O_RDWR | NI_O_TRUNC | extra[i], 0644, &h)))
+            CHECK_OK(ni_close(h));
+        CHECK_INT(file_size(path), 0);
+    }
+}
+
 static void open_portable_flags(void)
 {
     /* The Windows-only share flags, NI_O_ASYNC and the access hints are accepted and change
@@ -259,6 +296,7 @@ NI_TEST_MAIN(
     NI_TEST(open_directory),
     NI_TEST(open_nofollow),
     NI_TEST(open_trunc_append_sync),
+    NI_TEST(open_read_only_truncation_refused),
     NI_TEST(open_portable_flags),
     NI_TEST(open_mode_and_umask),
     NI_TEST(open_locks),

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -226,6 +227,58 @@ static void mappings_do_not_clobber_each_other(void)
         ni_close(r);
     }
     ni_close(a), ni_close(aw), ni_close(b), ni_close(bw), ni_close(c), ni_close(cw);
+}
+
+/* Targets at the very top of the descriptor range (RLIMIT_NOFILE 1024 here: 1022, 1023), which the header
+   promises like any other number. The child once parked its report pipe and its temporary copies above
+   every target, where no number was left: EINVAL. Now they go to free numbers that no mapping targets. In a
+   forked child, so that the lowered limit stays there. */
+static int top_of_the_range_round(void* arg)
+{
+    (void)arg;
+    struct rlimit limit;
+    if (!CHECK_INT(getrlimit(RLIMIT_NOFILE, &limit), 0))
+        return 0;
+    limit.rlim_cur = 1024;
+    ni_handle a, aw, b, bw;
+    if (!CHECK_INT(setrlimit(RLIMIT_NOFILE, &limit), 0) || !CHECK_OK(ni_pipe(&a, &aw)) || !CHECK_OK(ni_pipe(&b, &bw)))
+        return 0;
+    char ta[64], tb[64];
+    ni_test_inode_target((int)a, ta, sizeof ta);
+    ni_test_inode_target((int)b, tb, sizeof tb);
+    int top = dup3((int)a, 1023, O_CLOEXEC); /* a descriptor of our own at 1023, non-inheritable */
+    const char* argv[MAX_ARGS];
+    command_line(NULL, NULL, argv);
+    const ni_fd_mapping same_number[] = { { top, NI_SPAWN_SAME_NUMBER } };
+    const ni_fd_mapping as_1023[] = { { b, 1023 } };
+    const ni_fd_mapping both[] = { { a, 1022 }, { b, 1023 } };
+    const struct { const ni_fd_mapping* mappings; int32_t count; int fd1022; const char* at1022; const char* at1023; }
+        cases[] = { { same_number, 1, 0, NULL, ta }, { as_1023, 1, 0, NULL, tb }, { both, 2, 1, ta, tb } };
+    int ok = CHECK_INT(top, 1023);
+    for (size_t i = 0; top == 1023 && i < sizeof cases / sizeof cases[0]; i++)
+    {
+        int32_t code = -1;
+        char* list = run(argv, cases[i].mappings, cases[i].count, &code);
+        int good = CHECK(list != NULL) && CHECK_INT(code, 0) && CHECK(ni_test_fds_have(list, 1023, cases[i].at1023)) &&
+                   CHECK_INT(ni_test_fds_have(list, 1022, cases[i].at1022), cases[i].fd1022) &&
+                   CHECK_INT(line_count(list), 2 + cases[i].fd1022); /* and its stdout */
+        ok &= good;
+        if (!good && list != NULL)
+            fprintf(stderr, "case %zu, the child's descriptors:\n%s", i, list);
+        free(list);
+    }
+    /* Control: a target at the limit itself is no descriptor number here. */
+    const ni_fd_mapping above[] = { { b, 1024 } };
+    ni_process process;
+    ok &= CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, above, 1, 0, &process), EBADF);
+    close(top);
+    ni_close(a), ni_close(aw), ni_close(b), ni_close(bw);
+    return ok;
+}
+
+static void targets_at_the_top_of_the_range(void)
+{
+    CHECK_INT(ni_test_run_injected(NULL, 0, top_of_the_range_round, NULL), 1);
 }
 
 static void inherit_stdio_adds_the_open_standard_streams(void)
@@ -729,6 +782,67 @@ static void exit_code_after_other_code_collected_the_child(void)
     CHECK(!wrong);
 }
 
+/* ni_wait with a zero timeout only looks, even for a child that other code collected whose status the kernel
+   has not recorded in the pidfd yet: it says "not exited" and a later call finds the status. It once waited
+   up to 250 ms for the record, and ChildProcess calls it under its lock for every live child on each SIGCHLD.
+   Proved without timing: in a forked child (for which the spawned process is not a child: waitpid says
+   ECHILD, as when other code collected it) the pidfd's record is made absent (PIDFD_GET_INFO, the only
+   _IOR/_IOWR ioctl here, fails with ESRCH, as in the moment before the kernel records it) and every call
+   that can sleep kills the process. */
+static int wait_zero_round(void* arg)
+{
+    ni_process* process = arg;
+    int32_t exited = -1, code = -1;
+    int ok = CHECK_OK(ni_wait(process, 0, &exited, &code));
+    return ok & CHECK_INT(exited, 0);
+}
+
+static void wait_with_zero_timeout_never_sleeps(void)
+{
+    const char* argv[] = { "/bin/sh", "-c", "exit 42", NULL };
+    ni_process process;
+    if (!CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &process)))
+        return;
+    int status;
+    CHECK_INT(waitpid((pid_t)process.pid, &status, 0), (int)process.pid); /* the other code */
+    if (process.handle == NI_INVALID_HANDLE)
+    {
+        ni_test_skip("no pidfd here: ni_wait has no record to wait for");
+        ni_process_close(&process);
+        return;
+    }
+    const struct ni_test_fault faults[] = {
+        { SYS_ioctl, 1, 0x80000000u, ESRCH },
+#ifdef SYS_poll
+        { SYS_poll, -1, 0, NI_TEST_FAULT_KILL },
+#endif
+#ifdef SYS_nanosleep
+        { SYS_nanosleep, -1, 0, NI_TEST_FAULT_KILL },
+#endif
+#ifdef SYS_select
+        { SYS_select, -1, 0, NI_TEST_FAULT_KILL },
+#endif
+        { SYS_ppoll, -1, 0, NI_TEST_FAULT_KILL },
+        { SYS_clock_nanosleep, -1, 0, NI_TEST_FAULT_KILL },
+        { SYS_pselect6, -1, 0, NI_TEST_FAULT_KILL },
+        { SYS_epoll_pwait, -1, 0, NI_TEST_FAULT_KILL },
+    };
+    int rc = ni_test_run_injected(faults, sizeof faults / sizeof faults[0], wait_zero_round, &process);
+    if (rc < 0)
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
+    /* Here, with the record there, a later zero-timeout call finds the status. */
+    int32_t exited = -1, code = -1;
+    if (kernel_keeps_exit_status_in_pidfd())
+    {
+        CHECK_OK(ni_wait(&process, 0, &exited, &code));
+        CHECK_INT(exited, 1);
+        CHECK_INT(code, 42);
+    }
+    else
+        CHECK_RC(ni_wait(&process, -1, &exited, &code), ECHILD);
+    CHECK_OK(ni_process_close(&process));
+}
+
 NI_TEST_MAIN(NI_TEST(child_gets_exactly_the_mapped), NI_TEST(mappings_do_not_clobber_each_other),
              NI_TEST(exec_failures_are_errors), NI_TEST(bad_arguments), NI_TEST(argv_round_trips),
              NI_TEST(environment_and_directory), NI_TEST(exit_codes), NI_TEST(wait_timeout_and_kill),
@@ -736,4 +850,5 @@ NI_TEST_MAIN(NI_TEST(child_gets_exactly_the_mapped), NI_TEST(mappings_do_not_clo
              NI_TEST(stdout_eof_while_a_sibling_runs), NI_TEST(exact_while_other_threads_fork),
              NI_TEST(inherit_stdio_adds_the_open_standard_streams),
              NI_TEST(wait_for_exit_leaves_the_code_to_ni_wait),
-             NI_TEST(exit_code_after_other_code_collected_the_child))
+             NI_TEST(exit_code_after_other_code_collected_the_child), NI_TEST(targets_at_the_top_of_the_range),
+             NI_TEST(wait_with_zero_timeout_never_sleeps))
