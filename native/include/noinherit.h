@@ -384,14 +384,14 @@ NI_API int32_t ni_spawn(const char* path, const char* const* argv, const char* c
  * and collects it: *exited is 1 and *exit_code its exit status when it has, else *exited is 0. A child
  * killed by a signal reports 128 + the signal number, as the shell and Process.ExitCode do. EINVAL for a
  * NULL pointer, a pid <= 0 or a timeout below -1.
- * POSIX: ECHILD (NI_ERR_CHILD) for a process that is not a child of this one. Collecting reaps the child. A later call gives the same code again where the kernel keeps it in
- * the pidfd (Linux 6.15+), else fails with ECHILD. When other code collected the child first (a .NET
- * runtime running as pid 1 reaps every child; with SIGCHLD ignored the kernel does), the code is read from
- * the pidfd where the kernel keeps it, else the call fails with ECHILD, never with a wrong code. The kernel
- * records it a moment after that collection: a call with timeout 0 does not wait for the record and says
- * *exited = 0 until it is there (ni_wait_for_exit already says the child has exited); a call with a
- * timeout waits for it as long as the timeout allows, up to 250 ms, then fails with ECHILD (a kernel that
- * keeps no record).
+ * POSIX: ECHILD (NI_ERR_CHILD) for a process that is not a child of this one. Collecting reaps the
+ * child; a later call gives the same code again where the kernel keeps it in the pidfd (Linux 6.15+), else
+ * fails with ECHILD. When other code collected the child first (a .NET runtime running as pid 1 reaps every
+ * child; with SIGCHLD ignored the kernel does), the code is read from the pidfd where the kernel keeps it,
+ * else the call fails with ECHILD, never with a wrong code. The kernel records it a moment after that
+ * collection: a call with timeout 0 does not wait for the record and says *exited = 0 until it is there
+ * (while ni_wait_for_exit already says the child has exited); a call with a timeout waits for it as long
+ * as the timeout allows, up to 250 ms, then fails with ECHILD (a kernel that keeps no record).
  * Windows: the process handle keeps the code; calls may repeat and give it each time.
  */
 NI_API int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code);
