@@ -359,8 +359,8 @@ typedef struct ni_process
  * free descriptor number left for its temporary copies; and any failure of the child before it runs the
  * program (ENOENT, EACCES, ENOEXEC from execve; chdir's errors): a failed call leaves no process behind, so
  * a missing program is an error here, never a child that exits with 127. On success result->pid is the
- * child's id and result->handle a pidfd / process
- * HANDLE (or NI_INVALID_HANDLE); release it with ni_process_close.
+ * child's id and result->handle a pidfd / process HANDLE (or NI_INVALID_HANDLE); release it with
+ * ni_process_close.
  * POSIX: `path` is executed as given (no PATH search: resolve it first). The child's caught signals start
  * at their defaults and its signal mask is the calling thread's. The child is collected only by
  * ni_wait, which waits for this pid alone (never waitpid(-1)), so the children of other code in the
