@@ -31,4 +31,12 @@ void ni_win_degrade(uint32_t capability);
 /* Non-inheritable security attributes for every creating call. */
 extern SECURITY_ATTRIBUTES ni_win_no_inherit;
 
+/* The helper process (helper.c) that ni_spawn's children inherit their handles from. */
+/* Its process handle (never inheritable), started on first use; 0 or a Win32 error. */
+DWORD ni_win_helper(HANDLE* helper);
+/* Duplicates `ours` into the helper, inheritable there, as *theirs; 0 or a Win32 error. */
+DWORD ni_win_helper_take(HANDLE helper, HANDLE ours, HANDLE* theirs);
+/* Closes a duplicate the helper holds. A failure would leave it there: nothing to report it to. */
+void ni_win_helper_release(HANDLE helper, HANDLE theirs);
+
 #endif
