@@ -40,18 +40,28 @@ int32_t ni_wait_for_exit(const ni_process* process, int32_t timeout_ms, int32_t*
     return (int32_t)wait_exit(process, timeout_ms, exited);
 }
 
+/* Whether the process has ended or is ending: GetExitCodeProcess gives its code once it is ending,
+   and its handle is signalled once it has ended (the only sign when that code is 259, STILL_ACTIVE). */
+static int has_exited(HANDLE process)
+{
+    DWORD code;
+    return (GetExitCodeProcess(process, &code) && code != STILL_ACTIVE) || WaitForSingleObject(process, 0) == WAIT_OBJECT_0;
+}
+
 int32_t ni_kill(const ni_process* process, int32_t signal)
 {
     if (!usable(process, 0) || signal < 0)
         return ERROR_INVALID_PARAMETER;
-    if (TerminateProcess((HANDLE)process->handle, (UINT)-1))
+    /* One code that means only "already gone", as ESRCH does on POSIX. Looked at first, as wine's
+       TerminateProcess succeeds on a process that has exited; Windows' fails with
+       ERROR_ACCESS_DENIED (which also means a handle without the right) when it exits meanwhile. */
+    HANDLE handle = (HANDLE)process->handle;
+    if (has_exited(handle))
+        return ERROR_NOTHING_TO_TERMINATE;
+    if (TerminateProcess(handle, (UINT)-1))
         return 0;
     DWORD error = GetLastError();
-    DWORD code;
-    /* Already gone: as on POSIX after the exit, there is nothing to kill. */
-    if (error == ERROR_ACCESS_DENIED && GetExitCodeProcess((HANDLE)process->handle, &code) && code != STILL_ACTIVE)
-        return ERROR_INVALID_HANDLE;
-    return (int32_t)error;
+    return error == ERROR_ACCESS_DENIED && has_exited(handle) ? ERROR_NOTHING_TO_TERMINATE : (int32_t)error;
 }
 
 int32_t ni_process_close(ni_process* process)

@@ -14,6 +14,9 @@
 #ifndef ERROR_DIRECTORY_NOT_SUPPORTED
 #  define ERROR_DIRECTORY_NOT_SUPPORTED 336L /* missing from older MinGW headers */
 #endif
+#ifndef ERROR_NOTHING_TO_TERMINATE
+#  define ERROR_NOTHING_TO_TERMINATE 758L /* missing from MinGW's headers */
+#endif
 
 /*
  * Converts a UTF-8 path to a newly allocated UTF-16 one that CreateFileW and CopyFileExW accept at
