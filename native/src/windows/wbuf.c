@@ -1,6 +1,6 @@
-/* A growing UTF-16 buffer: what the command line, the environment block and the directory of a spawn
-   are built in. Room is reserved first, so that appending itself cannot fail. */
-#include "spawn_text.h"
+/* A growing UTF-16 buffer: what paths, command lines and environment blocks are built in. Room is
+   reserved first, so that appending itself cannot fail. */
+#include "wbuf.h"
 
 #include <stdlib.h>
 

@@ -25,6 +25,13 @@
  */
 DWORD ni_win_path(const char* utf8, wchar_t** result);
 
+/* `path` made absolute and \\?\-prefixed (\\?\UNC\ for \\server\share), newly allocated, so that a
+   longer name beside it works at any length; one already in that form is copied. 0 or a Win32 error. */
+DWORD ni_win_extended_path(const wchar_t* path, wchar_t** result);
+
+/* Whether `c` separates path components ('\\' or '/'). */
+int ni_win_is_separator(wchar_t c);
+
 /* Starts Winsock once for the process; 0 or a WSA error. */
 int ni_win_sockets_ready(void);
 
