@@ -286,23 +286,31 @@ static void argv_round_trips(void)
     }
 }
 
-static void exit_codes(void)
+/* Starts this program as a child that exits with `code` and waits for that exit; 1 if it started
+   (then the caller closes `process`). */
+static int exited_child(const char* code, ni_process* process)
 {
     char self[MAX_PATH];
     self_path(self);
     const char* envp[] = { "NI_SPAWN_ROLE=exit", "SystemRoot=C:\\windows", NULL };
+    const char* argv[] = { self, code, NULL };
+    if (!CHECK_OK(ni_spawn(self, argv, envp, NULL, NULL, 0, 0, process)))
+        return 0;
+    int32_t exited = 0, status = -1;
+    CHECK_OK(ni_wait(process, 30000, &exited, &status));
+    CHECK_INT(exited, 1);
+    CHECK_INT(status, atoi(code));
+    return 1;
+}
+
+static void exit_codes(void)
+{
     const char* codes[] = { "0", "1", "255" };
     for (size_t i = 0; i < 3; i++)
     {
-        const char* argv[] = { self, codes[i], NULL };
         ni_process process;
-        if (!CHECK_OK(ni_spawn(self, argv, envp, NULL, NULL, 0, 0, &process)))
-            continue;
-        int32_t exited = 0, code = -1;
-        CHECK_OK(ni_wait(&process, 30000, &exited, &code));
-        CHECK_INT(exited, 1);
-        CHECK_INT(code, atoi(codes[i]));
-        CHECK_OK(ni_process_close(&process));
+        if (exited_child(codes[i], &process))
+            CHECK_OK(ni_process_close(&process));
     }
 }
 
@@ -358,22 +366,16 @@ static void wait_timeout_and_kill(void)
    never the bad-handle code that a handle which is no process gives. */
 static void kill_after_exit(void)
 {
-    char self[MAX_PATH];
-    self_path(self);
-    const char* envp[] = { "NI_SPAWN_ROLE=exit", "SystemRoot=C:\\windows", NULL };
     /* 259 is STILL_ACTIVE: an exit code that GetExitCodeProcess cannot tell from a running process. */
     const char* codes[] = { "0", "259" };
     for (size_t i = 0; i < 2; i++)
     {
-        const char* argv[] = { self, codes[i], NULL };
         ni_process process;
-        if (!CHECK_OK(ni_spawn(self, argv, envp, NULL, NULL, 0, 0, &process)))
+        if (!exited_child(codes[i], &process))
             continue;
-        int32_t exited = 0, code = -1;
-        CHECK_OK(ni_wait(&process, 30000, &exited, &code));
-        CHECK_INT(code, atoi(codes[i]));
         CHECK_RC(ni_kill(&process, 9), ERROR_NOTHING_TO_TERMINATE);
         CHECK_INT(ni_error_kind(ni_kill(&process, 15)), NI_ERR_SRCH);
+        int32_t exited = 0, code = -1;
         CHECK_OK(ni_wait(&process, 0, &exited, &code)); /* the kill changed nothing */
         CHECK_INT(code, atoi(codes[i]));
         CHECK_OK(ni_process_close(&process));
