@@ -343,6 +343,10 @@ static void wait_timeout_and_kill(void)
         int32_t exited = -1, code = -1;
         CHECK_OK(ni_wait(&process, 100, &exited, &code));
         CHECK_INT(exited, 0);
+        ULONGLONG start = GetTickCount64();
+        CHECK_OK(ni_wait(&process, 0, &exited, &code)); /* just looks: never sleeps */
+        CHECK_INT(exited, 0);
+        CHECK(GetTickCount64() - start < 1000);
         CHECK_OK(ni_wait_for_exit(&process, 0, &exited));
         CHECK_INT(exited, 0);
         CHECK_OK(ni_wait_for_exit(&process, 50, &exited));
