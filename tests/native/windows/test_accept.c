@@ -140,6 +140,26 @@ static void accept_nonblocking(void)
     CHECK_RC(rc, WSAEWOULDBLOCK);
     CHECK_INT(ni_error_kind(rc), NI_ERR_WOULDBLOCK);
     CHECK_INT(h, 12345);
+
+    /* The accepted socket has the listener's properties (Winsock's accept), its non-blocking mode
+       included: a recv with nothing to read fails at once with WSAEWOULDBLOCK, where a blocking
+       socket would wait out SO_RCVTIMEO (WSAETIMEDOUT). Linux's accept gives a blocking one. */
+    SOCKET client = connect_loopback(port);
+    CHECK(client != INVALID_SOCKET);
+    for (int i = 0; i < 500 && (rc = ni_accept(listener, NULL, NULL, &h)) == WSAEWOULDBLOCK; i++)
+        Sleep(10);
+    if (CHECK_OK(rc))
+    {
+        DWORD timeout = 2000;
+        char byte;
+        CHECK_INT(setsockopt((SOCKET)h, SOL_SOCKET, SO_RCVTIMEO, (const char*)&timeout, sizeof timeout), 0);
+        ULONGLONG start = GetTickCount64();
+        CHECK_INT(recv((SOCKET)h, &byte, 1, 0), SOCKET_ERROR);
+        CHECK_RC(WSAGetLastError(), WSAEWOULDBLOCK);
+        CHECK(GetTickCount64() - start < 1000);
+        CHECK_OK(ni_close(h));
+    }
+    closesocket(client);
     CHECK_OK(ni_close(listener));
 }
 

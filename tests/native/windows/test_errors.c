@@ -8,6 +8,15 @@
 #ifndef ERROR_DIRECTORY_NOT_SUPPORTED
 #  define ERROR_DIRECTORY_NOT_SUPPORTED 336L /* missing from older MinGW headers */
 #endif
+#ifndef ERROR_NOTHING_TO_TERMINATE
+#  define ERROR_NOTHING_TO_TERMINATE 758L /* missing from MinGW's headers */
+#endif
+/* Until noinherit.h has them. */
+#ifndef NI_ERR_SRCH
+#  define NI_ERR_SRCH 28
+#  define NI_ERR_CHILD 29
+#  define NI_ERR_PIPE 30
+#endif
 
 static void error_kind_maps(void)
 {
@@ -33,7 +42,11 @@ static void error_kind_maps(void)
         { WSAENOTCONN, NI_ERR_NOTCONN },
         { ERROR_NOT_ENOUGH_MEMORY, NI_ERR_NOMEM }, { ERROR_OUTOFMEMORY, NI_ERR_NOMEM }, { WSAENOBUFS, NI_ERR_NOMEM },
         { WSAEINTR, NI_ERR_INTR }, { ERROR_CANCELLED, NI_ERR_CANCELED }, { ERROR_REQUEST_ABORTED, NI_ERR_CANCELED },
-        { 0, NI_ERR_OTHER }, { ERROR_GEN_FAILURE, NI_ERR_OTHER }, { ERROR_BROKEN_PIPE, NI_ERR_OTHER },
+        { ERROR_NOTHING_TO_TERMINATE, NI_ERR_SRCH }, { ERROR_WAIT_NO_CHILDREN, NI_ERR_CHILD },
+        { ERROR_BROKEN_PIPE, NI_ERR_PIPE }, { ERROR_NO_DATA, NI_ERR_PIPE },
+        /* a process handle that is no process is a bad handle, not a gone process */
+        { ERROR_INVALID_HANDLE, NI_ERR_BADF },
+        { 0, NI_ERR_OTHER }, { ERROR_GEN_FAILURE, NI_ERR_OTHER }, { ERROR_PROC_NOT_FOUND, NI_ERR_OTHER },
         { WSAEFAULT, NI_ERR_OTHER }, { -1, NI_ERR_OTHER }, { 99999, NI_ERR_OTHER },
         /* errno values mean nothing here: ENOENT (2) is ERROR_FILE_NOT_FOUND, EEXIST (17) is not a class */
         { 17, NI_ERR_OTHER },
@@ -50,6 +63,16 @@ static void error_kind_maps(void)
     CHECK_INT(ni_error_kind(ni_close(NI_TEST_BAD_HANDLE)), NI_ERR_BADF);
     CHECK_INT(ni_error_kind(ni_socket(99, NI_SOCK_STREAM, 0, &h)), NI_ERR_AFNOSUPPORT);
     CHECK_INT(ni_error_kind(ni_accept(NI_TEST_BAD_HANDLE, NULL, NULL, &h)), NI_ERR_NOTSOCK);
+    /* A pipe whose reader is gone: what a write gets (EPIPE on POSIX). */
+    ni_handle r, w;
+    if (CHECK_OK(ni_pipe(&r, &w)))
+    {
+        CHECK_OK(ni_close(r));
+        DWORD written = 0;
+        CHECK(!WriteFile((HANDLE)w, "x", 1, &written, NULL));
+        CHECK_INT(ni_error_kind((int32_t)GetLastError()), NI_ERR_PIPE);
+        CHECK_OK(ni_close(w));
+    }
 }
 
 /* FormatMessageW's text for `error` as UTF-8 without the trailing line break; 0 if it has none. */

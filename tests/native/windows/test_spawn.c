@@ -5,6 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef ERROR_NOTHING_TO_TERMINATE
+#  define ERROR_NOTHING_TO_TERMINATE 758L /* missing from MinGW's headers */
+#endif
+#ifndef NI_ERR_SRCH
+#  define NI_ERR_SRCH 28 /* until noinherit.h has it */
+#endif
+
 /* The test binary doubles as a child: NI_SPAWN_ROLE=argv prints its arguments as CommandLineToArgvW
    splits them, "[a][b]..." in UTF-8; NI_SPAWN_ROLE=exit exits with the code in argv[1];
    NI_SPAWN_ROLE=env prints the names of its environment block in their order, "[A][b]...". */
@@ -279,23 +286,31 @@ static void argv_round_trips(void)
     }
 }
 
-static void exit_codes(void)
+/* Starts this program as a child that exits with `code` and waits for that exit; 1 if it started
+   (then the caller closes `process`). */
+static int exited_child(const char* code, ni_process* process)
 {
     char self[MAX_PATH];
     self_path(self);
     const char* envp[] = { "NI_SPAWN_ROLE=exit", "SystemRoot=C:\\windows", NULL };
+    const char* argv[] = { self, code, NULL };
+    if (!CHECK_OK(ni_spawn(self, argv, envp, NULL, NULL, 0, 0, process)))
+        return 0;
+    int32_t exited = 0, status = -1;
+    CHECK_OK(ni_wait(process, 30000, &exited, &status));
+    CHECK_INT(exited, 1);
+    CHECK_INT(status, atoi(code));
+    return 1;
+}
+
+static void exit_codes(void)
+{
     const char* codes[] = { "0", "1", "255" };
     for (size_t i = 0; i < 3; i++)
     {
-        const char* argv[] = { self, codes[i], NULL };
         ni_process process;
-        if (!CHECK_OK(ni_spawn(self, argv, envp, NULL, NULL, 0, 0, &process)))
-            continue;
-        int32_t exited = 0, code = -1;
-        CHECK_OK(ni_wait(&process, 30000, &exited, &code));
-        CHECK_INT(exited, 1);
-        CHECK_INT(code, atoi(codes[i]));
-        CHECK_OK(ni_process_close(&process));
+        if (exited_child(codes[i], &process))
+            CHECK_OK(ni_process_close(&process));
     }
 }
 
@@ -328,6 +343,10 @@ static void wait_timeout_and_kill(void)
         int32_t exited = -1, code = -1;
         CHECK_OK(ni_wait(&process, 100, &exited, &code));
         CHECK_INT(exited, 0);
+        ULONGLONG start = GetTickCount64();
+        CHECK_OK(ni_wait(&process, 0, &exited, &code)); /* just looks: never sleeps */
+        CHECK_INT(exited, 0);
+        CHECK(GetTickCount64() - start < 1000);
         CHECK_OK(ni_wait_for_exit(&process, 0, &exited));
         CHECK_INT(exited, 0);
         CHECK_OK(ni_wait_for_exit(&process, 50, &exited));
@@ -345,6 +364,29 @@ static void wait_timeout_and_kill(void)
         CHECK_RC(ni_wait_for_exit(NULL, 0, &exited), ERROR_INVALID_PARAMETER);
     }
     ni_close(in_r), ni_close(in_w), ni_close(out_r), ni_close(out_w);
+}
+
+/* A child that has exited is "already gone" (ERROR_NOTHING_TO_TERMINATE, NI_ERR_SRCH: ESRCH on POSIX),
+   never the bad-handle code that a handle which is no process gives. */
+static void kill_after_exit(void)
+{
+    /* 259 is STILL_ACTIVE: an exit code that GetExitCodeProcess cannot tell from a running process. */
+    const char* codes[] = { "0", "259" };
+    for (size_t i = 0; i < 2; i++)
+    {
+        ni_process process;
+        if (!exited_child(codes[i], &process))
+            continue;
+        CHECK_RC(ni_kill(&process, 9), ERROR_NOTHING_TO_TERMINATE);
+        CHECK_INT(ni_error_kind(ni_kill(&process, 15)), NI_ERR_SRCH);
+        int32_t exited = 0, code = -1;
+        CHECK_OK(ni_wait(&process, 0, &exited, &code)); /* the kill changed nothing */
+        CHECK_INT(code, atoi(codes[i]));
+        CHECK_OK(ni_process_close(&process));
+    }
+    ni_process bad = { 1, NI_TEST_BAD_HANDLE };
+    CHECK_RC(ni_kill(&bad, 9), ERROR_INVALID_HANDLE);
+    CHECK_INT(ni_error_kind(ni_kill(&bad, 9)), NI_ERR_BADF);
 }
 
 /*
@@ -507,4 +549,5 @@ static void process_start_never_gets_mapped_handles(void)
 
 NI_TEST_MAIN(NI_TEST(child_gets_only_the_listed), NI_TEST(handle_values_are_rewritten), NI_TEST(environment_is_sorted),
              NI_TEST(argv_round_trips), NI_TEST(exit_codes), NI_TEST(errors), NI_TEST(wait_timeout_and_kill),
+             NI_TEST(kill_after_exit),
              NI_TEST(process_start_never_gets_mapped_handles))
