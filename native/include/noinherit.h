@@ -119,7 +119,7 @@ typedef intptr_t ni_handle;
 #define NI_ERR_CONNRESET 25  /* ECONNRESET, WSAECONNRESET */
 #define NI_ERR_NOTCONN 26  /* ENOTCONN, WSAENOTCONN */
 #define NI_ERR_CANCELED 27  /* ECANCELED, ERROR_CANCELLED: a progress callback cancelled the call */
-#define NI_ERR_SRCH 28  /* ESRCH; Windows: the code for "the child has already exited": no such process */
+#define NI_ERR_SRCH 28  /* ESRCH, ERROR_NOTHING_TO_TERMINATE: no such process (ni_kill on a child that is gone) */
 #define NI_ERR_CHILD 29  /* ECHILD, ERROR_WAIT_NO_CHILDREN: not a child to wait for, or its status is gone */
 #define NI_ERR_PIPE 30  /* EPIPE, ERROR_BROKEN_PIPE, ERROR_NO_DATA: the other end of a pipe is closed */
 
@@ -156,7 +156,8 @@ NI_API int32_t ni_socket(int32_t family, int32_t type, int32_t protocol, ni_hand
  * length, Windows fails with WSAEFAULT. A non-blocking listener with no pending connection fails with
  * EAGAIN; ECONNABORTED (the peer gave up before the accept) is returned, not retried. On Linux the new
  * socket is blocking even when the listener is non-blocking (it does not take O_NONBLOCK); other systems
- * may give it the listener's mode: set the one you need. Not atomic where accept4 is missing (macOS): the
+ * may give it the listener's mode, and Windows always does: set the one you need. Not atomic where accept4
+ * is missing (macOS): the
  * flag is set right after accept() (ni_capabilities says so).
  */
 NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_length, ni_handle* result);
@@ -368,7 +369,8 @@ typedef struct ni_process
  * Windows: `path` may be NULL, then CreateProcessW searches for argv[0] as it does for a command line. The
  * command line is argv quoted so that CommandLineToArgvW gives back the exact argv (or, with
  * NI_SPAWN_RAW_ARGUMENTS, argv[0] quoted plus argv[1] verbatim); the environment block is envp sorted as
- * CreateProcessW requires (the caller's envp is not changed). No handle of this process is ever made
+ * CreateProcessW requires (the caller's envp is not changed; entries whose names are equal ignoring case
+ * keep their order; an empty string in envp is ERROR_INVALID_PARAMETER, a block cannot hold one). No handle of this process is ever made
  * inheritable, so another thread's Process.Start cannot pick one up; the child's handles come from a
  * helper process (docs/architecture.md, "Spawning on Windows"), and so the child sees two things
  * differently: its parent process id is the helper's, and a handle passed by value has another value than
@@ -393,7 +395,8 @@ NI_API int32_t ni_spawn(const char* path, const char* const* argv, const char* c
  * collection: a call with timeout 0 does not wait for the record and says *exited = 0 until it is there
  * (while ni_wait_for_exit already says the child has exited); a call with a timeout waits for it as long
  * as the timeout allows, up to 250 ms, then fails with ECHILD (a kernel that keeps no record).
- * Windows: the process handle keeps the code; calls may repeat and give it each time.
+ * Windows: the process handle keeps the code; calls may repeat and give it each time, and never fail with
+ * ECHILD's counterpart (ERROR_WAIT_NO_CHILDREN).
  */
 NI_API int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code);
 
@@ -408,9 +411,11 @@ NI_API int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* e
 NI_API int32_t ni_wait_for_exit(const ni_process* process, int32_t timeout_ms, int32_t* exited);
 
 /*
- * Sends `signal` (a POSIX signal number; 0 only checks) to the child. With a pidfd a recycled pid is never
- * hit. Once the child has been collected: ESRCH (NI_ERR_SRCH). Windows: any signal terminates the child
- * (TerminateProcess, exit code -1); once it has exited, an error of class NI_ERR_SRCH.
+ * Sends `signal` (a POSIX signal number; 0 only checks that the child is still there) to the child. With
+ * a pidfd a recycled pid is never hit. Once the child has been collected: ESRCH (NI_ERR_SRCH); before that
+ * (an exited child not yet collected) the signal is accepted and does nothing. Windows: any signal but 0
+ * terminates the child (TerminateProcess, exit code -1); once it has exited, ERROR_NOTHING_TO_TERMINATE
+ * (NI_ERR_SRCH) and its exit code is unchanged; a handle that is no process gives ERROR_INVALID_HANDLE.
  */
 NI_API int32_t ni_kill(const ni_process* process, int32_t signal);
 

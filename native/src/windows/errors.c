@@ -3,17 +3,6 @@
 
 #include <stdio.h>
 
-/* The classes noinherit.h gains in this change, for as long as the header in this tree lacks them. */
-#ifndef NI_ERR_SRCH
-#  define NI_ERR_SRCH  28 /* no such process: it has already exited */
-#endif
-#ifndef NI_ERR_CHILD
-#  define NI_ERR_CHILD 29 /* no child to wait for */
-#endif
-#ifndef NI_ERR_PIPE
-#  define NI_ERR_PIPE  30 /* the other end of the pipe is closed */
-#endif
-
 int32_t ni_error_kind(int32_t error)
 {
     switch (error)

@@ -49,11 +49,6 @@ int32_t ni_open(const char* path, int32_t flags, int32_t mode, ni_handle* result
     int32_t error = ni_check_open_flags(flags);
     if (error != 0)
         return error;
-    /* Read-only truncation is refused, with or without NI_O_CREAT, before anything is opened: as
-       .NET refuses FileMode.Truncate and FileMode.Create with FileAccess.Read, and as on POSIX (where
-       O_TRUNC on a read-only descriptor is undefined). CREATE_ALWAYS would truncate even so. */
-    if ((flags & NI_O_TRUNC) && (flags & NI_O_ACCMODE) == NI_O_RDONLY)
-        return ERROR_INVALID_PARAMETER;
 
     wchar_t* wide;
     DWORD rc = ni_win_path(path, &wide);

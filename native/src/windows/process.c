@@ -58,6 +58,8 @@ int32_t ni_kill(const ni_process* process, int32_t signal)
     HANDLE handle = (HANDLE)process->handle;
     if (has_exited(handle))
         return ERROR_NOTHING_TO_TERMINATE;
+    if (signal == 0)
+        return 0; /* as kill(pid, 0) on POSIX: only checks that the child is still there */
     if (TerminateProcess(handle, (UINT)-1))
         return 0;
     DWORD error = GetLastError();

@@ -12,11 +12,6 @@
 #  define ERROR_NOTHING_TO_TERMINATE 758L /* missing from MinGW's headers */
 #endif
 /* Until noinherit.h has them. */
-#ifndef NI_ERR_SRCH
-#  define NI_ERR_SRCH 28
-#  define NI_ERR_CHILD 29
-#  define NI_ERR_PIPE 30
-#endif
 
 static void error_kind_maps(void)
 {

@@ -8,9 +8,6 @@
 #ifndef ERROR_NOTHING_TO_TERMINATE
 #  define ERROR_NOTHING_TO_TERMINATE 758L /* missing from MinGW's headers */
 #endif
-#ifndef NI_ERR_SRCH
-#  define NI_ERR_SRCH 28 /* until noinherit.h has it */
-#endif
 
 /* The test binary doubles as a child: NI_SPAWN_ROLE=argv prints its arguments as CommandLineToArgvW
    splits them, "[a][b]..." in UTF-8; NI_SPAWN_ROLE=exit exits with the code in argv[1];
@@ -351,6 +348,9 @@ static void wait_timeout_and_kill(void)
         CHECK_INT(exited, 0);
         CHECK_OK(ni_wait_for_exit(&process, 50, &exited));
         CHECK_INT(exited, 0);
+        CHECK_OK(ni_kill(&process, 0)); /* signal 0 only checks, as on POSIX: the child runs on */
+        CHECK_OK(ni_wait_for_exit(&process, 0, &exited));
+        CHECK_INT(exited, 0);
         CHECK_OK(ni_kill(&process, 9));
         CHECK_OK(ni_wait_for_exit(&process, -1, &exited));
         CHECK_INT(exited, 1);
@@ -379,6 +379,7 @@ static void kill_after_exit(void)
             continue;
         CHECK_RC(ni_kill(&process, 9), ERROR_NOTHING_TO_TERMINATE);
         CHECK_INT(ni_error_kind(ni_kill(&process, 15)), NI_ERR_SRCH);
+        CHECK_RC(ni_kill(&process, 0), ERROR_NOTHING_TO_TERMINATE);
         int32_t exited = 0, code = -1;
         CHECK_OK(ni_wait(&process, 0, &exited, &code)); /* the kill changed nothing */
         CHECK_INT(code, atoi(codes[i]));
