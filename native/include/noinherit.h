@@ -17,6 +17,10 @@
  *  - Strings are NUL-terminated UTF-8.
  *  - EINTR is retried inside the library; it never reaches the caller.
  *  - A required pointer argument that is NULL fails with EINVAL (EFAULT is never produced).
+ *  - Windows gives the Win32 code where POSIX gives an errno: EINVAL is ERROR_INVALID_PARAMETER, EBADF
+ *    ERROR_INVALID_HANDLE, and so on; ni_error_kind puts both in the same NI_ERR_* class.
+ * Each function's paragraph is its contract: what it does, its errors, its guarantees. How it is done
+ * (the system calls, fallbacks, the Windows helper process) is in docs/architecture.md.
  */
 #ifndef NOINHERIT_H
 #define NOINHERIT_H
@@ -44,111 +48,117 @@ typedef intptr_t ni_handle;
 #define NI_INVALID_HANDLE ((ni_handle)-1)
 
 /* ni_open flags. Exactly one access mode; the rest may be combined. */
-#define NI_O_RDONLY    0x0000
-#define NI_O_WRONLY    0x0001
-#define NI_O_RDWR      0x0002
-#define NI_O_ACCMODE   0x0003  /* mask of the access mode bits */
-#define NI_O_CREAT     0x0010  /* create the file if it does not exist (with `mode`) */
-#define NI_O_EXCL      0x0020  /* with NI_O_CREAT: fail with EEXIST if it exists */
-#define NI_O_TRUNC     0x0040  /* truncate to 0 bytes (after the lock, if a lock is asked for) */
-#define NI_O_APPEND    0x0080  /* every write appends */
-#define NI_O_SYNC      0x0100  /* writes reach the device before returning (write-through) */
-#define NI_O_NOFOLLOW  0x0200  /* fail with ELOOP if the last path component is a symlink */
-#define NI_O_NOTDIR    0x0400  /* fail with EISDIR if the path names a directory, even for reading */
-#define NI_O_SHLOCK    0x1000  /* take a shared advisory lock (flock), without blocking */
-#define NI_O_EXLOCK    0x2000  /* take an exclusive advisory lock (flock), without blocking */
-#define NI_O_SHARE_READ   0x4000   /* Windows share mode: others may read */
-#define NI_O_SHARE_WRITE  0x8000   /* Windows share mode: others may write */
+#define NI_O_RDONLY 0x0000  /* read only */
+#define NI_O_WRONLY 0x0001  /* write only */
+#define NI_O_RDWR 0x0002  /* read and write */
+#define NI_O_ACCMODE 0x0003  /* mask of the access mode bits */
+#define NI_O_CREAT 0x0010  /* create the file if it does not exist (with `mode`) */
+#define NI_O_EXCL 0x0020  /* with NI_O_CREAT: fail with EEXIST if it exists */
+#define NI_O_TRUNC 0x0040  /* truncate to 0 bytes (after the lock, if one is asked for); needs write access */
+#define NI_O_APPEND 0x0080  /* every write appends */
+#define NI_O_SYNC 0x0100  /* writes reach the device before returning (write-through) */
+#define NI_O_NOFOLLOW 0x0200  /* fail with ELOOP if the last path component is a symlink */
+#define NI_O_NOTDIR 0x0400  /* fail with EISDIR if the path names a directory, even for reading */
+#define NI_O_SHLOCK 0x1000  /* take a shared advisory lock (flock), without blocking */
+#define NI_O_EXLOCK 0x2000  /* take an exclusive advisory lock (flock), without blocking */
+#define NI_O_SHARE_READ 0x4000  /* Windows share mode: others may read */
+#define NI_O_SHARE_WRITE 0x8000  /* Windows share mode: others may write */
 #define NI_O_SHARE_DELETE 0x10000  /* Windows share mode: others may delete or rename */
-#define NI_O_DELETE_ON_CLOSE 0x20000 /* Windows: FILE_FLAG_DELETE_ON_CLOSE. POSIX: ENOTSUP */
-#define NI_O_ASYNC      0x40000  /* Windows: FILE_FLAG_OVERLAPPED. POSIX: ignored (files have no async mode) */
-#define NI_O_RANDOM     0x80000  /* access hint: random (posix_fadvise / FILE_FLAG_RANDOM_ACCESS) */
-#define NI_O_SEQUENTIAL 0x100000 /* access hint: sequential (posix_fadvise / FILE_FLAG_SEQUENTIAL_SCAN) */
-/*
- * Sharing. POSIX: NI_O_SHLOCK / NI_O_EXLOCK take an flock; if another descriptor holds a conflicting
- * lock, ni_open closes the descriptor it opened and fails with EWOULDBLOCK. Locking is advisory: a file
- * system that cannot lock (ENOTSUP, ENOLCK) does not fail the open. NI_O_TRUNC truncates only once the
- * lock is held, so a file locked by someone else is never truncated. NI_O_SHARE_* are ignored.
- * An flock belongs to the open file description, which a child forked but not yet exec'd shares:
- * release it with flock(fd, LOCK_UN) before closing, or it may outlive the close for a moment.
- * Windows: the share mode of CreateFileW is NI_O_SHARE_* when any sharing or lock flag is given
- * (NI_O_EXLOCK alone: no sharing; NI_O_SHLOCK alone: read sharing), otherwise read|write|delete as on
- * POSIX; a conflict fails with ERROR_SHARING_VIOLATION.
- */
+#define NI_O_DELETE_ON_CLOSE 0x20000  /* Windows: FILE_FLAG_DELETE_ON_CLOSE. POSIX: ENOTSUP */
+#define NI_O_ASYNC 0x40000  /* Windows: FILE_FLAG_OVERLAPPED. POSIX: ignored (files have no async mode) */
+#define NI_O_RANDOM 0x80000  /* access hint: random (posix_fadvise / FILE_FLAG_RANDOM_ACCESS) */
+#define NI_O_SEQUENTIAL 0x100000  /* access hint: sequential (posix_fadvise / FILE_FLAG_SEQUENTIAL_SCAN) */
 
 /* ni_socket families and types. Protocols are the IANA numbers (0, 6 = TCP, 17 = UDP, ...). */
-#define NI_AF_UNSPEC     0
-#define NI_AF_UNIX       1
-#define NI_AF_INET       2
-#define NI_AF_INET6      3
+#define NI_AF_UNSPEC 0  /* never valid for ni_socket */
+#define NI_AF_UNIX 1  /* AF_UNIX */
+#define NI_AF_INET 2  /* AF_INET */
+#define NI_AF_INET6 3  /* AF_INET6 */
 
-#define NI_SOCK_STREAM    1
-#define NI_SOCK_DGRAM     2
-#define NI_SOCK_RAW       3
-#define NI_SOCK_SEQPACKET 5
+#define NI_SOCK_STREAM 1  /* SOCK_STREAM */
+#define NI_SOCK_DGRAM 2  /* SOCK_DGRAM */
+#define NI_SOCK_RAW 3  /* SOCK_RAW */
+#define NI_SOCK_SEQPACKET 5  /* SOCK_SEQPACKET */
 
 /* ni_copyfile flags. */
 #define NI_COPY_OVERWRITE 0x0001  /* replace an existing destination instead of failing with EEXIST */
 
 /* ni_capabilities bits: set when the creation is atomic (non-inheritable in the creating call). */
-#define NI_CAP_OPEN_ATOMIC   0x0001  /* ni_open, ni_copyfile: O_CLOEXEC / bInheritHandle=FALSE */
+#define NI_CAP_OPEN_ATOMIC 0x0001  /* ni_open, ni_copyfile: O_CLOEXEC / bInheritHandle=FALSE */
 #define NI_CAP_SOCKET_ATOMIC 0x0002  /* ni_socket: SOCK_CLOEXEC / WSA_FLAG_NO_HANDLE_INHERIT */
 #define NI_CAP_ACCEPT_ATOMIC 0x0004  /* ni_accept: accept4(SOCK_CLOEXEC) */
-#define NI_CAP_PIPE_ATOMIC   0x0008  /* ni_pipe: pipe2(O_CLOEXEC) / CreatePipe */
-#define NI_CAP_DUP_ATOMIC    0x0010  /* ni_dup: F_DUPFD_CLOEXEC / DuplicateHandle */
+#define NI_CAP_PIPE_ATOMIC 0x0008  /* ni_pipe: pipe2(O_CLOEXEC) / CreatePipe */
+#define NI_CAP_DUP_ATOMIC 0x0010  /* ni_dup: F_DUPFD_CLOEXEC / DuplicateHandle */
 
 /* Portable error classes returned by ni_error_kind (the class of a platform error code). */
-#define NI_ERR_OTHER          0
-#define NI_ERR_NOENT          1   /* ENOENT, ERROR_FILE_NOT_FOUND */
-#define NI_ERR_NOTDIR_PATH    2   /* a directory in the path is missing: ERROR_PATH_NOT_FOUND */
-#define NI_ERR_ACCESS         3   /* EACCES, EPERM, ERROR_ACCESS_DENIED */
-#define NI_ERR_EXIST          4   /* EEXIST, ERROR_FILE_EXISTS, ERROR_ALREADY_EXISTS */
-#define NI_ERR_ISDIR          5   /* EISDIR */
-#define NI_ERR_NOTDIR         6   /* ENOTDIR */
-#define NI_ERR_NAMETOOLONG    7   /* ENAMETOOLONG, ERROR_FILENAME_EXCED_RANGE */
-#define NI_ERR_WOULDBLOCK     8   /* EAGAIN / EWOULDBLOCK, WSAEWOULDBLOCK, ERROR_SHARING_VIOLATION */
-#define NI_ERR_INVAL          9   /* EINVAL, ERROR_INVALID_PARAMETER, WSAEINVAL */
-#define NI_ERR_BADF           10  /* EBADF, ERROR_INVALID_HANDLE, WSAENOTSOCK on a non-socket */
-#define NI_ERR_MFILE          11  /* EMFILE, ENFILE, ERROR_TOO_MANY_OPEN_FILES */
-#define NI_ERR_NOSPC          12  /* ENOSPC, ERROR_DISK_FULL */
-#define NI_ERR_FBIG           13  /* EFBIG */
-#define NI_ERR_LOOP           14  /* ELOOP */
-#define NI_ERR_ROFS           15  /* EROFS, ERROR_WRITE_PROTECT */
-#define NI_ERR_AFNOSUPPORT    16  /* EAFNOSUPPORT, WSAEAFNOSUPPORT */
+#define NI_ERR_OTHER 0  /* anything not below */
+#define NI_ERR_NOENT 1  /* ENOENT, ERROR_FILE_NOT_FOUND */
+#define NI_ERR_NOTDIR_PATH 2  /* a directory in the path is missing: ERROR_PATH_NOT_FOUND */
+#define NI_ERR_ACCESS 3  /* EACCES, EPERM, ERROR_ACCESS_DENIED */
+#define NI_ERR_EXIST 4  /* EEXIST, ERROR_FILE_EXISTS, ERROR_ALREADY_EXISTS */
+#define NI_ERR_ISDIR 5  /* EISDIR */
+#define NI_ERR_NOTDIR 6  /* ENOTDIR */
+#define NI_ERR_NAMETOOLONG 7  /* ENAMETOOLONG, ERROR_FILENAME_EXCED_RANGE */
+#define NI_ERR_WOULDBLOCK 8  /* EAGAIN / EWOULDBLOCK, WSAEWOULDBLOCK, ERROR_SHARING_VIOLATION */
+#define NI_ERR_INVAL 9  /* EINVAL, ERROR_INVALID_PARAMETER, WSAEINVAL */
+#define NI_ERR_BADF 10  /* EBADF, ERROR_INVALID_HANDLE, WSAENOTSOCK on a non-socket */
+#define NI_ERR_MFILE 11  /* EMFILE, ENFILE, ERROR_TOO_MANY_OPEN_FILES */
+#define NI_ERR_NOSPC 12  /* ENOSPC, ERROR_DISK_FULL */
+#define NI_ERR_FBIG 13  /* EFBIG */
+#define NI_ERR_LOOP 14  /* ELOOP */
+#define NI_ERR_ROFS 15  /* EROFS, ERROR_WRITE_PROTECT */
+#define NI_ERR_AFNOSUPPORT 16  /* EAFNOSUPPORT, WSAEAFNOSUPPORT */
 #define NI_ERR_PROTONOSUPPORT 17  /* EPROTONOSUPPORT, WSAEPROTONOSUPPORT */
-#define NI_ERR_PROTOTYPE      18  /* EPROTOTYPE, WSAEPROTOTYPE */
+#define NI_ERR_PROTOTYPE 18  /* EPROTOTYPE, WSAEPROTOTYPE */
 #define NI_ERR_SOCKTNOSUPPORT 19  /* ESOCKTNOSUPPORT, WSAESOCKTNOSUPPORT */
-#define NI_ERR_NOTSOCK        20  /* ENOTSOCK, WSAENOTSOCK */
-#define NI_ERR_OPNOTSUPP      21  /* EOPNOTSUPP, WSAEOPNOTSUPP */
-#define NI_ERR_CONNABORTED    22  /* ECONNABORTED, WSAECONNABORTED */
-#define NI_ERR_NOMEM          23  /* ENOMEM, ENOBUFS, ERROR_NOT_ENOUGH_MEMORY */
-#define NI_ERR_INTR           24  /* EINTR (never returned by this library; here for completeness) */
-#define NI_ERR_CONNRESET      25  /* ECONNRESET, WSAECONNRESET */
-#define NI_ERR_NOTCONN        26  /* ENOTCONN, WSAENOTCONN */
-#define NI_ERR_CANCELED       27  /* ECANCELED, ERROR_CANCELLED: a progress callback cancelled the call */
+#define NI_ERR_NOTSOCK 20  /* ENOTSOCK, WSAENOTSOCK */
+#define NI_ERR_OPNOTSUPP 21  /* EOPNOTSUPP, WSAEOPNOTSUPP */
+#define NI_ERR_CONNABORTED 22  /* ECONNABORTED, WSAECONNABORTED */
+#define NI_ERR_NOMEM 23  /* ENOMEM, ENOBUFS, ERROR_NOT_ENOUGH_MEMORY */
+#define NI_ERR_INTR 24  /* EINTR (never returned by this library; here for completeness) */
+#define NI_ERR_CONNRESET 25  /* ECONNRESET, WSAECONNRESET */
+#define NI_ERR_NOTCONN 26  /* ENOTCONN, WSAENOTCONN */
+#define NI_ERR_CANCELED 27  /* ECANCELED, ERROR_CANCELLED: a progress callback cancelled the call */
+#define NI_ERR_SRCH 28  /* ESRCH, ERROR_NOTHING_TO_TERMINATE: no such process (ni_kill on a child that is gone) */
+#define NI_ERR_CHILD 29  /* ECHILD, ERROR_WAIT_NO_CHILDREN: not a child to wait for, or its status is gone */
+#define NI_ERR_PIPE 30  /* EPIPE, ERROR_BROKEN_PIPE, ERROR_NO_DATA: the other end of a pipe is closed */
 
 /*
- * Opens (and with NI_O_CREAT creates, with permission bits `mode` filtered by the umask) a file,
- * non-inheritable. On failure no descriptor is left open, whichever step failed.
+ * Opens the file `path` (with NI_O_CREAT, creates it with the permission bits `mode`, filtered by the
+ * umask), non-inheritable. Errors: EINVAL for unknown bits, both access modes, NI_O_SHLOCK with
+ * NI_O_EXLOCK, NI_O_EXCL without NI_O_CREAT, NI_O_TRUNC with NI_O_RDONLY (truncating needs write access,
+ * as FileMode.Truncate does), or `mode` outside 07777, all before anything is opened; ENOTSUP for
+ * NI_O_DELETE_ON_CLOSE on POSIX; EISDIR for a directory with NI_O_NOTDIR or a write access; EWOULDBLOCK
+ * (Windows: ERROR_SHARING_VIOLATION) when another holder's lock or share mode conflicts; otherwise the
+ * system's (ENOENT, EACCES, ELOOP with NI_O_NOFOLLOW...). On failure no descriptor is left open, whichever
+ * step failed. Sharing, POSIX: NI_O_SHLOCK / NI_O_EXLOCK take an advisory flock without blocking; a file
+ * system that cannot lock (ENOTSUP, ENOLCK) does not fail the open; NI_O_TRUNC truncates only once the
+ * lock is held, so a file locked by someone else is never truncated; NI_O_SHARE_* are ignored. The lock
+ * belongs to the open file description, which a child forked but not yet exec'd shares: release it with
+ * flock(fd, LOCK_UN) before closing, or it may outlive the close for a moment. Sharing, Windows: the share
+ * mode is NI_O_SHARE_* when any sharing or lock flag is given (NI_O_EXLOCK alone: none; NI_O_SHLOCK alone:
+ * read), otherwise read | write | delete, as on POSIX.
  */
 NI_API int32_t ni_open(const char* path, int32_t flags, int32_t mode, ni_handle* result);
 
 /*
- * Creates a non-inheritable socket. family is NI_AF_*, type is NI_SOCK_*, protocol an IANA
- * protocol number (0 picks the default). Errors: EAFNOSUPPORT for an unknown family, EPROTOTYPE
- * for an unknown type, otherwise what socket() reports.
- * Not atomic on macOS/BSD without SOCK_CLOEXEC: FD_CLOEXEC is set right after socket().
+ * Creates a non-inheritable socket: family NI_AF_*, type NI_SOCK_*, protocol an IANA protocol number (0
+ * picks the default). Errors: EAFNOSUPPORT for an unknown family, EPROTOTYPE for an unknown type,
+ * EPROTONOSUPPORT for a negative protocol, otherwise the system's. Not atomic where the system has no
+ * SOCK_CLOEXEC (macOS): the flag is set right after creation (ni_capabilities says so).
  */
 NI_API int32_t ni_socket(int32_t family, int32_t type, int32_t protocol, ni_handle* result);
 
 /*
- * Accepts a connection on `listener`; the new socket is non-inheritable. `address` may be NULL
- * (then address_length is ignored); otherwise *address_length is the size of the buffer on input
- * and the size of the peer address on output. A non-blocking listener with no pending connection
- * fails with EAGAIN. ECONNABORTED (peer gave up before the accept) is returned, not retried.
- * An address buffer too small for the peer's address: POSIX truncates it and reports the full
- * length; Windows fails with WSAEFAULT.
- * Not atomic where accept4 is missing (macOS): FD_CLOEXEC is set right after accept().
+ * Accepts a connection on `listener`; the new socket is non-inheritable. `address` may be NULL (then
+ * address_length is ignored); otherwise *address_length is the size of the buffer on input and the size of
+ * the peer's address on output; a buffer too small for it: POSIX truncates the address and reports the full
+ * length, Windows fails with WSAEFAULT. A non-blocking listener with no pending connection fails with
+ * EAGAIN; ECONNABORTED (the peer gave up before the accept) is returned, not retried. On Linux the new
+ * socket is blocking even when the listener is non-blocking (it does not take O_NONBLOCK); other systems
+ * may give it the listener's mode, and Windows always does: set the one you need. Not atomic where accept4
+ * is missing (macOS): the
+ * flag is set right after accept() (ni_capabilities says so).
  */
 NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_length, ni_handle* result);
 
@@ -157,56 +167,52 @@ NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_len
  *
  *  - Non-inheritable: every descriptor or handle the copy opens (the source, the temporary file, an
  *    existing destination) is non-inheritable from its creation; a child started mid-copy holds none.
- *  - Never a partial destination: the data goes to a temporary file in the destination's directory
- *    (the final directory of a symlinked destination), which is put in place only once complete. Until
- *    then the destination is absent or holds its old content, whatever fails (ENOSPC, EFBIG, EIO, a
- *    cancellation, the process killed). Without NI_COPY_OVERWRITE the temp is put in place with a call
- *    that fails if the name exists (linkat, renameat2 RENAME_NOREPLACE; EEXIST); with it, rename()
- *    replaces the destination atomically: a reader sees the old file or the new one, never a mix.
- *  - As fast as the kernel allows (Linux): a reflink (FICLONE) where the file system shares extents,
- *    else copy_file_range, sendfile, and a read/write loop, each falling back to the next when it cannot
- *    copy between the two files. A source with holes keeps them (SEEK_DATA/SEEK_HOLE, as
- *    cp --sparse=auto): the destination allocates about the blocks the source does.
- *  - Metadata as File.Copy: the source's permission bits (rwx of user, group and other, whatever the
- *    umask; not setuid/setgid/sticky) and modification time; a file system that cannot store them
- *    (EPERM) does not fail the copy. Windows: CopyFileExW's attributes and times.
+ *  - Never a partial destination: the data goes to a temporary file in the destination's directory (the
+ *    final directory of a symlinked destination), which is put in place only once complete. Until then
+ *    the destination is absent or holds its old content, whatever fails (ENOSPC, EFBIG, EIO, a
+ *    cancellation, the process killed). Without NI_COPY_OVERWRITE the temp is put in place with a call that
+ *    fails if the name exists (EEXIST); with it, the destination is replaced atomically: a reader sees the
+ *    old file or the new one, never a mix.
+ *  - As fast as the system allows (a reflink where the file system shares extents, else an in-kernel
+ *    copy); a source with holes keeps them (as cp --sparse=auto): the destination allocates about the blocks
+ *    the source does.
+ *  - Metadata as File.Copy: the source's permission bits (rwx of user, group and other, whatever the umask;
+ *    not setuid/setgid/sticky) and modification time; a file system that cannot store them (EPERM) does not
+ *    fail the copy. Windows: CopyFileExW's attributes and times.
  *
  * Errors: without NI_COPY_OVERWRITE an existing destination (any entry: a file, a directory, a dangling
  * symlink, the source itself) fails with EEXIST before anything is read. With it, copying a file onto
  * itself (same device and inode, through any path, hard link or symlink) fails with EINVAL and changes
  * nothing. A source that is a directory fails with EISDIR; a destination that is a directory with EEXIST
- * without NI_COPY_OVERWRITE, EISDIR with it. A source that is not a directory is read to its end (a
- * FIFO, a device, a procfs file whose size says 0). A symlinked source is followed; a symlinked
- * destination too: its target is replaced (created, if the link dangles) and the link stays a link.
+ * without NI_COPY_OVERWRITE, EISDIR with it. Any error while copying (EIO, ENOSPC, EPERM...) fails the copy
+ * as above. A source that is not a directory is read to its end (a FIFO, a device, a procfs file whose
+ * size says 0). A symlinked source is followed; a symlinked destination too: its target is replaced
+ * (created, if the link dangles) and the link stays a link.
  *
  * POSIX locks: like File.Copy, the copy holds a shared flock on the source and, when overwriting, an
  * exclusive one on the existing destination, taken without blocking: a conflicting holder fails the copy
- * with EWOULDBLOCK before anything is written. The existing destination is opened for writing, so one
- * the caller may not write fails with EACCES, as File.Copy does, even though a rename would not need it.
+ * with EWOULDBLOCK before anything is written. The existing destination is opened for writing, so one the
+ * caller may not write fails with EACCES, as File.Copy does, even though a rename would not need it.
  *
  * Limits:
- *  - A temporary file that has a name can be left behind if the process is killed while it exists: a
- *    file named ".ni-copy-<16 hex digits>.tmp" in the destination's directory. On Linux the temp is an
- *    O_TMPFILE (ext4, XFS, btrfs, tmpfs, ...) that vanishes with the process, and it has a name only
- *    between the linkat and the rename of an overwrite; elsewhere (NFS, FAT, macOS, Windows, no /proc)
- *    it has one for the whole copy.
- *  - Replacing makes the destination a new file: other hard links to the old one keep the old content,
- *    and the new file belongs to the caller (owner, group, ACLs and extended attributes of the old one
- *    are not kept).
+ *  - A temporary file that has a name can be left behind if the process is killed while it exists: a file
+ *    named ".ni-copy-<16 hex digits>.tmp" in the destination's directory. On Linux file systems with
+ *    O_TMPFILE (ext4, XFS, btrfs, tmpfs, ...) the temp has a name only for a moment when it replaces an
+ *    existing destination; elsewhere (NFS, FAT, macOS, Windows, no /proc) for the whole copy.
+ *  - Replacing makes the destination a new file: other hard links to the old one keep the old content, and
+ *    the new file belongs to the caller (owner, group, ACLs and extended attributes of the old one are not
+ *    kept).
  *  - A destination that is not a regular file (a device, a FIFO) is written to in place, as File.Copy
- *    writes it, and so is an existing regular destination that cannot be replaced: its directory
- *    refuses new entries (EACCES, EPERM: not writable, sticky), or it is a mount point (EBUSY, EXDEV:
- *    a bind-mounted file). Only then can a failure leave it partly written.
- *  - Without renameat2(RENAME_NOREPLACE) (old kernels, some file systems) the no-replace step is link()
- *    and unlink(); where even hard links are missing, an existence check and rename(), which a file
- *    created in between can lose to.
+ *    writes it, and so is an existing regular destination that cannot be replaced: its directory refuses
+ *    new entries (EACCES, EPERM: not writable, sticky), or it is a mount point (EBUSY, EXDEV: a bind-mounted
+ *    file); on Windows, one that another process holds open without delete sharing. Only then can a failure
+ *    leave it partly written.
+ *  - Where the system has neither a no-replace rename nor hard links, the no-replace step is an existence
+ *    check and a rename, which a file created in between can lose to.
  *  - Nothing is flushed to the device (no fsync, like File.Copy): the replacement is atomic for other
  *    processes and for this one dying, not against a power loss.
- *  - Windows: CopyFileExW writes the temp and MoveFileExW puts it in place (MOVEFILE_REPLACE_EXISTING
- *    with NI_COPY_OVERWRITE); a symlinked destination is replaced at its final path when it resolves,
- *    and copied onto in place when it dangles; a read-only destination fails with ERROR_ACCESS_DENIED
- *    (as CopyFileExW's does); one that another process holds open without delete sharing cannot be
- *    renamed over and is written in place from the finished temp, as CopyFileExW would write it.
+ *  - Windows: a read-only destination fails with ERROR_ACCESS_DENIED (as CopyFileExW's does); a symlinked
+ *    destination is replaced at its final path when it resolves, and copied onto in place when it dangles.
  */
 NI_API int32_t ni_copyfile(const char* source, const char* destination, int32_t flags);
 
@@ -214,66 +220,67 @@ NI_API int32_t ni_copyfile(const char* source, const char* destination, int32_t 
  * The progress callback of ni_copyfile_ex: `copied` is how many bytes of the source are done (a hole
  * skipped counts as done). It is called on the copying thread: once with 0 before anything is copied,
  * after every chunk (at most 16 MiB on Linux; CopyFileExW's chunks on Windows) with a larger value, and
- * last with the source's full size, before the destination is put in place. Returning nonzero cancels
- * the copy at once: ni_copyfile_ex fails with ECANCELED (ERROR_CANCELLED on Windows), the temporary file
- * is removed and the destination is untouched.
+ * last with the source's full size, before the destination is put in place. Returning nonzero cancels the
+ * copy at once: ni_copyfile_ex fails with ECANCELED (ERROR_CANCELLED on Windows), the temporary file is
+ * removed and the destination is untouched.
  */
 typedef int32_t (*ni_copy_progress)(int64_t copied, void* state);
 
 /*
- * ni_copyfile with progress and cancellation: `progress` (may be NULL) is called as described above
- * with `state` passed through. The guarantees, errors and limits are those of ni_copyfile. A copy
- * blocked inside the kernel (reading a FIFO, a slow device) sees the cancellation when that call
- * returns.
+ * ni_copyfile with progress and cancellation: `progress` (may be NULL) is called as described above with
+ * `state` passed through. The guarantees, errors and limits are those of ni_copyfile. A copy blocked
+ * inside the kernel (reading a FIFO, a slow device) sees the cancellation when that call returns.
  */
 NI_API int32_t ni_copyfile_ex(const char* source, const char* destination, int32_t flags, ni_copy_progress progress,
                               void* state);
 
-/* Creates an anonymous pipe whose two ends are non-inheritable. */
+/* Creates an anonymous pipe whose two ends are non-inheritable. On failure neither end is left open. */
 NI_API int32_t ni_pipe(ni_handle* read_end, ni_handle* write_end);
 
-/* Duplicates `handle` into a new, non-inheritable descriptor (lowest free number on POSIX). */
+/* Duplicates `handle` into a new, non-inheritable descriptor (the lowest free number on POSIX). EBADF
+   (ERROR_INVALID_HANDLE) for a handle that is not open. */
 NI_API int32_t ni_dup(ni_handle handle, ni_handle* result);
 
-/* Closes a descriptor or handle (socket-aware on Windows). EINTR is treated as closed (Linux). */
+/* Closes a descriptor or handle (socket-aware on Windows). EINTR counts as closed (Linux releases the
+   descriptor anyway; retrying could close another one). EBADF for one that is not open. */
 NI_API int32_t ni_close(ni_handle handle);
 
-/* *inheritable = 1 if a child started now would inherit `handle`, else 0. */
+/* *inheritable = 1 if a child started now (fork + exec, CreateProcess with bInheritHandles=TRUE) would
+   inherit `handle`, else 0. EBADF (ERROR_INVALID_HANDLE) for a handle that is not open. */
 NI_API int32_t ni_get_inheritable(ni_handle handle, int32_t* inheritable);
 
-/* Makes `handle` inheritable (1) or not (0). */
+/* Makes `handle` inheritable (1) or not (0). Any other value fails with EINVAL (ERROR_INVALID_PARAMETER)
+   and changes nothing; EBADF (ERROR_INVALID_HANDLE) for a handle that is not open. */
 NI_API int32_t ni_set_inheritable(ni_handle handle, int32_t inheritable);
 
-/* Reserves `length` bytes of disk for the file without changing its size (fallocate with
- * FALLOC_FL_KEEP_SIZE on Linux; the allocation size on Windows, only ever grown). ENOTSUP /
- * EOPNOTSUPP where the file system cannot. */
+/* Reserves `length` bytes of disk for the file without changing its size (Windows: the allocation size,
+   only ever grown). 0 does nothing; a negative length is EINVAL; ENOTSUP / EOPNOTSUPP where the system or
+   file system cannot. */
 NI_API int32_t ni_preallocate(ni_handle handle, int64_t length);
 
-/* NI_CAP_* bits describing which creating calls are atomic on the running system. */
+/* NI_CAP_* bits: which creating calls are atomic (non-inheritable in the creating call) on this system. */
 NI_API uint32_t ni_capabilities(void);
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 NI_API const char* ni_version(void);
 
-/* The portable class (NI_ERR_*) of a platform error code returned by this library. */
+/* The portable class (NI_ERR_*) of a platform error code returned by this library; NI_ERR_OTHER for any
+   code it does not know. */
 NI_API int32_t ni_error_kind(int32_t error);
 
-/*
- * Writes the platform's message for `error` (strerror / FormatMessage) as UTF-8 into `buffer`
- * (always NUL-terminated, truncated to `size` bytes). Returns 0, or EINVAL if buffer is NULL or
- * size < 1.
- */
+/* Writes the platform's message for `error` (strerror / FormatMessage) as UTF-8 into `buffer`, always
+   NUL-terminated, truncated to `size` bytes. EINVAL if buffer is NULL or size < 1. */
 NI_API int32_t ni_error_message(int32_t error, char* buffer, int32_t size);
 
 /* ---- Audit and seal: what a child started now would inherit, and stopping it. ---- */
 
 /* Kinds of descriptor reported by ni_list_handles and ni_describe. */
-#define NI_KIND_OTHER            0
-#define NI_KIND_FILE             1
-#define NI_KIND_DIRECTORY        2
-#define NI_KIND_SOCKET           3
-#define NI_KIND_PIPE             4
-#define NI_KIND_CHARACTER_DEVICE 5
+#define NI_KIND_OTHER 0  /* anything not below */
+#define NI_KIND_FILE 1  /* a regular file */
+#define NI_KIND_DIRECTORY 2  /* a directory */
+#define NI_KIND_SOCKET 3  /* a socket */
+#define NI_KIND_PIPE 4  /* a pipe or FIFO */
+#define NI_KIND_CHARACTER_DEVICE 5  /* a character device (a terminal, /dev/null, a console) */
 
 typedef struct ni_handle_info
 {
@@ -283,29 +290,27 @@ typedef struct ni_handle_info
 } ni_handle_info;
 
 /*
- * Lists the open descriptors (handles) of this process, lowest first where the system can list
- * them: Linux reads /proc/self/fd; other POSIX systems ask every number below RLIMIT_NOFILE;
- * Windows asks every handle value (GetHandleInformation) below 0x40000. Writes at most `capacity`
- * entries and sets *count to the number found (call again with a larger buffer when it is bigger).
+ * Lists the open descriptors (handles) of this process, lowest first where the system can list them
+ * (Windows: the handle values below 0x40000). Writes at most `capacity` entries and sets *count to the
+ * number found: call again with a larger buffer when it is bigger. A descriptor opened or closed by
+ * another thread meanwhile may or may not be listed.
  */
 NI_API int32_t ni_list_handles(ni_handle_info* buffer, int32_t capacity, int32_t* count);
 
 /*
- * Describes what `handle` refers to as UTF-8 text in `buffer` (NUL-terminated, truncated to `size`):
- * a path for files, directories and devices; "pipe:[inode]" for pipes; for sockets the family, type,
- * local address and, when connected, " -> " and the peer ("inet stream 127.0.0.1:80 -> ...").
- * *kind is its NI_KIND_*.
+ * Describes what `handle` refers to as UTF-8 text in `buffer` (NUL-terminated, truncated to `size`): a path
+ * for files, directories and devices; "pipe:[inode]" for pipes; for sockets the family, type, local address
+ * and, when connected, " -> " and the peer ("inet stream 127.0.0.1:80 -> ..."). *kind is its NI_KIND_*.
+ * EBADF (ERROR_INVALID_HANDLE) for a handle that is not open.
  */
 NI_API int32_t ni_describe(ni_handle handle, char* buffer, int32_t size, int32_t* kind);
 
 /*
  * Makes every descriptor of the process non-inheritable except the standard streams (0, 1, 2; the
- * GetStdHandle handles on Windows) and the `keep_count` ones in `keep`, which are left as they are.
- * Nothing is closed. *changed is how many were inheritable before. Linux uses close_range with
- * CLOSE_RANGE_CLOEXEC when the kernel has it (5.11+, probed at run time), else the /proc/self/fd
- * walk; other POSIX systems every number below RLIMIT_NOFILE; Windows SetHandleInformation over the
- * handles ni_list_handles finds. Descriptors another thread creates meanwhile are not covered,
- * which is why everything this library creates is non-inheritable in the first place.
+ * GetStdHandle handles on Windows) and the `keep_count` ones in `keep`, which are left as they are. Nothing
+ * is closed. *changed is how many were inheritable before. EINVAL for a negative or out-of-range value in
+ * `keep`. Descriptors another thread creates meanwhile are not covered, which is why everything this
+ * library creates is non-inheritable in the first place.
  */
 NI_API int32_t ni_seal(const ni_handle* keep, int32_t keep_count, int32_t* changed);
 
@@ -316,13 +321,13 @@ NI_API int32_t ni_seal(const ni_handle* keep, int32_t keep_count, int32_t* chang
 
 /*
  * One handle the child receives: `source` (a descriptor / handle of this process; it need not be
- * inheritable, and stays non-inheritable here) appears in the child as `target`.
- * POSIX: target is any descriptor number (0, 1, 2 for the standard streams; 3 and up for extra ones,
- * as systemd socket activation passes them), or NI_SPAWN_SAME_NUMBER.
- * Windows: target 0, 1, 2 makes the handle the child's standard input, output, error; any other
- * handle is passed by value (NI_SPAWN_SAME_NUMBER, or its own value; other numbers fail with
- * ERROR_NOT_SUPPORTED: Windows cannot choose the value a handle gets in another process). The
- * child's value differs from ours; ni_spawn rewrites it on the command line (see ni_spawn).
+ * inheritable, and stays as it is here) appears in the child as `target`. POSIX: target is any descriptor
+ * number below the child's descriptor limit (0, 1, 2 for the standard streams; 3 and up for others, as
+ * systemd socket activation passes them), or NI_SPAWN_SAME_NUMBER. Windows: target 0, 1, 2 makes the
+ * handle the child's standard input, output, error; any other handle is passed by value
+ * (NI_SPAWN_SAME_NUMBER, or its own value; other numbers fail with ERROR_NOT_SUPPORTED: Windows cannot
+ * choose the value a handle gets in another process). The child's value then differs from ours; ni_spawn
+ * rewrites it on the command line (see ni_spawn).
  */
 typedef struct ni_fd_mapping
 {
@@ -330,8 +335,8 @@ typedef struct ni_fd_mapping
     int32_t target;
 } ni_fd_mapping;
 
-/* A started child: its process id and, where the system has one, a handle on the process itself
-   (a Linux pidfd, kernel 5.3+; a process HANDLE on Windows), else NI_INVALID_HANDLE. */
+/* A started child: its process id and, where the system has one, a handle on the process itself (a Linux
+   pidfd, kernel 5.3+; a process HANDLE on Windows), else NI_INVALID_HANDLE. */
 typedef struct ni_process
 {
     int64_t pid;
@@ -339,96 +344,85 @@ typedef struct ni_process
 } ni_process;
 
 /* ni_spawn flags. */
-#define NI_SPAWN_DEFAULT_SIGPIPE 0x0001 /* POSIX: the child starts with SIGPIPE at SIG_DFL even when
-                                           it is ignored here (.NET ignores it for itself) */
-#define NI_SPAWN_RAW_ARGUMENTS   0x0002 /* Windows: argv[1] (if any) is appended to the quoted argv[0]
-                                           verbatim, as ProcessStartInfo.Arguments is; POSIX: ignored */
-#define NI_SPAWN_NO_WINDOW       0x0004 /* Windows: CREATE_NO_WINDOW. POSIX: ignored */
-#define NI_SPAWN_INHERIT_STDIO   0x0008 /* targets 0, 1, 2 that no mapping names get this process's
-                                           own standard streams (POSIX: the descriptors 0, 1, 2 when
-                                           open; Windows: GetStdHandle), as Process.Start passes them */
+#define NI_SPAWN_DEFAULT_SIGPIPE 0x0001  /* POSIX: SIGPIPE at SIG_DFL in the child even when ignored here */
+#define NI_SPAWN_RAW_ARGUMENTS 0x0002  /* Windows: argv[1] appended verbatim (.Arguments). POSIX: ignored */
+#define NI_SPAWN_NO_WINDOW 0x0004  /* Windows: CREATE_NO_WINDOW. POSIX: ignored */
+#define NI_SPAWN_INHERIT_STDIO 0x0008  /* unmapped targets 0, 1, 2 get this process's open standard streams */
 
 /*
- * Starts `path` with the arguments `argv` (NULL-terminated; argv[0] is what the child sees as its
- * name) and the environment `envp` ("NAME=value" strings, NULL-terminated; NULL: this process's),
- * in the directory `cwd` (NULL: this process's). The child holds exactly the `mapping_count`
- * handles of `mappings`, under their targets, and nothing else: not the standard streams unless
- * mapped, not descriptors that other code left inheritable. Targets must be distinct.
- *
- * POSIX: `path` is executed as given (execve: no PATH search; resolve it first). Linux starts the
- * child with clone(CLONE_VM | CLONE_VFORK) (fork elsewhere), blocks every signal in between, resets
- * the child's caught signals to SIG_DFL, applies the mappings through temporary copies above every
- * target (so a target that is another mapping's source is never clobbered), makes everything else
- * close-on-exec with close_range(CLOSE_RANGE_CLOEXEC) (Linux 5.11+; plain close_range on 5.9+; probed
- * at run time) or closes it by walking /proc/self/fd, then changes
- * directory and calls execve. Any failure in the child (a bad source: EBADF; chdir; execve:
- * ENOENT, EACCES, ENOEXEC...) is reported as this call's error through a close-on-exec pipe, the
- * child is reaped, and no process is left: a missing program is an error here, never a child that
- * exits with 127. result->handle is a pidfd (pidfd_open, Linux 5.3+) when the kernel has one.
- * The child is reaped only by ni_wait, which waits for this pid alone (never waitpid(-1)), so the
- * children of other code in the process (System.Diagnostics.Process) and ours never steal each
- * other's exit status.
- *
- * Windows: `path` may be NULL, then CreateProcessW searches for argv[0] as it does for a command
- * line. The command line is argv quoted so that CommandLineToArgvW gives back the exact argv (or,
- * with NI_SPAWN_RAW_ARGUMENTS, argv[0] quoted plus argv[1] verbatim). The environment becomes a
- * Unicode environment block sorted by name, case-insensitively, as CreateProcessW requires (the
- * caller's envp is not changed). No handle of this process is ever made inheritable, so another
- * thread's CreateProcess(bInheritHandles=TRUE) without a handle list (Process.Start) cannot pick one
- * up: the handles the child gets (the mapped ones and the standard ones) are duplicated, inheritable,
- * into a helper process, and the child is created with STARTUPINFOEX holding
- * PROC_THREAD_ATTRIBUTE_PARENT_PROCESS = the helper and PROC_THREAD_ATTRIBUTE_HANDLE_LIST = only those
- * duplicates; the duplicates are closed in the helper right after (also on failure). The helper is a
- * suspended system program (cmd.exe) started on the first spawn that passes a handle, with
- * bInheritHandles=FALSE; a kill-on-close job object ends it when this process ends. What the child
- * sees differently: its parent process id is the helper's, and a handle passed by value has the value
- * the helper gave it, not ours. So that the usual way of telling a child its handles keeps working,
- * an argument (argv[1...]; with NI_SPAWN_RAW_ARGUMENTS, a run of characters between blanks and
+ * Starts `path` with the arguments `argv` (NULL-terminated; argv[0] is what the child sees as its name) and
+ * the environment `envp` ("NAME=value" strings, NULL-terminated; NULL: this process's), in the directory
+ * `cwd` (NULL: this process's). The child holds exactly the `mapping_count` handles of `mappings` under
+ * their targets, and nothing else: not the standard streams unless mapped (or NI_SPAWN_INHERIT_STDIO), not
+ * descriptors that other code left inheritable. Errors: EINVAL for a NULL path, argv or result, unknown
+ * flags, a negative target or two mappings with one target; EBADF (ERROR_INVALID_HANDLE) for a source that
+ * is not open, or (POSIX) a target at or above the descriptor limit; EMFILE (POSIX) when the child has no
+ * free descriptor number left for its temporary copies; and any failure of the child before it runs the
+ * program (ENOENT, EACCES, ENOEXEC from execve; chdir's errors): a failed call leaves no process behind, so
+ * a missing program is an error here, never a child that exits with 127. On success result->pid is the
+ * child's id and result->handle a pidfd / process HANDLE (or NI_INVALID_HANDLE); release it with
+ * ni_process_close.
+ * POSIX: `path` is executed as given (no PATH search: resolve it first). The child's caught signals start
+ * at their defaults and its signal mask is the calling thread's. The child is collected only by
+ * ni_wait, which waits for this pid alone (never waitpid(-1)), so the children of other code in the
+ * process (System.Diagnostics.Process) and ours never take each other's exit status.
+ * Windows: `path` may be NULL, then CreateProcessW searches for argv[0] as it does for a command line. The
+ * command line is argv quoted so that CommandLineToArgvW gives back the exact argv (or, with
+ * NI_SPAWN_RAW_ARGUMENTS, argv[0] quoted plus argv[1] verbatim); the environment block is envp sorted as
+ * CreateProcessW requires (the caller's envp is not changed; entries whose names are equal ignoring case
+ * keep their order; an empty string in envp is ERROR_INVALID_PARAMETER, a block cannot hold one). No handle of this process is ever made
+ * inheritable, so another thread's Process.Start cannot pick one up; the child's handles come from a
+ * helper process (docs/architecture.md, "Spawning on Windows"), and so the child sees two things
+ * differently: its parent process id is the helper's, and a handle passed by value has another value than
+ * ours. An argument (argv[1...]; with NI_SPAWN_RAW_ARGUMENTS, a run of characters between blanks and
  * quotes) that is exactly the value of a handle passed by value, in decimal ("1234", as
- * AnonymousPipeServerStream.GetClientHandleAsString gives it) or 0x hex ("0x4d2"), is rewritten to
- * the child's value in the same form; other text, and numbers inside longer arguments, are passed
- * as they are. result->handle is still a handle of this process on the child (the helper holds none).
- * A spawn that passes no handle uses neither the helper nor inheritance.
+ * AnonymousPipeServerStream.GetClientHandleAsString gives it) or 0x hex ("0x4d2"), is rewritten to the
+ * child's value in the same form; other text, and numbers inside longer arguments, are passed as they are.
  */
 NI_API int32_t ni_spawn(const char* path, const char* const* argv, const char* const* envp, const char* cwd,
                         const ni_fd_mapping* mappings, int32_t mapping_count, int32_t flags, ni_process* result);
 
 /*
- * Waits up to `timeout_ms` milliseconds (-1: no limit; 0: just look) for the child to exit.
- * *exited is 1 and *exit_code its exit status when it has, else *exited is 0. A child killed by a
- * signal reports 128 + the signal number, as the shell and Process.ExitCode do. POSIX: the exit
- * reaps the child, so a later call fails with ECHILD: keep the code. With a pidfd the wait polls
- * it; without one it polls this pid with WNOHANG (a blocking wait uses waitpid(pid)).
- * When other code collected the child first (a .NET runtime running as pid 1 reaps every child on
- * SIGCHLD; with SIGCHLD ignored the kernel does), the status is read from the pidfd where the kernel
- * keeps it (PIDFD_INFO_EXIT, Linux 6.15+; the kernel records it a moment after the other side's
- * collection, so the call may wait up to 250 ms for it); there, a later call gives the same code
- * again. Elsewhere such a child gives ECHILD, never a wrong code.
- * Windows: WaitForSingleObject and GetExitCodeProcess; calls may repeat.
+ * Waits up to `timeout_ms` milliseconds (-1: no limit; 0: only looks, never blocks) for the child to exit,
+ * and collects it: *exited is 1 and *exit_code its exit status when it has, else *exited is 0. A child
+ * killed by a signal reports 128 + the signal number, as the shell and Process.ExitCode do. EINVAL for a
+ * NULL pointer, a pid <= 0 or a timeout below -1.
+ * POSIX: ECHILD (NI_ERR_CHILD) for a process that is not a child of this one. Collecting reaps the
+ * child; a later call gives the same code again where the kernel keeps it in the pidfd (Linux 6.15+), else
+ * fails with ECHILD. When other code collected the child first (a .NET runtime running as pid 1 reaps every
+ * child; with SIGCHLD ignored the kernel does), the code is read from the pidfd where the kernel keeps it,
+ * else the call fails with ECHILD, never with a wrong code. The kernel records it a moment after that
+ * collection: a call with timeout 0 does not wait for the record and says *exited = 0 until it is there
+ * (while ni_wait_for_exit already says the child has exited); a call with a timeout waits for it as long
+ * as the timeout allows, up to 250 ms, then fails with ECHILD (a kernel that keeps no record).
+ * Windows: the process handle keeps the code; calls may repeat and give it each time, and never fail with
+ * ECHILD's counterpart (ERROR_WAIT_NO_CHILDREN).
  */
 NI_API int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code);
 
 /*
- * Waits up to `timeout_ms` milliseconds (-1: no limit; 0: just look) for the child to exit, without
- * collecting it: *exited is 1 once it has exited, else 0, and a later ni_wait still gets its exit
- * code. For a thread that blocks on the exit while another may collect or signal the child: the wait
- * ends when the child exits (the kernel wakes the waiter), not when a SIGCHLD handler gets round to
- * it. POSIX: polls the pidfd when there is one (still readable once collected); without one it uses
- * waitid(P_PID, WNOWAIT), which fails with ECHILD once the child has been collected. Windows:
- * WaitForSingleObject.
+ * Waits up to `timeout_ms` milliseconds (-1: no limit; 0: only looks) for the child to exit, without
+ * collecting it: *exited is 1 once it has exited, else 0, and a later ni_wait still gets its exit code. For
+ * a thread that blocks on the exit while another may collect or signal the child: the wait ends when the
+ * child exits (the kernel wakes the waiter). With a pidfd (or on Windows) it keeps answering 1 after the
+ * child is collected; without one (before Linux 5.3) it fails with ECHILD once the child has been
+ * collected.
  */
 NI_API int32_t ni_wait_for_exit(const ni_process* process, int32_t timeout_ms, int32_t* exited);
 
 /*
- * Sends `signal` (a POSIX signal number) to the child: through the pidfd (pidfd_send_signal) when
- * there is one, so a recycled pid is never hit; else kill(pid). ESRCH once the child has been
- * reaped. Windows: any signal terminates the child (TerminateProcess, exit code -1).
+ * Sends `signal` (a POSIX signal number; 0 only checks that the child is still there) to the child. With
+ * a pidfd a recycled pid is never hit. Once the child has been collected: ESRCH (NI_ERR_SRCH); before that
+ * (an exited child not yet collected) the signal is accepted and does nothing. Windows: any signal but 0
+ * terminates the child (TerminateProcess, exit code -1); once it has exited, ERROR_NOTHING_TO_TERMINATE
+ * (NI_ERR_SRCH) and its exit code is unchanged; a handle that is no process gives ERROR_INVALID_HANDLE.
  */
 NI_API int32_t ni_kill(const ni_process* process, int32_t signal);
 
 /*
- * Releases the process handle (pidfd / HANDLE) and sets it to NI_INVALID_HANDLE. It neither waits
- * nor kills: on POSIX a child never waited for stays a zombie until this process exits.
+ * Releases the process handle (pidfd / HANDLE) and sets it to NI_INVALID_HANDLE; a second call does
+ * nothing. It neither waits nor kills: on POSIX a child never waited for stays a zombie until this process
+ * exits.
  */
 NI_API int32_t ni_process_close(ni_process* process);
 

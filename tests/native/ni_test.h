@@ -300,6 +300,23 @@ void ni_test_command_line(const char* program, const char* const* extra, const c
 /* A monotonic clock in milliseconds. */
 long long ni_test_now_ms(void);
 
+/* ---- POSIX: injected faults, a seccomp filter (Linux) in a forked child ---- */
+
+#ifndef _WIN32
+/* One injected fault: system call `nr` fails with `error` (NI_TEST_FAULT_KILL: the process is killed
+   instead, for a call that must not happen); with arg >= 0, only when that argument's low 32 bits have a
+   bit of `mask` set. */
+struct ni_test_fault { long nr; int arg; uint32_t mask; int error; };
+#define NI_TEST_FAULT_KILL (-1)
+#define NI_TEST_SKIP_NO_SECCOMP "seccomp fault injection is not available here (an emulator, or no seccomp)"
+/* Installs the filter in this process (for good); 1 if it works (a canary call fails as injected), 0 if
+   it cannot be had here (not Linux, an emulator, no seccomp). */
+int ni_test_inject(const struct ni_test_fault* faults, size_t count);
+/* Runs `body` in a forked child under the faults (none: count 0). The child's checks print their own
+   failures; the result is the body's (1 passed, 0 failed), or -1 if the faults cannot be had here. */
+int ni_test_run_injected(const struct ni_test_fault* faults, size_t count, int (*body)(void*), void* arg);
+#endif
+
 /* ---- The platform part, used by the runner ---- */
 
 /* Remembers this program (argv[0]) and the child (and emulator), sets up the process and creates the

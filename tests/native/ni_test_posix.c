@@ -1,5 +1,6 @@
-/* The POSIX part of the test framework: the checker child (ni_fdlist), this process's descriptors, and the
-   file and descriptor primitives. Linux lists descriptors in /proc/self/fd; elsewhere /dev/fd. */
+/* The POSIX part of the test framework: the checker child (ni_fdlist), this process's descriptors, the
+   file and descriptor primitives, and faults injected with a seccomp filter (Linux). Linux lists
+   descriptors in /proc/self/fd; elsewhere /dev/fd. */
 #include "ni_test.h"
 
 #include <dirent.h>
@@ -15,6 +16,8 @@
 #include <time.h>
 
 #ifdef __linux__
+#  include <sys/prctl.h>
+#  include <sys/syscall.h>
 #  define FD_DIR "/proc/self/fd"
 #else
 #  define FD_DIR "/dev/fd"
@@ -345,4 +348,86 @@ char* ni_test_probe(const ni_handle* handles, size_t count)
         return NULL;
     }
     return list;
+}
+
+/* ---- Fault injection: a classic BPF seccomp filter, written out by hand (no libseccomp here) ---- */
+
+#ifdef __linux__
+#  define RET_ALLOW 0x7fff0000u
+#  define RET_ERRNO 0x00050000u
+#  define RET_KILL_PROCESS 0x80000000u
+struct bpf_insn { uint16_t code; uint8_t jt, jf; uint32_t k; };
+struct bpf_prog { unsigned short len; struct bpf_insn* filter; };
+#  define BPF_LD_ABS 0x20   /* BPF_LD | BPF_W | BPF_ABS */
+#  define BPF_JEQ_K 0x15    /* BPF_JMP | BPF_JEQ | BPF_K */
+#  define BPF_JSET_K 0x45   /* BPF_JMP | BPF_JSET | BPF_K */
+#  define BPF_RET_K 0x06    /* BPF_RET | BPF_K */
+#  if defined(__x86_64__)
+#    define AUDIT_ARCH_HERE 0xc000003eu
+#  elif defined(__aarch64__)
+#    define AUDIT_ARCH_HERE 0xc00000b7u
+#  endif
+#endif
+
+int ni_test_inject(const struct ni_test_fault* faults, size_t count)
+{
+#if defined(AUDIT_ARCH_HERE) && defined(SYS_getpgid)
+    struct bpf_insn f[128];
+    size_t k = 0;
+    f[k++] = (struct bpf_insn){ BPF_LD_ABS, 0, 0, 4 }; /* arch */
+    size_t arch_check = k;
+    f[k++] = (struct bpf_insn){ BPF_JEQ_K, 0, 0, AUDIT_ARCH_HERE };
+    struct ni_test_fault all[24];
+    if (count + 1 > sizeof all / sizeof all[0])
+        return 0;
+    memcpy(all, faults, count * sizeof *faults);
+    all[count] = (struct ni_test_fault){ SYS_getpgid, -1, 0, ENOTRECOVERABLE }; /* the canary */
+    for (size_t i = 0; i <= count; i++)
+    {
+        f[k++] = (struct bpf_insn){ BPF_LD_ABS, 0, 0, 0 }; /* nr */
+        if (all[i].arg < 0)
+        {
+            f[k++] = (struct bpf_insn){ BPF_JEQ_K, 0, 1, (uint32_t)all[i].nr };
+        }
+        else
+        {
+            f[k++] = (struct bpf_insn){ BPF_JEQ_K, 0, 3, (uint32_t)all[i].nr };
+            f[k++] = (struct bpf_insn){ BPF_LD_ABS, 0, 0, 16 + 8 * (uint32_t)all[i].arg }; /* low half */
+            f[k++] = (struct bpf_insn){ BPF_JSET_K, 0, 1, all[i].mask };
+        }
+        uint32_t action = all[i].error == NI_TEST_FAULT_KILL ? RET_KILL_PROCESS : RET_ERRNO | (uint32_t)all[i].error;
+        f[k++] = (struct bpf_insn){ BPF_RET_K, 0, 0, action };
+    }
+    f[k++] = (struct bpf_insn){ BPF_RET_K, 0, 0, RET_ALLOW };
+    f[arch_check].jf = (uint8_t)(k - 1 - arch_check - 1);
+    struct bpf_prog prog = { (unsigned short)k, f };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, 2 /* FILTER */, &prog) != 0)
+        return 0;
+    return syscall(SYS_getpgid, 0) == -1 && errno == ENOTRECOVERABLE;
+#else
+    (void)faults; (void)count;
+    return 0;
+#endif
+}
+
+int ni_test_run_injected(const struct ni_test_fault* faults, size_t count, int (*body)(void*), void* arg)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0)
+    {
+        if (count > 0 && !ni_test_inject(faults, count))
+            _exit(NI_TEST_SKIPPED);
+        _exit(body(arg) ? 0 : 1);
+    }
+    int status = 0;
+    if (!CHECK(pid > 0) || !CHECK(waitpid(pid, &status, 0) == pid))
+        return 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == NI_TEST_SKIPPED)
+        return -1;
+    if (WIFSIGNALED(status))
+        printf("  the injected child was killed by signal %d%s\n", WTERMSIG(status),
+               WTERMSIG(status) == SIGSYS ? " (SIGSYS: it made a call that the filter forbids)" : "");
+    return CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }

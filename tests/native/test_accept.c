@@ -4,9 +4,11 @@
 
 #include <string.h>
 #ifndef _WIN32
+#  include <fcntl.h>
 #  include <pthread.h>
 #  include <signal.h>
 #  include <stdatomic.h>
+#  include <sys/select.h>
 #  include <time.h>
 #endif
 
@@ -110,6 +112,67 @@ static void accept_nonblocking(void)
     CHECK_INT(ni_error_kind(rc), NI_ERR_WOULDBLOCK);
     CHECK_INT(h, 12345);
     CHECK_INT(ni_test_count_handles(), handles);
+    CHECK_OK(ni_close(listener));
+}
+
+/* Waits until `listener` has a connection to accept (select works alike on POSIX and Winsock). */
+static int has_pending(ni_handle listener, int timeout_ms)
+{
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(NI_TEST_SOCKET(listener), &readable);
+    struct timeval timeout = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    return select((int)NI_TEST_SOCKET(listener) + 1, &readable, NULL, NULL, &timeout) == 1;
+}
+
+/* 1 if the connected socket `s`, with nothing to read, is non-blocking, 0 if blocking, -1 if unclear.
+   Windows cannot be asked: a recv fails at once with WSAEWOULDBLOCK where a blocking socket would wait
+   out SO_RCVTIMEO (WSAETIMEDOUT). */
+static int is_non_blocking(ni_handle s)
+{
+#ifdef _WIN32
+    DWORD timeout = 2000;
+    char byte;
+    if (setsockopt((SOCKET)s, SOL_SOCKET, SO_RCVTIMEO, (const char*)&timeout, sizeof timeout) != 0)
+        return -1;
+    ULONGLONG start = GetTickCount64();
+    int n = recv((SOCKET)s, &byte, 1, 0);
+    int error = WSAGetLastError();
+    if (n == SOCKET_ERROR && error == WSAEWOULDBLOCK && GetTickCount64() - start < 1000)
+        return 1;
+    return n == SOCKET_ERROR && error == WSAETIMEDOUT ? 0 : -1;
+#else
+    int flags = fcntl((int)s, F_GETFL);
+    return flags < 0 ? -1 : (flags & O_NONBLOCK) != 0;
+#endif
+}
+
+/* The mode of a socket that ni_accept takes from a non-blocking listener, as the header states it: on Linux
+   blocking (accept4 is given SOCK_CLOEXEC only, so the socket does not take the listener's O_NONBLOCK); on
+   Windows non-blocking (Winsock's accept gives it the listener's properties). BSD and macOS copy the flag. */
+static void accept_from_non_blocking_listener(void)
+{
+    ni_handle listener, h;
+    int port;
+    if (!CHECK_OK(ni_test_listen_loopback(&listener, &port)))
+        return;
+    CHECK(ni_test_set_nonblocking(listener, 1));
+    CHECK_RC(ni_accept(listener, NULL, NULL, &h), NI_TEST_WSA(EWOULDBLOCK)); /* nothing pending yet (EAGAIN) */
+    ni_handle client = ni_test_connect_loopback(port);
+    if (CHECK(client != NI_INVALID_HANDLE) && CHECK(has_pending(listener, 10000)) &&
+        CHECK_OK(ni_accept(listener, NULL, NULL, &h)))
+    {
+        CHECK_INT(ni_test_inherit_flag(h), 0);
+#if defined(__linux__) || defined(_WIN32)
+        CHECK_INT(is_non_blocking(h), NI_TEST_CODE(0, 1));
+#else
+        CHECK(is_non_blocking(h) >= 0);
+        ni_test_skip("the accepted socket's mode is the system's choice here (the header promises none)");
+#endif
+        CHECK_OK(ni_close(h));
+    }
+    if (client != NI_INVALID_HANDLE)
+        ni_close(client);
     CHECK_OK(ni_close(listener));
 }
 
@@ -310,6 +373,7 @@ NI_TEST_MAIN(
     NI_TEST(accept_with_address),
     NI_TEST(accept_address_too_small),
     NI_TEST(accept_nonblocking),
+    NI_TEST(accept_from_non_blocking_listener),
     NI_TEST(accept_errors),
     NI_TEST(accept_on_a_file),
     NI_TEST(accept_is_not_inherited),

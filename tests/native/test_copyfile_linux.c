@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -110,25 +109,7 @@ static void at_progress(struct ni_test_recorder* r, int64_t copied)
     }
 }
 
-/* ---- Fault injection: a child process under a seccomp filter ---- */
-
-#define RET_ALLOW 0x7fff0000u
-#define RET_ERRNO 0x00050000u
-struct bpf_insn { uint16_t code; uint8_t jt, jf; uint32_t k; };
-struct bpf_prog { unsigned short len; struct bpf_insn* filter; };
-#define BPF_LD_ABS 0x20   /* BPF_LD | BPF_W | BPF_ABS */
-#define BPF_JEQ_K 0x15    /* BPF_JMP | BPF_JEQ | BPF_K */
-#define BPF_JSET_K 0x45   /* BPF_JMP | BPF_JSET | BPF_K */
-#define BPF_RET_K 0x06    /* BPF_RET | BPF_K */
-#if defined(__x86_64__)
-#  define AUDIT_ARCH_HERE 0xc000003eu
-#elif defined(__aarch64__)
-#  define AUDIT_ARCH_HERE 0xc00000b7u
-#endif
-
-/* One injected failure: system call `nr` fails with `error`; with arg >= 0, only when that argument
-   has a bit of `mask` set. */
-struct fault { long nr; int arg; uint32_t mask; int error; };
+/* ---- Fault injection (ni_test_run_injected): what the copy engine falls back from ---- */
 
 #ifdef O_TMPFILE
 #  define TMPFILE_BIT ((uint32_t)(O_TMPFILE & ~O_DIRECTORY))
@@ -142,70 +123,6 @@ struct fault { long nr; int arg; uint32_t mask; int error; };
 #  define FAULT_NO_TMPFILE { SYS_openat, 2, TMPFILE_BIT, EOPNOTSUPP }
 #  define FAULT_NO_HARDLINKS { SYS_linkat, -1, 0, EPERM }
 #endif
-
-/* Installs the filter; 1 if it works (a canary call fails as injected), 0 if it cannot be had here. */
-static int inject(const struct fault* faults, size_t count)
-{
-#if defined(AUDIT_ARCH_HERE) && defined(SYS_getpgid)
-    struct bpf_insn f[128];
-    size_t k = 0;
-    f[k++] = (struct bpf_insn){ BPF_LD_ABS, 0, 0, 4 }; /* arch */
-    size_t arch_check = k;
-    f[k++] = (struct bpf_insn){ BPF_JEQ_K, 0, 0, AUDIT_ARCH_HERE };
-    struct fault all[32];
-    if (count + 1 > sizeof all / sizeof all[0])
-        return 0;
-    memcpy(all, faults, count * sizeof *faults);
-    all[count] = (struct fault){ SYS_getpgid, -1, 0, ENOTRECOVERABLE }; /* the canary */
-    for (size_t i = 0; i <= count; i++)
-    {
-        f[k++] = (struct bpf_insn){ BPF_LD_ABS, 0, 0, 0 }; /* nr */
-        if (all[i].arg < 0)
-        {
-            f[k++] = (struct bpf_insn){ BPF_JEQ_K, 0, 1, (uint32_t)all[i].nr };
-        }
-        else
-        {
-            f[k++] = (struct bpf_insn){ BPF_JEQ_K, 0, 3, (uint32_t)all[i].nr };
-            f[k++] = (struct bpf_insn){ BPF_LD_ABS, 0, 0, 16 + 8 * (uint32_t)all[i].arg }; /* low half */
-            f[k++] = (struct bpf_insn){ BPF_JSET_K, 0, 1, all[i].mask };
-        }
-        f[k++] = (struct bpf_insn){ BPF_RET_K, 0, 0, RET_ERRNO | (uint32_t)all[i].error };
-    }
-    f[k++] = (struct bpf_insn){ BPF_RET_K, 0, 0, RET_ALLOW };
-    f[arch_check].jf = (uint8_t)(k - 1 - arch_check - 1);
-    struct bpf_prog prog = { (unsigned short)k, f };
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, 2 /* FILTER */, &prog) != 0)
-        return 0;
-    return syscall(SYS_getpgid, 0) == -1 && errno == ENOTRECOVERABLE;
-#else
-    (void)faults; (void)count;
-    return 0;
-#endif
-}
-
-/* Runs `body` in a child process under the injected faults. The child's checks print their own
-   failures; the result is the body's (1 passed, 0 failed), or -1 if the faults cannot be had. */
-static int run_injected(const struct fault* faults, size_t count, int (*body)(void*), void* arg)
-{
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0)
-    {
-        if (count > 0 && !inject(faults, count))
-            _exit(NI_TEST_SKIPPED);
-        _exit(body(arg) ? 0 : 1);
-    }
-    int status = 0;
-    if (!CHECK(pid > 0) || !CHECK(waitpid(pid, &status, 0) == pid))
-        return 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == NI_TEST_SKIPPED)
-        return -1;
-    return CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-#define SKIP_NO_SECCOMP "seccomp fault injection is not available here (an emulator, or no seccomp)"
 
 /* Files of exactly one kernel chunk and one byte more, through copy_file_range (same file system)
    and sendfile (tmpfs to disk, where copy_file_range says EXDEV). */
@@ -649,10 +566,10 @@ static void prepare_injected(struct ni_test_copy* t)
 static void copy_fallbacks(void)
 {
     /* Each list ends at the first entry without an error (the FAULT_* macros give one or two entries). */
-    static const struct { const char* name; struct fault faults[8]; } cases[] = {
+    static const struct { const char* name; struct ni_test_fault faults[8]; } cases[] = {
         { "no O_TMPFILE: a named temp and renameat2(RENAME_NOREPLACE)", { FAULT_NO_TMPFILE } },
-        { "no O_TMPFILE, no renameat2: link() and ni_test_remove()", { FAULT_NO_TMPFILE, { SYS_renameat2, -1, 0, ENOSYS } } },
-        { "no O_TMPFILE, renameat2 without flags support (EINVAL): link() and ni_test_remove()",
+        { "no O_TMPFILE, no renameat2: link() and unlink()", { FAULT_NO_TMPFILE, { SYS_renameat2, -1, 0, ENOSYS } } },
+        { "no O_TMPFILE, renameat2 without flags support (EINVAL): link() and unlink()",
           { FAULT_NO_TMPFILE, { SYS_renameat2, -1, 0, EINVAL } } },
         { "no O_TMPFILE, no renameat2, no hard links: a check, then rename()",
           { FAULT_NO_TMPFILE, { SYS_renameat2, -1, 0, ENOSYS }, FAULT_NO_HARDLINKS } },
@@ -670,13 +587,69 @@ static void copy_fallbacks(void)
         while (count < 8 && cases[i].faults[count].error != 0)
             count++;
         printf("  %s\n", cases[i].name);
-        int rc = run_injected(cases[i].faults, count, injected_round, &t);
+        int rc = ni_test_run_injected(cases[i].faults, count, injected_round, &t);
         if (rc < 0)
         {
-            ni_test_skip(SKIP_NO_SECCOMP);
+            ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
             return;
         }
     }
+}
+
+/* Under injected faults: a copy that fails with `error`, to a new destination and over an old one,
+   leaves nothing behind (no destination, no temp; the old destination as it was). */
+static int fails_leaving_nothing(const struct ni_test_copy* t, int32_t error)
+{
+    int ok = 1;
+    ni_test_remove(t->dst);
+    ok &= CHECK_RC(ni_copyfile(t->src, t->dst, 0), error);
+    ok &= CHECK(!ni_test_exists(t->dst));
+    ok &= CHECK_INT(ni_test_count_entries(t->dir, ""), 1);
+    int fd = open(t->dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644); /* not ni_test_write_file: fchmod may be faulted */
+    ok &= CHECK(fd >= 0 && write(fd, "old", 3) == 3);
+    if (fd >= 0)
+        close(fd);
+    ok &= CHECK_RC(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE), error);
+    ok &= CHECK(ni_test_file_equals(t->dst, "old", 3));
+    ok &= CHECK_INT(ni_test_count_entries(t->dir, ""), 2);
+    return ok;
+}
+
+/* EPERM from the data call in the middle of a sparse copy (the second extent's copy_file_range: its
+   length, 3 MiB, is the only one with bit 21 set) is the copy's answer: no destination, no temp, an old
+   destination kept. EPERM is 1, which once also meant "SEEK_DATA unsupported": the copy then went on
+   over the whole file from where the failed extent had left the offsets, and reported success. */
+static int sparse_eperm_round(void* arg)
+{
+    return fails_leaving_nothing(arg, EPERM);
+}
+
+static void copy_sparse_eperm_mid_copy(void)
+{
+    struct ni_test_copy t;
+    ni_test_copy_paths(&t, "d", "src");
+    const int64_t size = (int64_t)16 << 20, second = (int64_t)8 << 20, second_length = (int64_t)3 << 20;
+    int fd = open(t.src, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (!CHECK(fd >= 0))
+        return;
+    CHECK_INT(ftruncate(fd, (off_t)size), 0);
+    close(fd);
+    CHECK(write_at(t.src, 0, 64u << 10, 1));
+    CHECK(write_at(t.src, second, (size_t)second_length, 2));
+    if (blocks_of(t.src) * 512 >= size)
+    {
+        ni_test_skip("the file system here does not keep holes");
+        return;
+    }
+    /* Control: without the fault the same copy works (and keeps the holes). */
+    CHECK_OK(ni_copyfile(t.src, t.dst, 0));
+    CHECK(ni_test_same_content(t.src, t.dst));
+    CHECK(blocks_of(t.dst) < size / 512);
+    /* No reflink (a file system that has one would copy in one call), and EPERM for the second extent. */
+    const struct ni_test_fault faults[] = { { SYS_ioctl, -1, 0, ENOTTY },
+                                            { SYS_copy_file_range, 4, (uint32_t)second_length & ~(1u << 20), EPERM } };
+    if (ni_test_run_injected(faults, 2, sparse_eperm_round, &t) < 0)
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
 }
 
 /* Metadata the file system refuses (EPERM, as FAT and some network file systems say) does not fail
@@ -693,32 +666,20 @@ static int metadata_round(void* arg)
 
 static int metadata_failure_round(void* arg)
 {
-    struct ni_test_copy* t = arg;
-    int ok = 1;
-    ni_test_remove(t->dst);
-    ok &= CHECK_RC(ni_copyfile(t->src, t->dst, 0), EIO);
-    ok &= CHECK(!ni_test_exists(t->dst));
-    int fd = open(t->dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644); /* not ni_test_write_file: no fchmod here */
-    ok &= CHECK(fd >= 0 && write(fd, "old", 3) == 3);
-    if (fd >= 0)
-        close(fd);
-    ok &= CHECK_RC(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE), EIO);
-    ok &= CHECK(ni_test_file_equals(t->dst, "old", 3));
-    ok &= CHECK_INT(ni_test_count_entries(t->dir, ""), 2);
-    return ok;
+    return fails_leaving_nothing(arg, EIO);
 }
 
 static void copy_metadata_errors(void)
 {
     struct ni_test_copy t;
     prepare_injected(&t);
-    const struct fault eperm[] = { { SYS_fchmod, -1, 0, EPERM }, { SYS_utimensat, -1, 0, EPERM } };
-    const struct fault eio[] = { { SYS_fchmod, -1, 0, EIO } };
-    int rc = run_injected(eperm, 2, metadata_round, &t);
+    const struct ni_test_fault eperm[] = { { SYS_fchmod, -1, 0, EPERM }, { SYS_utimensat, -1, 0, EPERM } };
+    const struct ni_test_fault eio[] = { { SYS_fchmod, -1, 0, EIO } };
+    int rc = ni_test_run_injected(eperm, 2, metadata_round, &t);
     if (rc >= 0)
-        rc = run_injected(eio, 1, metadata_failure_round, &t);
+        rc = ni_test_run_injected(eio, 1, metadata_failure_round, &t);
     if (rc < 0)
-        ni_test_skip(SKIP_NO_SECCOMP);
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
 }
 
 /* ---- A process killed mid-copy ---- */
@@ -744,7 +705,7 @@ static int copy_until_paused(void* arg)
 
 /* Starts a child copying a 64 MiB file over `dst` (under `faults`), waits until it has copied its first
    chunk, SIGKILLs it, and returns how many temp files it left (-1: could not run, -2: skip). */
-static int kill_mid_copy(struct killed_copy* k, const struct fault* faults, size_t count)
+static int kill_mid_copy(struct killed_copy* k, const struct ni_test_fault* faults, size_t count)
 {
     if (!CHECK_INT(pipe(k->notify), 0))
         return -1;
@@ -754,7 +715,7 @@ static int kill_mid_copy(struct killed_copy* k, const struct fault* faults, size
     if (pid == 0)
     {
         close(k->notify[0]);
-        if (count > 0 && !inject(faults, count))
+        if (count > 0 && !ni_test_inject(faults, count))
             _exit(NI_TEST_SKIPPED);
         copy_until_paused(k);
         _exit(1);
@@ -804,10 +765,10 @@ static void copy_killed_mid_copy_named_temp(void)
 {
     struct killed_copy k;
     prepare_killed(&k);
-    const struct fault no_tmpfile[] = { FAULT_NO_TMPFILE };
+    const struct ni_test_fault no_tmpfile[] = { FAULT_NO_TMPFILE };
     int left = kill_mid_copy(&k, no_tmpfile, sizeof no_tmpfile / sizeof no_tmpfile[0]);
     if (left == -2)
-        ni_test_skip(SKIP_NO_SECCOMP);
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
     else
     {
         CHECK_INT(left, 1);
@@ -913,16 +874,16 @@ static void copy_in_place_fallbacks(void)
 
     /* A directory nobody may add to, with a file nobody may write. */
     CHECK_INT(chmod(u.dir, 0755), 0);
-    CHECK(run_injected(NULL, 0, copy_into_locked_directory, &u) == 1);
+    CHECK(ni_test_run_injected(NULL, 0, copy_into_locked_directory, &u) == 1);
 
     /* A sticky directory (like /tmp): nobody may create the temp but not rename over root's file. */
     CHECK_INT(chmod(u.dir, 01777), 0);
     CHECK_OK(ni_test_write_file(u.dst, "old destination, longer than nothing", 36, 0666));
-    CHECK(run_injected(NULL, 0, copy_into_locked_directory, &u) == 1);
+    CHECK(ni_test_run_injected(NULL, 0, copy_into_locked_directory, &u) == 1);
 
     /* A destination nobody may write: EACCES, although the (writable) directory would allow a rename. */
     CHECK_OK(ni_test_write_file(u.dst, "read-only", 9, 0644));
-    CHECK(run_injected(NULL, 0, copy_over_read_only, &u) == 1);
+    CHECK(ni_test_run_injected(NULL, 0, copy_over_read_only, &u) == 1);
     CHECK_INT(chmod(top, top_st.st_mode & 07777), 0);
 }
 
@@ -962,6 +923,7 @@ NI_TEST_MAIN(
     NI_TEST_LINUX(copy_efbig),
     NI_TEST_LINUX(copy_enospc),
     NI_TEST_LINUX(copy_fallbacks),
+    NI_TEST_LINUX(copy_sparse_eperm_mid_copy),
     NI_TEST_LINUX(copy_metadata_errors),
     NI_TEST_LINUX(copy_killed_mid_copy),
     NI_TEST_LINUX(copy_killed_mid_copy_named_temp),

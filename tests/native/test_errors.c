@@ -8,6 +8,9 @@
 #  ifndef ERROR_DIRECTORY_NOT_SUPPORTED
 #    define ERROR_DIRECTORY_NOT_SUPPORTED 336L /* missing from older MinGW headers */
 #  endif
+#  ifndef ERROR_NOTHING_TO_TERMINATE
+#    define ERROR_NOTHING_TO_TERMINATE 758L /* missing from MinGW's headers */
+#  endif
 #else
 #  include <sys/stat.h>
 #endif
@@ -39,7 +42,9 @@ static const struct { int error, kind; } g_kinds[] = {
     { WSAENOTCONN, NI_ERR_NOTCONN },
     { ERROR_NOT_ENOUGH_MEMORY, NI_ERR_NOMEM }, { ERROR_OUTOFMEMORY, NI_ERR_NOMEM }, { WSAENOBUFS, NI_ERR_NOMEM },
     { WSAEINTR, NI_ERR_INTR }, { ERROR_CANCELLED, NI_ERR_CANCELED }, { ERROR_REQUEST_ABORTED, NI_ERR_CANCELED },
-    { 0, NI_ERR_OTHER }, { ERROR_GEN_FAILURE, NI_ERR_OTHER }, { ERROR_BROKEN_PIPE, NI_ERR_OTHER },
+    { ERROR_NOTHING_TO_TERMINATE, NI_ERR_SRCH }, { ERROR_WAIT_NO_CHILDREN, NI_ERR_CHILD },
+    { ERROR_BROKEN_PIPE, NI_ERR_PIPE }, { ERROR_NO_DATA, NI_ERR_PIPE },
+    { 0, NI_ERR_OTHER }, { ERROR_GEN_FAILURE, NI_ERR_OTHER }, { ERROR_PROC_NOT_FOUND, NI_ERR_OTHER },
     { WSAEFAULT, NI_ERR_OTHER }, { -1, NI_ERR_OTHER }, { 99999, NI_ERR_OTHER },
     /* errno values mean nothing here: ENOENT (2) is ERROR_FILE_NOT_FOUND, EEXIST (17) is not a class */
     { 17, NI_ERR_OTHER },
@@ -55,8 +60,9 @@ static const struct { int error, kind; } g_kinds[] = {
     { ENOTSOCK, NI_ERR_NOTSOCK }, { EOPNOTSUPP, NI_ERR_OPNOTSUPP }, { ENOTSUP, NI_ERR_OPNOTSUPP },
     { ECONNABORTED, NI_ERR_CONNABORTED }, { ECONNRESET, NI_ERR_CONNRESET },
     { ENOTCONN, NI_ERR_NOTCONN }, { ENOMEM, NI_ERR_NOMEM }, { ENOBUFS, NI_ERR_NOMEM },
-    { EINTR, NI_ERR_INTR }, { ECANCELED, NI_ERR_CANCELED },
-    { 0, NI_ERR_OTHER }, { EIO, NI_ERR_OTHER }, { EPIPE, NI_ERR_OTHER }, { -1, NI_ERR_OTHER },
+    { EINTR, NI_ERR_INTR }, { ECANCELED, NI_ERR_CANCELED }, { ESRCH, NI_ERR_SRCH },
+    { ECHILD, NI_ERR_CHILD }, { EPIPE, NI_ERR_PIPE },
+    { 0, NI_ERR_OTHER }, { EIO, NI_ERR_OTHER }, { -1, NI_ERR_OTHER },
     { 99999, NI_ERR_OTHER },
 #endif
 };
@@ -75,6 +81,35 @@ static void error_kind_maps(void)
     CHECK_INT(ni_error_kind(ni_close(NI_TEST_BAD_HANDLE)), NI_ERR_BADF);
     CHECK_INT(ni_error_kind(ni_socket(99, NI_SOCK_STREAM, 0, &h)), NI_ERR_AFNOSUPPORT);
     CHECK_INT(ni_error_kind(ni_accept(NI_TEST_BAD_HANDLE, NULL, NULL, &h)), NI_TEST_CODE(NI_ERR_BADF, NI_ERR_NOTSOCK));
+    /* A pipe whose reader is gone: what a write gets (EPIPE, ERROR_NO_DATA). */
+    ni_handle r, w;
+    if (CHECK_OK(ni_pipe(&r, &w)))
+    {
+        CHECK_OK(ni_close(r));
+        long long written = ni_test_write(w, "x", 1);
+        CHECK(written < 0);
+        CHECK_INT(ni_error_kind((int32_t)-written), NI_ERR_PIPE);
+        CHECK_OK(ni_close(w));
+    }
+    /* A child that is already gone: signalling it is SRCH (this program, exiting at once). */
+    const char* args[] = { "0", NULL };
+    const char* argv[NI_TEST_MAX_ARGS];
+    ni_test_command_line(ni_test_self(), args, argv);
+    const char* envp[] = { "NI_TEST_ROLE=exit", "SystemRoot=C:\\windows", NULL }; /* wine needs SystemRoot */
+    ni_process process;
+    int32_t exited = 0, code = -1;
+    if (CHECK_OK(ni_spawn(argv[0], argv, envp, NULL, NULL, 0, 0, &process)))
+    {
+        CHECK_OK(ni_wait(&process, 30000, &exited, &code));
+        CHECK_INT(exited, 1);
+        CHECK_INT(ni_error_kind(ni_kill(&process, 9)), NI_ERR_SRCH);
+        CHECK_OK(ni_process_close(&process));
+    }
+#ifndef _WIN32
+    /* Waiting for a process that is not our child: CHILD. */
+    ni_process init = { 1, NI_INVALID_HANDLE };
+    CHECK_INT(ni_error_kind(ni_wait(&init, 0, &exited, &code)), NI_ERR_CHILD);
+#endif
 }
 
 /* The system's own text for `error`, UTF-8 without a trailing line break; 0 if it has none. */

@@ -9,9 +9,14 @@
 #  include <fcntl.h>
 #  include <pthread.h>
 #  include <signal.h>
+#  include <sys/resource.h>
 #  include <sys/wait.h>
 #else
 #  define SIGKILL 9 /* what ni_kill takes; Windows terminates whatever the number */
+#  define SIGTERM 15
+#  ifndef ERROR_NOTHING_TO_TERMINATE
+#    define ERROR_NOTHING_TO_TERMINATE 758L /* missing from MinGW's headers */
+#  endif
 #endif
 #ifdef __linux__
 #  include <sys/ioctl.h>
@@ -107,20 +112,28 @@ static int no_children_left(void)
 }
 #endif
 
+/* Starts this program as a child that exits with `code` and waits for that exit; 1 if it started (then the
+   caller closes `process`). */
+static int exited_child(const char* code, ni_process* process)
+{
+    const char* args[] = { code, NULL };
+    if (!CHECK_OK(start_role("exit", args, NI_INVALID_HANDLE, process)))
+        return 0;
+    int32_t exited = 0, status = -1;
+    CHECK_OK(ni_wait(process, WAIT_MS, &exited, &status));
+    CHECK_INT(exited, 1);
+    CHECK_INT(status, atoi(code));
+    return 1;
+}
+
 static void exit_codes(void)
 {
     const char* codes[] = { "0", "1", "255" };
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
     {
-        const char* args[] = { codes[i], NULL };
         ni_process process;
-        if (!CHECK_OK(start_role("exit", args, NI_INVALID_HANDLE, &process)))
-            continue;
-        int32_t exited = 0, code = -1;
-        CHECK_OK(ni_wait(&process, WAIT_MS, &exited, &code));
-        CHECK_INT(exited, 1);
-        CHECK_INT(code, atoi(codes[i]));
-        CHECK_OK(ni_process_close(&process));
+        if (exited_child(codes[i], &process))
+            CHECK_OK(ni_process_close(&process));
     }
 #ifndef _WIN32
     /* A death by signal: 128 + the signal, as a shell says. */
@@ -234,9 +247,11 @@ static void wait_timeout_and_kill(void)
     {
         CHECK(process.pid > 0);
         int32_t exited = -1, code = -1;
-        CHECK_OK(ni_wait(&process, 0, &exited, &code));
-        CHECK_INT(exited, 0);
         long long t0 = ni_test_now_ms();
+        CHECK_OK(ni_wait(&process, 0, &exited, &code)); /* just looks: never sleeps */
+        CHECK_INT(exited, 0);
+        CHECK(ni_test_now_ms() - t0 < 1000);
+        t0 = ni_test_now_ms();
         CHECK_OK(ni_wait(&process, 200, &exited, &code));
         long long elapsed = ni_test_now_ms() - t0;
         CHECK_INT(exited, 0);
@@ -244,6 +259,9 @@ static void wait_timeout_and_kill(void)
         CHECK_OK(ni_wait_for_exit(&process, 0, &exited));
         CHECK_INT(exited, 0);
         CHECK_OK(ni_wait_for_exit(&process, 50, &exited));
+        CHECK_INT(exited, 0);
+        CHECK_OK(ni_kill(&process, 0)); /* signal 0 only checks: the child runs on */
+        CHECK_OK(ni_wait_for_exit(&process, 0, &exited));
         CHECK_INT(exited, 0);
         CHECK_OK(ni_kill(&process, SIGKILL));
         CHECK_OK(ni_wait_for_exit(&process, -1, &exited));
@@ -273,6 +291,35 @@ static void wait_timeout_and_kill(void)
     int32_t exited;
     CHECK_RC(ni_wait_for_exit(NULL, 0, &exited), NI_TEST_EINVAL);
     ni_close(in_r), ni_close(in_w);
+}
+
+/* A child that has exited is "already gone" (ESRCH, ERROR_NOTHING_TO_TERMINATE: NI_ERR_SRCH) for any signal,
+   0 (only a check) included; on Windows never the bad-handle code that a handle which is no process gives. */
+static void kill_after_exit(void)
+{
+    /* 259 is Windows' STILL_ACTIVE: an exit code that GetExitCodeProcess cannot tell from a running process. */
+    const char* codes[] = { "0", NI_TEST_CODE("42", "259") };
+    const int32_t gone = NI_TEST_CODE(ESRCH, ERROR_NOTHING_TO_TERMINATE);
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+    {
+        ni_process process;
+        if (!exited_child(codes[i], &process))
+            continue;
+        CHECK_RC(ni_kill(&process, SIGKILL), gone);
+        CHECK_INT(ni_error_kind(ni_kill(&process, SIGTERM)), NI_ERR_SRCH);
+        CHECK_RC(ni_kill(&process, 0), gone);
+#ifdef _WIN32
+        int32_t exited = 0, code = -1;
+        CHECK_OK(ni_wait(&process, 0, &exited, &code)); /* the kill changed nothing */
+        CHECK_INT(code, atoi(codes[i]));
+#endif
+        CHECK_OK(ni_process_close(&process));
+    }
+#ifdef _WIN32
+    ni_process bad = { 1, NI_TEST_BAD_HANDLE };
+    CHECK_RC(ni_kill(&bad, SIGKILL), ERROR_INVALID_HANDLE);
+    CHECK_INT(ni_error_kind(ni_kill(&bad, SIGKILL)), NI_ERR_BADF);
+#endif
 }
 
 static void stdout_eof_while_a_sibling_runs(void)
@@ -415,6 +462,62 @@ static void mappings_do_not_clobber_each_other(void)
         free(list);
     }
     ni_close(a), ni_close(aw), ni_close(b), ni_close(bw), ni_close(c), ni_close(cw);
+}
+
+/* Targets at the very top of the descriptor range (RLIMIT_NOFILE 1024 here: 1022, 1023), which the header
+   promises like any other number. The child once parked its report pipe and its temporary copies above
+   every target, where no number was left: EINVAL. Now they go to free numbers that no mapping targets. In a
+   forked child, so that the lowered limit stays there. */
+static int top_of_the_range_round(void* arg)
+{
+    (void)arg;
+    struct rlimit limit;
+    if (!CHECK_INT(getrlimit(RLIMIT_NOFILE, &limit), 0))
+        return 0;
+    limit.rlim_cur = 1024;
+    ni_handle a, aw, b, bw;
+    if (!CHECK_INT(setrlimit(RLIMIT_NOFILE, &limit), 0) || !CHECK_OK(ni_pipe(&a, &aw)) || !CHECK_OK(ni_pipe(&b, &bw)))
+        return 0;
+    char ta[64], tb[64];
+    ni_test_describe_handle(a, ta, sizeof ta);
+    ni_test_describe_handle(b, tb, sizeof tb);
+    /* A descriptor of our own at 1023, non-inheritable (this child has one thread: no race to fear). */
+    int top = dup2((int)a, 1023);
+    if (top == 1023)
+        fcntl(top, F_SETFD, FD_CLOEXEC);
+    const char* argv[NI_TEST_MAX_ARGS];
+    ni_test_command_line(NULL, NULL, argv);
+    const ni_fd_mapping same_number[] = { { top, NI_SPAWN_SAME_NUMBER } };
+    const ni_fd_mapping as_1023[] = { { b, 1023 } };
+    const ni_fd_mapping both[] = { { a, 1022 }, { b, 1023 } };
+    const struct { const ni_fd_mapping* mappings; int32_t count; int fd1022; const char* at1022; const char* at1023; }
+        cases[] = { { same_number, 1, 0, NULL, ta }, { as_1023, 1, 0, NULL, tb }, { both, 2, 1, ta, tb } };
+    int ok = CHECK_INT(top, 1023);
+    for (size_t i = 0; top == 1023 && i < sizeof cases / sizeof cases[0]; i++)
+    {
+        int32_t code = -1;
+        char* list = run(argv, NULL, NULL, cases[i].mappings, cases[i].count, 0, &code);
+        int good = CHECK(list != NULL) && CHECK_INT(code, 0) && CHECK(ni_test_probe_has(list, 1023, cases[i].at1023)) &&
+                   CHECK_INT(ni_test_probe_has(list, 1022, cases[i].at1022), cases[i].fd1022) &&
+                   CHECK_INT(ni_test_probe_lines(list), 2 + cases[i].fd1022); /* and its stdout */
+        ok &= good;
+        if (!good && list != NULL)
+            fprintf(stderr, "case %zu, the child's descriptors:\n%s", i, list);
+        free(list);
+    }
+    /* Control: a target at the limit itself is no descriptor number here. */
+    const ni_fd_mapping above[] = { { b, 1024 } };
+    ni_process process;
+    ok &= CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, above, 1, 0, &process), EBADF);
+    if (top >= 0)
+        close(top);
+    ni_close(a), ni_close(aw), ni_close(b), ni_close(bw);
+    return ok;
+}
+
+static void targets_at_the_top_of_the_range(void)
+{
+    CHECK_INT(ni_test_run_injected(NULL, 0, top_of_the_range_round, NULL), 1);
 }
 
 static void inherit_stdio_adds_the_open_standard_streams(void)
@@ -684,6 +787,69 @@ static void exit_code_after_other_code_collected_the_child(void)
     }
     CHECK(!wrong);
 }
+
+#ifdef __linux__
+/* ni_wait with a zero timeout only looks, even for a child that other code collected whose status the kernel
+   has not recorded in the pidfd yet: it says "not exited" and a later call finds the status. It once waited
+   up to 250 ms for the record, and ChildProcess calls it under its lock for every live child on each SIGCHLD.
+   Proved without timing: in a forked child (for which the spawned process is not a child: waitpid says
+   ECHILD, as when other code collected it) the pidfd's record is made absent (PIDFD_GET_INFO, the only
+   _IOR/_IOWR ioctl here, fails with ESRCH, as in the moment before the kernel records it) and every call
+   that can sleep kills the process. */
+static int wait_zero_round(void* arg)
+{
+    ni_process* process = arg;
+    int32_t exited = -1, code = -1;
+    int ok = CHECK_OK(ni_wait(process, 0, &exited, &code));
+    return ok & CHECK_INT(exited, 0);
+}
+
+static void wait_with_zero_timeout_never_sleeps(void)
+{
+    const char* argv[] = { "/bin/sh", "-c", "exit 42", NULL };
+    ni_process process;
+    if (!CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &process)))
+        return;
+    int status;
+    CHECK_INT(waitpid((pid_t)process.pid, &status, 0), (int)process.pid); /* the other code */
+    if (process.handle == NI_INVALID_HANDLE)
+    {
+        ni_test_skip("no pidfd here: ni_wait has no record to wait for");
+        ni_process_close(&process);
+        return;
+    }
+    const struct ni_test_fault faults[] = {
+        { SYS_ioctl, 1, 0x80000000u, ESRCH },
+#ifdef SYS_poll
+        { SYS_poll, -1, 0, NI_TEST_FAULT_KILL },
+#endif
+#ifdef SYS_nanosleep
+        { SYS_nanosleep, -1, 0, NI_TEST_FAULT_KILL },
+#endif
+#ifdef SYS_select
+        { SYS_select, -1, 0, NI_TEST_FAULT_KILL },
+#endif
+        { SYS_ppoll, -1, 0, NI_TEST_FAULT_KILL },
+        { SYS_clock_nanosleep, -1, 0, NI_TEST_FAULT_KILL },
+        { SYS_pselect6, -1, 0, NI_TEST_FAULT_KILL },
+        { SYS_epoll_pwait, -1, 0, NI_TEST_FAULT_KILL },
+    };
+    int rc = ni_test_run_injected(faults, sizeof faults / sizeof faults[0], wait_zero_round, &process);
+    if (rc < 0)
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
+    /* Here, with the record there, a later zero-timeout call finds the status. */
+    int32_t exited = -1, code = -1;
+    if (kernel_keeps_exit_status_in_pidfd())
+    {
+        CHECK_OK(ni_wait(&process, 0, &exited, &code));
+        CHECK_INT(exited, 1);
+        CHECK_INT(code, 42);
+    }
+    else
+        CHECK_RC(ni_wait(&process, -1, &exited, &code), ECHILD);
+    CHECK_OK(ni_process_close(&process));
+}
+#endif
 #endif
 
 /* ---- Windows: the handle list, handle values on the command line, the environment block, the race ---- */
@@ -994,9 +1160,11 @@ NI_TEST_MAIN(
     NI_TEST(exec_failures_are_errors),
     NI_TEST(bad_arguments),
     NI_TEST(wait_timeout_and_kill),
+    NI_TEST(kill_after_exit),
     NI_TEST(stdout_eof_while_a_sibling_runs),
     NI_TEST_POSIX(child_gets_exactly_the_mapped),
     NI_TEST_POSIX(mappings_do_not_clobber_each_other),
+    NI_TEST_POSIX(targets_at_the_top_of_the_range),
     NI_TEST_POSIX(inherit_stdio_adds_the_open_standard_streams),
     NI_TEST_POSIX(environment_and_directory),
     NI_TEST_POSIX(pidfd_when_the_kernel_has_one),
@@ -1004,6 +1172,7 @@ NI_TEST_MAIN(
     NI_TEST_POSIX(exact_while_other_threads_fork),
     NI_TEST_POSIX(wait_for_exit_leaves_the_code_to_ni_wait),
     NI_TEST_POSIX(exit_code_after_other_code_collected_the_child),
+    NI_TEST_LINUX(wait_with_zero_timeout_never_sleeps),
     NI_TEST_WINDOWS(child_gets_only_the_listed),
     NI_TEST_WINDOWS(handle_values_are_rewritten),
     NI_TEST_WINDOWS(environment_is_sorted),

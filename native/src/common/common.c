@@ -16,6 +16,8 @@ int32_t ni_check_open_flags(int32_t flags)
         return NI_ERROR_INVALID_ARGUMENT;
     if ((flags & NI_O_EXCL) && !(flags & NI_O_CREAT))
         return NI_ERROR_INVALID_ARGUMENT; /* O_EXCL without O_CREAT is undefined in POSIX */
+    if ((flags & NI_O_TRUNC) && (flags & NI_O_ACCMODE) == NI_O_RDONLY)
+        return NI_ERROR_INVALID_ARGUMENT; /* truncating needs write access, as FileMode.Truncate does */
     return 0;
 }
 

@@ -2,7 +2,7 @@
 #define _GNU_SOURCE
 #include "unix.h"
 
-#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -10,14 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#if defined(__linux__)
-#  include <sys/syscall.h>
-#endif
 
 static int32_t kind_of(mode_t mode)
 {
@@ -29,46 +24,6 @@ static int32_t kind_of(mode_t mode)
     return NI_KIND_OTHER;
 }
 
-/* Calls visit(fd, state) for every open descriptor, lowest first where the system can list them. */
-typedef int (*fd_visitor)(int fd, void* state);
-
-static int for_each_fd(fd_visitor visit, void* state)
-{
-#if defined(__linux__)
-    DIR* dir = opendir("/proc/self/fd");
-    if (dir != NULL)
-    {
-        int own = dirfd(dir);
-        struct dirent* entry;
-        int error = 0;
-        while (error == 0 && (entry = readdir(dir)) != NULL)
-        {
-            char* end;
-            long fd = strtol(entry->d_name, &end, 10);
-            if (*end != '\0' || end == entry->d_name || fd == own)
-                continue;
-            error = visit((int)fd, state);
-        }
-        closedir(dir);
-        return error;
-    }
-#endif
-    /* No /proc: ask every number up to the descriptor limit. */
-    struct rlimit limit;
-    long max = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? (long)limit.rlim_cur : 65536;
-    if (max > 1048576)
-        max = 1048576;
-    for (long fd = 0; fd < max; fd++)
-    {
-        if (fcntl((int)fd, F_GETFD) < 0)
-            continue;
-        int error = visit((int)fd, state);
-        if (error != 0)
-            return error;
-    }
-    return 0;
-}
-
 struct list_state
 {
     ni_handle_info* buffer;
@@ -76,7 +31,7 @@ struct list_state
     int32_t count;
 };
 
-static int list_one(int fd, void* arg)
+static int32_t list_one(int fd, void* arg)
 {
     struct list_state* state = arg;
     int flags = fcntl(fd, F_GETFD);
@@ -88,7 +43,7 @@ static int list_one(int fd, void* arg)
         ni_handle_info* info = &state->buffer[state->count];
         info->handle = (ni_handle)fd;
         info->inheritable = (flags & FD_CLOEXEC) ? 0 : 1;
-        info->kind = ni_unix_fstat(fd, &st) == 0 ? kind_of(st.st_mode) : NI_KIND_OTHER;
+        info->kind = ni_sys_fstat(fd, &st) == 0 ? kind_of(st.st_mode) : NI_KIND_OTHER;
     }
     state->count++;
     return 0;
@@ -99,7 +54,7 @@ int32_t ni_list_handles(ni_handle_info* buffer, int32_t capacity, int32_t* count
     if (count == NULL || capacity < 0 || (buffer == NULL && capacity > 0))
         return EINVAL;
     struct list_state state = { buffer, capacity, 0 };
-    int error = for_each_fd(list_one, &state);
+    int32_t error = ni_unix_for_each_fd(list_one, &state);
     if (error != 0)
         return error;
     *count = state.count;
@@ -167,8 +122,9 @@ int32_t ni_describe(ni_handle handle, char* buffer, int32_t size, int32_t* kind)
         return EINVAL;
     int fd = ni_unix_fd(handle);
     struct stat st;
-    if (ni_unix_fstat(fd, &st) < 0)
-        return errno;
+    int32_t error = ni_sys_fstat(fd, &st);
+    if (error != 0)
+        return error;
     *kind = kind_of(st.st_mode);
     buffer[0] = '\0';
     if (S_ISSOCK(st.st_mode))
@@ -176,16 +132,7 @@ int32_t ni_describe(ni_handle handle, char* buffer, int32_t size, int32_t* kind)
         describe_socket(fd, buffer, (size_t)size);
         return 0;
     }
-#if defined(__linux__)
-    char link[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, buffer, (size_t)size - 1);
-    buffer[n > 0 ? n : 0] = '\0';
-#elif defined(F_GETPATH)
-    char path[PATH_MAX];
-    if (fcntl(fd, F_GETPATH, path) == 0)
-        snprintf(buffer, (size_t)size, "%s", path);
-#endif
+    ni_sys_fd_path(fd, buffer, (size_t)size);
     if (buffer[0] == '\0' && S_ISFIFO(st.st_mode))
         snprintf(buffer, (size_t)size, "pipe:[%llu]", (unsigned long long)st.st_ino);
     return 0;
@@ -199,21 +146,16 @@ static int compare_fds(const void* a, const void* b)
 
 struct seal_state
 {
-    const int* keep; /* sorted */
+    const int* keep; /* ascending */
     int32_t keep_count;
     int32_t changed;
     int apply; /* 1: set FD_CLOEXEC here; 0: only count (close_range does the work) */
 };
 
-static int kept(const struct seal_state* state, int fd)
-{
-    return bsearch(&fd, state->keep, (size_t)state->keep_count, sizeof(int), compare_fds) != NULL;
-}
-
-static int seal_one(int fd, void* arg)
+static int32_t seal_one(int fd, void* arg)
 {
     struct seal_state* state = arg;
-    if (kept(state, fd))
+    if (ni_unix_is_kept(state->keep, state->keep_count, fd))
         return 0;
     int flags = fcntl(fd, F_GETFD);
     if (flags < 0 || (flags & FD_CLOEXEC))
@@ -224,76 +166,46 @@ static int seal_one(int fd, void* arg)
     return 0;
 }
 
-#if defined(__linux__) && defined(SYS_close_range)
-/* CLOSE_RANGE_CLOEXEC over every number but the kept ones (kernel 5.11+): a few system calls for
-   any number of descriptors. 0, or -1 when the kernel cannot (the caller then walks). The run-time
-   probe is shared with ni_spawn (ni_unix_close_range). */
-static int close_range_cloexec(unsigned int first, unsigned int last)
+/* The standard streams and `keep`, ascending, in a malloc'd array. */
+static int32_t sorted_keep_list(const ni_handle* keep, int32_t keep_count, int** sorted)
 {
-    return ni_unix_close_range(first, last, CLOSE_RANGE_CLOEXEC);
-}
-
-static int seal_with_close_range(const int* keep, int32_t keep_count)
-{
-    unsigned int first = 0;
+    int* list = malloc(sizeof(int) * ((size_t)keep_count + 3));
+    if (list == NULL)
+        return ENOMEM;
+    list[0] = 0, list[1] = 1, list[2] = 2;
     for (int32_t i = 0; i < keep_count; i++)
     {
-        unsigned int k = (unsigned int)keep[i];
-        if (k < first)
-            continue; /* a duplicate */
-        int rc = k > first ? close_range_cloexec(first, k - 1) : 0;
-        if (rc != 0)
-            return rc;
-        first = k + 1;
+        if (keep[i] < 0 || keep[i] > NI_UNIX_FD_MAX)
+        {
+            free(list);
+            return EINVAL;
+        }
+        list[i + 3] = (int)keep[i];
     }
-    return close_range_cloexec(first, ~0U);
+    qsort(list, (size_t)keep_count + 3, sizeof(int), compare_fds);
+    *sorted = list;
+    return 0;
 }
-#endif
 
 int32_t ni_seal(const ni_handle* keep, int32_t keep_count, int32_t* changed)
 {
     if (changed == NULL || keep_count < 0 || (keep == NULL && keep_count > 0))
         return EINVAL;
     /* The standard streams are always kept: a child started without redirection needs them. */
-    int32_t total = keep_count + 3;
-    int* sorted = malloc(sizeof(int) * (size_t)total);
-    if (sorted == NULL)
-        return ENOMEM;
-    sorted[0] = 0, sorted[1] = 1, sorted[2] = 2;
-    for (int32_t i = 0; i < keep_count; i++)
+    int* sorted;
+    int32_t error = sorted_keep_list(keep, keep_count, &sorted);
+    if (error != 0)
+        return error;
+    struct seal_state state = { sorted, keep_count + 3, 0, 0 };
+    /* Count first (what changes), then let the kernel flip the whole range at once (close_range with
+       CLOEXEC); where it cannot, set the flag one descriptor at a time. */
+    error = ni_unix_for_each_fd(seal_one, &state);
+    if (error == 0 && (error = ni_unix_close_except(sorted, state.keep_count, NI_CLOSE_RANGE_CLOEXEC)) == ENOSYS)
     {
-        if (keep[i] < 0 || keep[i] > 0x7fffffff)
-        {
-            free(sorted);
-            return EINVAL;
-        }
-        sorted[i + 3] = (int)keep[i];
+        state.apply = 1;
+        state.changed = 0;
+        error = ni_unix_for_each_fd(seal_one, &state);
     }
-    qsort(sorted, (size_t)total, sizeof(int), compare_fds);
-
-    struct seal_state state = { sorted, total, 0, 1 };
-    int error;
-#if defined(__linux__) && defined(SYS_close_range)
-    /* Count first (what changes), then let the kernel flip the whole range at once. */
-    state.apply = 0;
-    error = for_each_fd(seal_one, &state);
-    if (error == 0)
-    {
-        int rc = seal_with_close_range(sorted, total);
-        if (rc < 0)
-        {
-            state.apply = 1;
-            state.changed = 0;
-            error = for_each_fd(seal_one, &state);
-        }
-        else
-        {
-            error = rc;
-        }
-    }
-#else
-    error = for_each_fd(seal_one, &state);
-#endif
     free(sorted);
     if (error != 0)
         return error;

@@ -44,6 +44,9 @@ int32_t ni_error_kind(int32_t error)
         case ENOMEM: case ENOBUFS: return NI_ERR_NOMEM;
         case EINTR: return NI_ERR_INTR;
         case ECANCELED: return NI_ERR_CANCELED;
+        case ESRCH: return NI_ERR_SRCH;
+        case ECHILD: return NI_ERR_CHILD;
+        case EPIPE: return NI_ERR_PIPE;
         default: return NI_ERR_OTHER;
     }
 }

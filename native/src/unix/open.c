@@ -1,20 +1,15 @@
-/* ni_open, ni_preallocate: files opened close-on-exec in the open call itself. */
+/* ni_open, ni_preallocate: files opened close-on-exec in the open call itself, with File.OpenHandle's
+   advisory lock and truncation once the lock is held. */
 #define _GNU_SOURCE
 #include "unix.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-#if HAVE_FLOCK
-#  include <sys/file.h>
-#endif
-
-#ifndef O_CLOEXEC
-#  define O_CLOEXEC 0
-#endif
 
 static int to_os_flags(int32_t flags)
 {
-    int os = O_CLOEXEC;
+    int os = 0;
     switch (flags & NI_O_ACCMODE)
     {
         case NI_O_WRONLY: os |= O_WRONLY; break;
@@ -31,28 +26,28 @@ static int to_os_flags(int32_t flags)
     return os;
 }
 
-static int lock_and_truncate(int fd, int32_t flags)
+/* Opening a directory for writing fails with EISDIR in open(); for reading it needs a look. */
+static int32_t refuse_directory(int fd, int32_t flags)
 {
-#if HAVE_FLOCK
-    if (flags & (NI_O_SHLOCK | NI_O_EXLOCK))
-    {
-        int op = ((flags & NI_O_EXLOCK) ? LOCK_EX : LOCK_SH) | LOCK_NB;
-        int rc;
-        while ((rc = flock(fd, op)) < 0 && errno == EINTR) { }
-        /* Advisory locking is best effort: only a conflicting holder fails the open. */
-        if (rc < 0 && (errno == EWOULDBLOCK || errno == EAGAIN))
-            return EWOULDBLOCK;
-    }
-#endif
-    if ((flags & NI_O_TRUNC) && (flags & (NI_O_SHLOCK | NI_O_EXLOCK)))
-    {
-        int rc;
-        while ((rc = ftruncate(fd, 0)) < 0 && errno == EINTR) { }
-        /* EINVAL / EBADF: a FIFO or device that cannot be truncated, as with O_TRUNC. */
-        if (rc < 0 && errno != EINVAL && errno != EBADF)
-            return errno;
-    }
-    return 0;
+    if (!(flags & NI_O_NOTDIR) || (flags & NI_O_ACCMODE) != NI_O_RDONLY)
+        return 0;
+    struct stat st;
+    int32_t error = ni_sys_fstat(fd, &st);
+    return error != 0 ? error : S_ISDIR(st.st_mode) ? EISDIR : 0;
+}
+
+static int32_t lock_and_truncate(int fd, int32_t flags)
+{
+    if (!(flags & (NI_O_SHLOCK | NI_O_EXLOCK)))
+        return 0;
+    int32_t error = ni_unix_lock(fd, (flags & NI_O_EXLOCK) != 0);
+    if (error != 0 || !(flags & NI_O_TRUNC))
+        return error;
+    int rc;
+    while ((rc = ftruncate(fd, 0)) < 0 && errno == EINTR) { }
+    /* EINVAL: a FIFO or device, which O_TRUNC leaves alone too. (The descriptor is writable: read-only
+       truncation was refused before the open.) */
+    return rc < 0 && errno != EINVAL ? errno : 0;
 }
 
 int32_t ni_open(const char* path, int32_t flags, int32_t mode, ni_handle* result)
@@ -66,36 +61,17 @@ int32_t ni_open(const char* path, int32_t flags, int32_t mode, ni_handle* result
         return ENOTSUP; /* POSIX has no such thing; the caller removes the name when it closes */
 
     int fd;
-    while ((fd = open(path, to_os_flags(flags), (mode_t)mode)) < 0 && errno == EINTR) { }
-    if (fd < 0)
-        return errno;
-
-#if !HAVE_O_CLOEXEC
-    if ((error = ni_unix_cloexec_fallback(fd, NI_CAP_OPEN_ATOMIC)) != 0)
+    if ((error = ni_unix_open(path, to_os_flags(flags), (mode_t)mode, &fd)) != 0)
         return error;
-#endif
-
-    /* Opening a directory for writing fails with EISDIR in open(); for reading it needs a look. */
-    if ((flags & NI_O_NOTDIR) && (flags & NI_O_ACCMODE) == NI_O_RDONLY)
-    {
-        struct stat st;
-        if (ni_unix_fstat(fd, &st) < 0)
-            error = errno;
-        else if (S_ISDIR(st.st_mode))
-            error = EISDIR;
-    }
-    if (error == 0)
+    if ((error = refuse_directory(fd, flags)) == 0)
         error = lock_and_truncate(fd, flags);
-#if HAVE_POSIX_FADVISE
-    if (error == 0 && (flags & (NI_O_RANDOM | NI_O_SEQUENTIAL)))
-        (void)posix_fadvise(fd, 0, 0, (flags & NI_O_RANDOM) ? POSIX_FADV_RANDOM : POSIX_FADV_SEQUENTIAL); /* a hint */
-#endif
     if (error != 0)
     {
         ni_unix_close_quietly(fd);
         return error;
     }
-
+    if (flags & (NI_O_RANDOM | NI_O_SEQUENTIAL))
+        ni_unix_advise(fd, (flags & NI_O_RANDOM) != 0);
     *result = (ni_handle)fd;
     return 0;
 }
@@ -106,13 +82,5 @@ int32_t ni_preallocate(ni_handle handle, int64_t length)
         return EINVAL;
     if (length == 0)
         return 0;
-#if defined(__linux__) && HAVE_FALLOCATE
-    int rc;
-    /* KEEP_SIZE reserves the blocks without changing the file's length. */
-    while ((rc = fallocate(ni_unix_fd(handle), FALLOC_FL_KEEP_SIZE, 0, (off_t)length)) < 0 && errno == EINTR) { }
-    return rc < 0 ? errno : 0;
-#else
-    (void)handle;
-    return ENOTSUP;
-#endif
+    return ni_sys_preallocate(ni_unix_fd(handle), length);
 }

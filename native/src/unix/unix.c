@@ -1,58 +1,31 @@
+/*
+ * The POSIX layer under the capability files (declared in unix.h): the creating calls, close-on-exec in the
+ * call itself where the system has the atomic form (the HAVE_* feature checks of cmake/configure.cmake) and
+ * set right after where it does not; advisory locks; the walks over the descriptor table; and
+ * ni_capabilities, which reports what those checks found.
+ */
 #define _GNU_SOURCE
 #include "unix.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
-#if defined(__linux__)
-#  include <sys/syscall.h>
+#if HAVE_FLOCK
+#  include <sys/file.h>
 #endif
 
-/* Capabilities found missing at run time (a kernel that ignored or rejected the atomic flag). */
-static volatile uint32_t g_degraded;
-
-int ni_unix_fstat(int fd, struct stat* st)
-{
-#if defined(__linux__) && defined(__GLIBC__) && defined(SYS_fstat)
-    /* glibc >= 2.33 exports fstat@GLIBC_2.33; the raw syscall fills the same struct stat on
-       x86_64 and aarch64 and keeps the library loadable on older glibc. */
-    return (int)syscall(SYS_fstat, fd, st);
-#else
-    return fstat(fd, st);
+#ifndef O_CLOEXEC
+#  define O_CLOEXEC 0
 #endif
-}
 
-int ni_unix_lstat(const char* path, struct stat* st)
-{
-#if defined(__linux__) && defined(__GLIBC__) && defined(SYS_newfstatat)
-    /* lstat@GLIBC_2.33 likewise: newfstatat(AT_SYMLINK_NOFOLLOW) is the call behind it. */
-    return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
-#else
-    return lstat(path, st);
-#endif
-}
-
-int ni_unix_cloexec_fallback(int fd, uint32_t capability)
-{
-    __atomic_or_fetch(&g_degraded, capability, __ATOMIC_RELAXED);
-    int flags = fcntl(fd, F_GETFD);
-    if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
-    {
-        int error = errno;
-        ni_unix_close_quietly(fd);
-        return error;
-    }
-    return 0;
-}
-
-void ni_unix_close_quietly(int fd)
-{
-    int saved = errno;
-    close(fd); /* on Linux the descriptor is released even when close reports EINTR */
-    errno = saved;
-}
+/* The descriptor limit asked for every number when the table cannot be listed: RLIMIT_NOFILE, at most
+   this (a limit of "infinity" would make the walk endless). */
+#define NI_SCAN_LIMIT_MAX 1048576L
 
 uint32_t ni_capabilities(void)
 {
+    /* What the build found is what runs: the fallbacks below exist only where a HAVE_* is 0. */
     uint32_t caps = 0;
 #if HAVE_O_CLOEXEC
     caps |= NI_CAP_OPEN_ATOMIC;
@@ -69,34 +42,234 @@ uint32_t ni_capabilities(void)
 #if HAVE_F_DUPFD_CLOEXEC
     caps |= NI_CAP_DUP_ATOMIC;
 #endif
-    return caps & ~__atomic_load_n(&g_degraded, __ATOMIC_RELAXED);
+    return caps;
 }
 
-#if defined(__linux__) && !defined(SYS_close_range) && (defined(__x86_64__) || defined(__aarch64__))
-#  define SYS_close_range 436 /* the same number on every architecture since 5.9 */
-#endif
-
-#if defined(__linux__) && defined(SYS_close_range)
-/* What close_range cannot do here: 1 = nothing (ENOSYS), 2 = CLOSE_RANGE_CLOEXEC (bit 2). */
-static volatile int g_close_range_missing;
-#endif
-
-int ni_unix_close_range(unsigned int first, unsigned int last, unsigned int flags)
+void ni_unix_close_quietly(int fd)
 {
-#if defined(__linux__) && defined(SYS_close_range)
-    int missing = __atomic_load_n(&g_close_range_missing, __ATOMIC_RELAXED);
-    if ((missing & 1) || (flags != 0 && (missing & 2)))
-        return -1;
-    if (syscall(SYS_close_range, first, last, flags) == 0)
-        return 0;
-    if (errno == ENOSYS || errno == EINVAL)
-    {
-        __atomic_or_fetch(&g_close_range_missing, errno == ENOSYS ? 1 : (flags != 0 ? 2 : 1), __ATOMIC_RELAXED);
-        return -1;
-    }
-    return errno;
-#else
-    (void)first, (void)last, (void)flags;
-    return -1;
+    int saved = errno;
+    close(fd); /* on Linux the descriptor is released even when close reports EINTR */
+    errno = saved;
+}
+
+/* The non-atomic fallback: FD_CLOEXEC on a descriptor just created without it; closed if that fails.
+   Unused where every creating call has its atomic form. */
+__attribute__((unused)) static int32_t cloexec_or_close(int fd)
+{
+    int32_t error = ni_sys_set_cloexec(fd, 1);
+    if (error != 0)
+        ni_unix_close_quietly(fd);
+    return error;
+}
+
+int32_t ni_unix_open(const char* path, int flags, mode_t mode, int* fd)
+{
+    int result;
+    while ((result = open(path, flags | O_CLOEXEC, mode)) < 0 && errno == EINTR) { }
+    if (result < 0)
+        return errno;
+#if !HAVE_O_CLOEXEC
+    int32_t error = cloexec_or_close(result);
+    if (error != 0)
+        return error;
 #endif
+    *fd = result;
+    return 0;
+}
+
+int32_t ni_unix_pipe(int fds[2])
+{
+#if HAVE_PIPE2 && HAVE_O_CLOEXEC
+    return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno;
+#else
+    if (pipe(fds) < 0)
+        return errno;
+    int32_t error = cloexec_or_close(fds[0]);
+    if (error != 0)
+        ni_unix_close_quietly(fds[1]);
+    else if ((error = cloexec_or_close(fds[1])) != 0)
+        ni_unix_close_quietly(fds[0]);
+    return error;
+#endif
+}
+
+NI_CHILD_CODE int32_t ni_unix_dup_from(int fd, int from, int cloexec, int* copy)
+{
+    int result;
+#if HAVE_F_DUPFD_CLOEXEC
+    while ((result = fcntl(fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, from)) < 0 && errno == EINTR) { }
+    if (result < 0)
+        return errno;
+#else
+    while ((result = fcntl(fd, F_DUPFD, from)) < 0 && errno == EINTR) { }
+    if (result < 0)
+        return errno;
+    if (cloexec && fcntl(result, F_SETFD, FD_CLOEXEC) < 0)
+    {
+        int error = errno;
+        close(result);
+        return error;
+    }
+#endif
+    *copy = result;
+    return 0;
+}
+
+int32_t ni_unix_dup(int fd, int* copy)
+{
+    return ni_unix_dup_from(fd, 0, 1, copy);
+}
+
+int32_t ni_unix_socket(int family, int type, int protocol, int* fd)
+{
+#if HAVE_SOCK_CLOEXEC
+    int result = socket(family, type | SOCK_CLOEXEC, protocol);
+    if (result < 0)
+        return errno;
+#else
+    int result = socket(family, type, protocol);
+    if (result < 0)
+        return errno;
+    int32_t error = cloexec_or_close(result);
+    if (error != 0)
+        return error;
+#endif
+    *fd = result;
+    return 0;
+}
+
+int32_t ni_unix_accept(int listener, struct sockaddr* address, socklen_t* length, int* fd)
+{
+    int result;
+#if HAVE_ACCEPT4 && HAVE_SOCK_CLOEXEC
+    while ((result = accept4(listener, address, length, SOCK_CLOEXEC)) < 0 && errno == EINTR) { }
+    if (result < 0)
+        return errno;
+#else
+    while ((result = accept(listener, address, length)) < 0 && errno == EINTR) { }
+    if (result < 0)
+        return errno;
+    int32_t error = cloexec_or_close(result);
+    if (error != 0)
+        return error;
+#endif
+    *fd = result;
+    return 0;
+}
+
+int32_t ni_unix_lock(int fd, int exclusive)
+{
+#if HAVE_FLOCK
+    int rc;
+    while ((rc = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB)) < 0 && errno == EINTR) { }
+    if (rc < 0 && (errno == EWOULDBLOCK || errno == EAGAIN))
+        return EWOULDBLOCK;
+#else
+    (void)fd, (void)exclusive;
+#endif
+    return 0;
+}
+
+void ni_unix_unlock(int fd)
+{
+#if HAVE_FLOCK
+    (void)flock(fd, LOCK_UN);
+#else
+    (void)fd;
+#endif
+}
+
+void ni_unix_advise(int fd, int random)
+{
+#if HAVE_POSIX_FADVISE
+    (void)posix_fadvise(fd, 0, 0, random ? POSIX_FADV_RANDOM : POSIX_FADV_SEQUENTIAL);
+#else
+    (void)fd, (void)random;
+#endif
+}
+
+int ni_unix_seeks_data(int fd)
+{
+#if defined(SEEK_DATA) && defined(SEEK_HOLE)
+    return lseek(fd, 0, SEEK_DATA) >= 0 || (errno != EINVAL && !ni_unix_not_supported(errno));
+#else
+    (void)fd;
+    return 0;
+#endif
+}
+
+int32_t ni_unix_next_extent(int fd, int64_t from, int64_t* data, int64_t* hole)
+{
+#if defined(SEEK_DATA) && defined(SEEK_HOLE)
+    off_t start = lseek(fd, (off_t)from, SEEK_DATA);
+    if (start < 0)
+        return errno;
+    off_t end = lseek(fd, start, SEEK_HOLE);
+    if (end < 0)
+        return errno;
+    *data = start;
+    *hole = end;
+    return 0;
+#else
+    (void)fd, (void)from, (void)data, (void)hole;
+    return EOPNOTSUPP;
+#endif
+}
+
+/* Every number below the descriptor limit, asked one by one (F_GETFD): where nothing lists the table. */
+NI_CHILD_CODE static int32_t scan_fds(ni_fd_visitor visit, void* state)
+{
+    struct rlimit limit;
+    long max = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? (long)limit.rlim_cur
+                                                                                        : NI_SCAN_LIMIT_MAX;
+    if (max > NI_SCAN_LIMIT_MAX)
+        max = NI_SCAN_LIMIT_MAX;
+    for (long fd = 0; fd < max; fd++)
+    {
+        if (fcntl((int)fd, F_GETFD) < 0)
+            continue;
+        int32_t error = visit((int)fd, state);
+        if (error != 0)
+            return error;
+    }
+    return 0;
+}
+
+NI_CHILD_CODE int32_t ni_unix_for_each_fd(ni_fd_visitor visit, void* state)
+{
+    int32_t error = ni_sys_list_fds(visit, state);
+    return error == ENOSYS ? scan_fds(visit, state) : error;
+}
+
+NI_CHILD_CODE int32_t ni_unix_close_except(const int* keep, int32_t count, unsigned int flags)
+{
+    unsigned int first = 0;
+    for (int32_t i = 0; i < count; i++)
+    {
+        unsigned int k = (unsigned int)keep[i];
+        if (k < first)
+            continue; /* a duplicate */
+        if (k > first)
+        {
+            int32_t error = ni_sys_close_range(first, k - 1, flags);
+            if (error != 0)
+                return error;
+        }
+        first = k + 1;
+    }
+    return ni_sys_close_range(first, ~0U, flags);
+}
+
+NI_CHILD_CODE int ni_unix_is_kept(const int* keep, int32_t count, int fd)
+{
+    int32_t low = 0, high = count;
+    while (low < high)
+    {
+        int32_t middle = low + (high - low) / 2;
+        if (keep[middle] < fd)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low < count && keep[low] == fd;
 }

@@ -1,57 +1,176 @@
-/* The POSIX platform layer: the one place where the Unix files differ by system or libc. */
+/*
+ * The internal interface of the POSIX files. Two layers sit under the capability files (open.c, socket.c,
+ * inherit.c, copy*.c, spawn.c, process.c, audit.c), which hold no conditional of their own:
+ *  - unix.c: the creating calls with their close-on-exec fallbacks (the HAVE_* feature checks of
+ *    cmake/configure.cmake), advisory locks, and the descriptor walks (close all but a keep list; visit
+ *    every open descriptor);
+ *  - the kernel layer, ni_sys_*: raw system calls, their numbers and the kernel's struct layouts.
+ *    linux.c implements it for Linux; posix.c for the other POSIX systems (macOS, the BSDs), where most
+ *    of it answers ENOSYS / EOPNOTSUPP and the callers take their portable path.
+ * Every function returns 0 or an errno value, nothing else (no -1 with errno, no sentinel).
+ */
 #ifndef NI_UNIX_H
 #define NI_UNIX_H
 
 #include "ni_internal.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
+/* The largest number a descriptor can have: a handle above it names no descriptor. */
+#define NI_UNIX_FD_MAX INT_MAX
+
 /*
- * The descriptor a handle names. A value no descriptor can have (negative, or above INT_MAX) becomes
- * -1, on which every call fails with EBADF: a plain (int) cast would wrap it onto a real descriptor
- * (0x100000003 -> 3) and close or change that one instead.
+ * The descriptor a handle names. A value no descriptor can have (negative, or above NI_UNIX_FD_MAX)
+ * becomes -1, on which every call fails with EBADF: a plain (int) cast would wrap it onto a real
+ * descriptor (0x100000003 -> 3) and close or change that one instead.
  */
 static inline int ni_unix_fd(ni_handle handle)
 {
-    return handle >= 0 && handle <= INT_MAX ? (int)handle : -1;
+    return handle >= 0 && handle <= NI_UNIX_FD_MAX ? (int)handle : -1;
 }
 
-/* fstat without binding to a newer libc symbol version than the library's floor. */
-int ni_unix_fstat(int fd, struct stat* st);
-/* lstat, the same way. */
-int ni_unix_lstat(const char* path, struct stat* st);
+/* Whether `error` says "not supported": EOPNOTSUPP, or ENOTSUP where that is another number. */
+static inline int ni_unix_not_supported(int error)
+{
+#if defined(ENOTSUP) && ENOTSUP != EOPNOTSUPP
+    if (error == ENOTSUP)
+        return 1;
+#endif
+    return error == EOPNOTSUPP;
+}
 
-/*
- * The non-atomic fallback: sets FD_CLOEXEC on a descriptor just created without it and records
- * that `capability` is not atomic here. On failure the descriptor is closed. Returns 0 or errno.
- */
-int ni_unix_cloexec_fallback(int fd, uint32_t capability);
+/* Code that runs in a spawned child between clone and execve, on a stack of its own inside our memory
+   (CLONE_VM). AddressSanitizer keeps the state of every stack frame in shadow memory and assumes the
+   thread's own stack: frames that never return (the child execs or exits) leave poisoned shadow behind,
+   and its no-return hook scans the wrong stack, so a sanitized child fails inside ASan instead of
+   reporting its error. That code (and only it) is left uninstrumented; it only makes system calls, on
+   memory the parent prepared, and allocates nothing. */
+#if defined(__GNUC__)
+#  define NI_CHILD_CODE __attribute__((no_sanitize_address))
+#else
+#  define NI_CHILD_CODE
+#endif
 
-/* Closes a descriptor, preserving errno (used on failure paths). */
+/* ---- unix.c: creating calls, all close-on-exec, EINTR retried ---- */
+
+/* open(); where O_CLOEXEC is missing, FD_CLOEXEC is set right after (closing the descriptor on failure). */
+int32_t ni_unix_open(const char* path, int flags, mode_t mode, int* fd);
+int32_t ni_unix_pipe(int fds[2]);
+/* The lowest free number (at least 0) as a copy of `fd`. */
+int32_t ni_unix_dup(int fd, int* copy);
+int32_t ni_unix_socket(int family, int type, int protocol, int* fd);
+int32_t ni_unix_accept(int listener, struct sockaddr* address, socklen_t* length, int* fd);
+/* A copy of `fd` at the lowest free number at least `from`, close-on-exec if `cloexec`. Child-safe. */
+int32_t ni_unix_dup_from(int fd, int from, int cloexec, int* copy);
+
+/* Closes a descriptor on a failure path, keeping errno as it was. */
 void ni_unix_close_quietly(int fd);
 
+/* ---- unix.c: advisory locks (flock) and access hints ---- */
+
+/* Takes a shared or exclusive flock without blocking: EWOULDBLOCK when another holder conflicts. A file
+   system or system that cannot lock (ENOTSUP, ENOLCK, no flock) gives 0: locking is advisory. */
+int32_t ni_unix_lock(int fd, int exclusive);
+/* Releases it before a close: a child forked meanwhile (not yet exec'd) shares the open file
+   description, which would keep the lock after our close. */
+void ni_unix_unlock(int fd);
+/* posix_fadvise RANDOM or SEQUENTIAL where the system has it; a hint, never an error. */
+void ni_unix_advise(int fd, int random);
+
+/* ---- unix.c: sparse files ---- */
+
+/* Whether the file system says where the data of `fd` lies (SEEK_DATA); the offset may move. */
+int ni_unix_seeks_data(int fd);
+/* The first data extent at or after `from`: [*data, *hole). ENXIO when only a hole is left. */
+int32_t ni_unix_next_extent(int fd, int64_t from, int64_t* data, int64_t* hole);
+
+/* ---- unix.c: walking the descriptor table ---- */
+
+typedef int32_t (*ni_fd_visitor)(int fd, void* state);
 
 /*
- * close_range(first, last, flags) through syscall() (no libc symbol: glibc 2.34 would raise the floor).
- * Returns 0; -1 when the kernel cannot (ENOSYS before 5.9, EINVAL for flags it does not know, such as
- * CLOSE_RANGE_CLOEXEC before 5.11; remembered, so later calls do not ask again); else errno.
- * Async-signal-safe: usable in a vfork child. Always -1 where the system has no close_range.
+ * Calls visit(fd, state) for every open descriptor, lowest first, and stops at the first nonzero result,
+ * which it returns. Lists /proc/self/fd where there is one (ni_sys_list_fds), else asks every number below
+ * the descriptor limit (RLIMIT_NOFILE, at most 2^20). Child-safe: no allocation.
  */
-int ni_unix_close_range(unsigned int first, unsigned int last, unsigned int flags);
-/*
- * Whether FD_CLOEXEC is the only descriptor flag, so that F_SETFD can set the whole word in one call
- * without reading it first. True on Linux; other systems may define more flags (FD_CLOFORK...).
- */
-#if defined(__linux__)
-#  define NI_UNIX_FD_FLAGS_ARE_CLOEXEC_ONLY 1
-#else
-#  define NI_UNIX_FD_FLAGS_ARE_CLOEXEC_ONLY 0
-#endif
+int32_t ni_unix_for_each_fd(ni_fd_visitor visit, void* state);
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#  define CLOSE_RANGE_CLOEXEC (1U << 2) /* linux/close_range.h: not in every libc's headers */
-#endif
+/*
+ * Applies close_range(flags) to every number but those in `keep` (ascending; duplicates allowed): the
+ * gaps between kept numbers, and everything above the last. ENOSYS when the kernel cannot (see
+ * ni_sys_close_range); the caller then walks the descriptors. Child-safe.
+ */
+int32_t ni_unix_close_except(const int* keep, int32_t count, unsigned int flags);
+
+/* Whether `fd` is in `keep` (ascending). Child-safe. */
+int ni_unix_is_kept(const int* keep, int32_t count, int fd);
+
+/* ---- The kernel layer: linux.c, or posix.c elsewhere ---- */
+
+/* fstat and lstat without binding to a libc symbol newer than the library's floor (glibc 2.33). */
+int32_t ni_sys_fstat(int fd, struct stat* st);
+int32_t ni_sys_lstat(const char* path, struct stat* st);
+/* A file's modification time. */
+struct timespec ni_sys_mtime(const struct stat* st);
+
+/* Sets or clears FD_CLOEXEC in the cheapest way the system allows. */
+int32_t ni_sys_set_cloexec(int fd, int cloexec);
+
+/* close_range(first, last, flags) (CLOSE_RANGE_CLOEXEC: mark instead of closing). ENOSYS when the kernel
+   cannot: no close_range (before Linux 5.9, other systems) or not with these flags (CLOEXEC before 5.11);
+   remembered, so later calls do not ask again. Child-safe. */
+#define NI_CLOSE_RANGE_CLOEXEC (1U << 2) /* linux/close_range.h: not in every libc's headers */
+int32_t ni_sys_close_range(unsigned int first, unsigned int last, unsigned int flags);
+
+/* Lists /proc/self/fd, calling visit for each descriptor (but the listing's own) as
+   ni_unix_for_each_fd does. ENOSYS where the system has no such listing. Child-safe. */
+int32_t ni_sys_list_fds(ni_fd_visitor visit, void* state);
+
+/* The path a descriptor was opened with, or "" (always NUL-terminated, size >= 1). */
+void ni_sys_fd_path(int fd, char* buffer, size_t size);
+
+/* Reserves `length` bytes of disk without changing the size (fallocate KEEP_SIZE). ENOTSUP elsewhere. */
+int32_t ni_sys_preallocate(int fd, int64_t length);
+
+/* ---- The kernel layer for the copy engine ---- */
+
+/* A reflink of all of `in` into the empty `out` (FICLONE). Any error means "not here". */
+int32_t ni_sys_clone_file(int out, int in);
+/* One copy_file_range / sendfile call of up to `want` bytes at both files' offsets: *copied is what it
+   moved (0 at the end of the source). ENOSYS where the system has no such call. */
+int32_t ni_sys_copy_file_range(int in, int out, size_t want, size_t* copied);
+int32_t ni_sys_sendfile(int in, int out, size_t want, size_t* copied);
+/* An unnamed temporary file in `dir` (O_TMPFILE), given a name later by ni_sys_link_tmpfile. EOPNOTSUPP
+   where the system, the file system or a missing /proc (the link goes through /proc/self/fd) cannot. */
+int32_t ni_sys_open_tmpfile(const char* dir, int* fd);
+/* Gives such a file the name `path`: EEXIST if the name is taken. */
+int32_t ni_sys_link_tmpfile(int fd, const char* path);
+/* rename() that fails with EEXIST instead of replacing (renameat2 RENAME_NOREPLACE). ENOSYS or EINVAL
+   where the kernel or the file system cannot. */
+int32_t ni_sys_rename_noreplace(const char* from, const char* to);
+
+/* ---- The kernel layer for processes ---- */
+
+/* The signal mask, through the kernel itself where libc's sigprocmask would leave its own signals
+   unblocked (glibc's posix_spawn blocks them too: no handler may run in a child sharing our memory).
+   Child-safe. */
+void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old);
+/* Starts child(arg) in a new process: clone(CLONE_VM | CLONE_VFORK) on Linux, which returns once the child
+   has called execve or exited; fork elsewhere. */
+int32_t ni_sys_start_child(int (*child)(void*), void* arg, pid_t* pid);
+/* A pidfd on the process (close-on-exec): ENOSYS where the kernel has none (before Linux 5.3). */
+int32_t ni_sys_pidfd_open(pid_t pid, int* fd);
+/* pidfd_send_signal: ENOSYS where the kernel cannot. */
+int32_t ni_sys_pidfd_signal(int pidfd, int signal);
+/* The wait status the kernel keeps in a pidfd once another waiter collected the child (PIDFD_INFO_EXIT,
+   Linux 6.15+). EAGAIN: not recorded (yet: it comes a moment after the other side's collection; before
+   6.15 it never comes); ENOSYS: no PIDFD_GET_INFO at all (before 6.13, an emulator, other systems). */
+int32_t ni_sys_pidfd_exit_status(int pidfd, int* status);
 
 #endif

@@ -69,52 +69,16 @@ static DWORD CALLBACK on_progress(LARGE_INTEGER total_size, LARGE_INTEGER transf
     return report((struct progress*)data, transferred.QuadPart) ? PROGRESS_CANCEL : PROGRESS_CONTINUE;
 }
 
-static int is_separator(wchar_t c)
-{
-    return c == L'\\' || c == L'/';
-}
-
-/* `path` made absolute and \\?\-prefixed, so that a longer name beside it works at any length. */
-static wchar_t* full_path(const wchar_t* path)
-{
-    if (wcsncmp(path, L"\\\\?\\", 4) == 0)
-        return _wcsdup(path);
-    DWORD length = GetFullPathNameW(path, 0, NULL, NULL);
-    if (length == 0)
-        return NULL;
-    wchar_t* full = malloc(((size_t)length + 8) * sizeof(wchar_t));
-    if (full == NULL)
-        return NULL;
-    wchar_t* body = full + 8;
-    if (GetFullPathNameW(path, length, body, NULL) == 0)
-    {
-        free(full);
-        return NULL;
-    }
-    if (is_separator(body[0]) && is_separator(body[1]))
-    {
-        body += 2; /* \\server\share\... becomes \\?\UNC\server\share\... */
-        body -= 8;
-        wmemcpy(body, L"\\\\?\\UNC\\", 8);
-    }
-    else
-    {
-        body -= 4;
-        wmemcpy(body, L"\\\\?\\", 4);
-    }
-    memmove(full, body, (wcslen(body) + 1) * sizeof(wchar_t));
-    return full;
-}
-
-/* A new temp name in the directory of `target`: "<dir>\.ni-copy-<16 hex digits>.tmp". */
-static wchar_t* temp_name(const wchar_t* target)
+/* A new temp name in the directory of `target`: "<dir>\\.ni-copy-<16 hex digits>.tmp". */
+static DWORD temp_name(const wchar_t* target, wchar_t** result)
 {
     static volatile LONG counter;
-    wchar_t* full = full_path(target);
-    if (full == NULL)
-        return NULL;
+    wchar_t* full;
+    DWORD error = ni_win_extended_path(target, &full);
+    if (error != 0)
+        return error;
     size_t dir = wcslen(full);
-    while (dir > 0 && !is_separator(full[dir - 1]))
+    while (dir > 0 && !ni_win_is_separator(full[dir - 1]))
         dir--;
     wchar_t* temp = malloc((dir + 32) * sizeof(wchar_t));
     if (temp != NULL)
@@ -129,7 +93,8 @@ static wchar_t* temp_name(const wchar_t* target)
         temp[dir + 31] = L'\0';
     }
     free(full);
-    return temp;
+    *result = temp;
+    return temp != NULL ? 0 : ERROR_NOT_ENOUGH_MEMORY;
 }
 
 static void delete_temp(const wchar_t* temp)
@@ -139,24 +104,29 @@ static void delete_temp(const wchar_t* temp)
     DeleteFileW(temp);
 }
 
-/* The path a symlinked destination finally names, or NULL (not a link, or a dangling one). */
-static wchar_t* resolve_link(const wchar_t* path, DWORD attributes)
+/* The path a symlinked destination finally names, in *final; NULL there when it is no link, or a
+   dangling one, or one whose target cannot be named (copied through, as a dangling one is).
+   0 or ERROR_NOT_ENOUGH_MEMORY. */
+static DWORD resolve_link(const wchar_t* path, DWORD attributes, wchar_t** final)
 {
+    *final = NULL;
     if (attributes == INVALID_FILE_ATTRIBUTES || !(attributes & FILE_ATTRIBUTE_REPARSE_POINT))
-        return NULL;
+        return 0;
     HANDLE h = open_for_identity(path);
     if (h == INVALID_HANDLE_VALUE)
-        return NULL;
-    wchar_t* final = NULL;
-    DWORD length = GetFinalPathNameByHandleW(h, NULL, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-    if (length > 0 && (final = malloc(((size_t)length + 1) * sizeof(wchar_t))) != NULL &&
-        GetFinalPathNameByHandleW(h, final, length + 1, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS) == 0)
+        return 0;
+    const DWORD how = FILE_NAME_NORMALIZED | VOLUME_NAME_DOS;
+    DWORD length = GetFinalPathNameByHandleW(h, NULL, 0, how);
+    wchar_t* name = length > 0 ? malloc(((size_t)length + 1) * sizeof(wchar_t)) : NULL;
+    DWORD error = length > 0 && name == NULL ? ERROR_NOT_ENOUGH_MEMORY : 0;
+    if (name != NULL && GetFinalPathNameByHandleW(h, name, length + 1, how) == 0)
     {
-        free(final);
-        final = NULL;
+        free(name);
+        name = NULL;
     }
     CloseHandle(h);
-    return final;
+    *final = name;
+    return error;
 }
 
 /* Whether a failed MoveFileExW over an existing destination should become an in-place copy (what
@@ -165,6 +135,77 @@ static int replace_refused(DWORD error)
 {
     return error == ERROR_ACCESS_DENIED || error == ERROR_SHARING_VIOLATION || error == ERROR_LOCK_VIOLATION ||
            error == ERROR_NOT_SAME_DEVICE;
+}
+
+/* CopyFileExW (with progress) of `from` to `to`; 0 or a Win32 error. */
+static DWORD copy_with_progress(const wchar_t* from, const wchar_t* to, DWORD flags, struct progress* p)
+{
+    BOOL cancel = FALSE;
+    return CopyFileExW(from, to, on_progress, p, &cancel, flags) ? 0 : GetLastError();
+}
+
+/* A copy of `src` in a new temp beside `target`, in *temp; on failure nothing of ours is left. */
+static DWORD copy_to_temp(const wchar_t* src, const wchar_t* target, struct progress* p, wchar_t** temp)
+{
+    for (int attempt = 0;; attempt++)
+    {
+        wchar_t* name;
+        DWORD error = temp_name(target, &name);
+        if (error != 0)
+            return error;
+        error = copy_with_progress(src, name, COPY_FILE_FAIL_IF_EXISTS, p);
+        if (error == 0)
+        {
+            *temp = name;
+            return 0;
+        }
+        int taken = error == ERROR_FILE_EXISTS || error == ERROR_ALREADY_EXISTS;
+        if (!taken)
+            delete_temp(name); /* ours: whatever CopyFileExW left of it (it removes it itself when cancelled) */
+        free(name);
+        if (!taken || attempt == 100)
+            return error;
+        /* someone else's temp: not ours to delete; another name */
+    }
+}
+
+/* Moves the finished temp over `target` (an in-place copy where the replace is refused, as File.Copy
+   does); the temp is gone afterwards. */
+static DWORD move_over(const wchar_t* temp, const wchar_t* target, int overwrite, int exists)
+{
+    if (MoveFileExW(temp, target, overwrite ? MOVEFILE_REPLACE_EXISTING : 0))
+        return 0;
+    DWORD error = GetLastError();
+    if (error == ERROR_ALREADY_EXISTS)
+        error = ERROR_FILE_EXISTS; /* created meanwhile: the answer CopyFileExW would give */
+    else if (overwrite && exists && replace_refused(error))
+        error = CopyFileExW(temp, target, NULL, NULL, NULL, 0) ? 0 : GetLastError();
+    delete_temp(temp);
+    return error;
+}
+
+/* `src` copied to a temp beside `target`, then moved over it: the destination is never partly written. */
+static DWORD copy_via_temp(const wchar_t* src, const wchar_t* target, int overwrite, int exists, struct progress* p)
+{
+    wchar_t* temp;
+    DWORD error = copy_to_temp(src, target, p, &temp);
+    if (error != 0)
+    {
+        /* The directory takes no new file, but the destination may be writable: as File.Copy. */
+        if (exists && overwrite && (error == ERROR_ACCESS_DENIED || error == ERROR_PRIVILEGE_NOT_HELD) && !p->cancelled)
+            error = copy_with_progress(src, target, 0, p);
+        return error;
+    }
+    /* Wine (and any CopyFileExW that skips the routine) has not reported the end: the final size,
+       last, before the destination is touched. */
+    WIN32_FILE_ATTRIBUTE_DATA data;
+    if (GetFileAttributesExW(temp, GetFileExInfoStandard, &data) &&
+        report(p, ((LONGLONG)data.nFileSizeHigh << 32) | data.nFileSizeLow))
+        delete_temp(temp);
+    else
+        error = move_over(temp, target, overwrite, exists);
+    free(temp);
+    return error;
 }
 
 static DWORD copy_file(const wchar_t* src, const wchar_t* dst, int overwrite, struct progress* p)
@@ -176,78 +217,36 @@ static DWORD copy_file(const wchar_t* src, const wchar_t* dst, int overwrite, st
     if (report(p, 0))
         return ERROR_CANCELLED;
 
-    wchar_t* resolved = overwrite ? resolve_link(dst, attributes) : NULL;
+    wchar_t* resolved = NULL;
+    DWORD error = overwrite ? resolve_link(dst, attributes, &resolved) : 0;
+    if (error != 0)
+        return error;
     const wchar_t* target = resolved != NULL ? resolved : dst;
     int exists = resolved != NULL || attributes != INVALID_FILE_ATTRIBUTES;
     int dangling = resolved == NULL && attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_REPARSE_POINT);
-
-    DWORD rc = 0;
-    wchar_t* temp = NULL;
-    BOOL cancel = FALSE;
     DWORD target_attributes = resolved != NULL ? GetFileAttributesW(resolved) : attributes;
     if (exists && target_attributes != INVALID_FILE_ATTRIBUTES && (target_attributes & FILE_ATTRIBUTE_READONLY))
-    {
-        /* CopyFileExW refuses to overwrite a read-only file; MoveFileExW should too, but wine's does not. */
-        rc = ERROR_ACCESS_DENIED;
-        goto done;
-    }
-    if (dangling)
-    {
-        /* A dangling symlink: CopyFileExW creates its target through it, as File.Copy does. */
-        if (!CopyFileExW(src, dst, on_progress, p, &cancel, 0))
-            rc = GetLastError();
-        goto done;
-    }
-    for (int attempt = 0;; attempt++)
-    {
-        free(temp);
-        if ((temp = temp_name(target)) == NULL)
-        {
-            rc = GetLastError() != 0 ? GetLastError() : ERROR_NOT_ENOUGH_MEMORY;
-            goto done;
-        }
-        if (CopyFileExW(src, temp, on_progress, p, &cancel, COPY_FILE_FAIL_IF_EXISTS))
-            break;
-        rc = GetLastError();
-        if ((rc == ERROR_FILE_EXISTS || rc == ERROR_ALREADY_EXISTS) && attempt < 100)
-            continue; /* someone else's temp: not ours to delete */
-        delete_temp(temp); /* ours: whatever CopyFileExW left of it (it removes it itself when cancelled) */
-        free(temp);
-        temp = NULL;
-        if (exists && overwrite && (rc == ERROR_ACCESS_DENIED || rc == ERROR_PRIVILEGE_NOT_HELD) && !p->cancelled)
-        {
-            /* The directory takes no new file, but the destination may be writable: as File.Copy. */
-            rc = CopyFileExW(src, target, on_progress, p, &cancel, 0) ? 0 : GetLastError();
-        }
-        goto done;
-    }
-    rc = 0;
-
-    /* Wine (and any CopyFileExW that skips the routine) has not reported the end: the final size,
-       last, before the destination is touched. */
-    WIN32_FILE_ATTRIBUTE_DATA data;
-    if (GetFileAttributesExW(temp, GetFileExInfoStandard, &data) &&
-        report(p, ((LONGLONG)data.nFileSizeHigh << 32) | data.nFileSizeLow))
-    {
-        delete_temp(temp);
-        goto done;
-    }
-    if (!MoveFileExW(temp, target, overwrite ? MOVEFILE_REPLACE_EXISTING : 0))
-    {
-        rc = GetLastError();
-        if (rc == ERROR_ALREADY_EXISTS)
-            rc = ERROR_FILE_EXISTS; /* created meanwhile: the answer CopyFileExW would give */
-        else if (overwrite && exists && replace_refused(rc))
-            rc = CopyFileExW(temp, target, NULL, NULL, NULL, 0) ? 0 : GetLastError();
-        delete_temp(temp);
-    }
-
-done:
-    free(temp);
+        error = ERROR_ACCESS_DENIED; /* CopyFileExW refuses to overwrite a read-only file; wine's MoveFileExW does not */
+    else if (dangling)
+        error = copy_with_progress(src, dst, 0, p); /* CopyFileExW creates the link's target, as File.Copy does */
+    else
+        error = copy_via_temp(src, target, overwrite, exists, p);
     free(resolved);
-    if (p->cancelled)
-        return ERROR_CANCELLED;
-    return rc;
+    return p->cancelled ? ERROR_CANCELLED : error;
+}
+
+/* The same answers as the POSIX build for the cases CopyFileExW reports differently, else the copy. */
+static DWORD copy_paths(const wchar_t* src, const wchar_t* dst, int overwrite, struct progress* p)
+{
+    if (is_directory(src))
+        return ERROR_DIRECTORY_NOT_SUPPORTED;
+    if (GetFileAttributesW(src) == INVALID_FILE_ATTRIBUTES)
+        return GetLastError(); /* missing source: its own error, before the destination's */
+    if (same_file(src, dst))
+        return overwrite ? ERROR_INVALID_PARAMETER : ERROR_FILE_EXISTS;
+    if (is_directory(dst))
+        return overwrite ? ERROR_ACCESS_DENIED : ERROR_FILE_EXISTS;
+    return copy_file(src, dst, overwrite, p);
 }
 
 int32_t ni_copyfile_ex(const char* source, const char* destination, int32_t flags, ni_copy_progress progress,
@@ -258,27 +257,11 @@ int32_t ni_copyfile_ex(const char* source, const char* destination, int32_t flag
     int32_t error = ni_check_copy_flags(flags);
     if (error != 0)
         return error;
-
     wchar_t *src = NULL, *dst = NULL;
+    struct progress p = { progress, state, -1, 0 };
     DWORD rc = ni_win_path(source, &src);
-    if (rc == 0)
-        rc = ni_win_path(destination, &dst);
-    if (rc == 0)
-    {
-        int overwrite = (flags & NI_COPY_OVERWRITE) != 0;
-        struct progress p = { progress, state, -1, 0 };
-        /* The same answers as the POSIX build for the cases CopyFileExW reports differently. */
-        if (is_directory(src))
-            rc = ERROR_DIRECTORY_NOT_SUPPORTED;
-        else if (GetFileAttributesW(src) == INVALID_FILE_ATTRIBUTES)
-            rc = GetLastError(); /* missing source: its own error, before the destination's */
-        else if (same_file(src, dst))
-            rc = overwrite ? ERROR_INVALID_PARAMETER : ERROR_FILE_EXISTS;
-        else if (is_directory(dst))
-            rc = overwrite ? ERROR_ACCESS_DENIED : ERROR_FILE_EXISTS;
-        else
-            rc = copy_file(src, dst, overwrite, &p);
-    }
+    if (rc == 0 && (rc = ni_win_path(destination, &dst)) == 0)
+        rc = copy_paths(src, dst, (flags & NI_COPY_OVERWRITE) != 0, &p);
     free(src);
     free(dst);
     return (int32_t)rc;

@@ -34,6 +34,9 @@ int32_t ni_error_kind(int32_t error)
         case ERROR_NOT_ENOUGH_MEMORY: case ERROR_OUTOFMEMORY: case WSAENOBUFS: return NI_ERR_NOMEM;
         case WSAEINTR: return NI_ERR_INTR;
         case ERROR_CANCELLED: case ERROR_REQUEST_ABORTED: return NI_ERR_CANCELED;
+        case ERROR_NOTHING_TO_TERMINATE: return NI_ERR_SRCH; /* ni_kill on a child that has exited */
+        case ERROR_WAIT_NO_CHILDREN: return NI_ERR_CHILD;
+        case ERROR_BROKEN_PIPE: case ERROR_NO_DATA: return NI_ERR_PIPE;
         default: return NI_ERR_OTHER;
     }
 }

@@ -38,8 +38,9 @@ int32_t ni_close(ni_handle handle)
     {
         if (closesocket((SOCKET)handle) == 0)
             return 0;
-        if (WSAGetLastError() != WSAENOTSOCK)
-            return WSAGetLastError();
+        int error = WSAGetLastError();
+        if (error != WSAENOTSOCK)
+            return error;
     }
     return CloseHandle((HANDLE)handle) ? 0 : (int32_t)GetLastError();
 }

@@ -49,9 +49,6 @@ int32_t ni_open(const char* path, int32_t flags, int32_t mode, ni_handle* result
     int32_t error = ni_check_open_flags(flags);
     if (error != 0)
         return error;
-    /* TRUNCATE_EXISTING needs write access, as O_TRUNC on a read-only descriptor is undefined. */
-    if ((flags & NI_O_TRUNC) && !(flags & NI_O_CREAT) && (flags & NI_O_ACCMODE) == NI_O_RDONLY)
-        return ERROR_INVALID_PARAMETER;
 
     wchar_t* wide;
     DWORD rc = ni_win_path(path, &wide);

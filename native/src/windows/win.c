@@ -1,4 +1,6 @@
+/* The Win32 platform layer: Winsock start-up, the degraded capabilities, paths in the form Win32 takes. */
 #include "win.h"
+#include "wbuf.h"
 
 #include <stdlib.h>
 #include <wchar.h>
@@ -35,59 +37,66 @@ int ni_win_sockets_ready(void)
     return g_wsa_error;
 }
 
-static int is_separator(wchar_t c)
+int ni_win_is_separator(wchar_t c)
 {
     return c == L'\\' || c == L'/';
 }
 
-DWORD ni_win_path(const char* utf8, wchar_t** result)
+DWORD ni_win_extended_path(const wchar_t* path, wchar_t** result)
 {
-    int length = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, NULL, 0);
-    if (length <= 0)
-        return GetLastError();
-    wchar_t* wide = malloc((size_t)length * sizeof(wchar_t));
-    if (wide == NULL)
-        return ERROR_NOT_ENOUGH_MEMORY;
-    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, wide, length);
-
-    /* Short paths and paths already in the \\?\ form go to the API as they are. */
-    if (length - 1 < MAX_PATH - 12 || wcsncmp(wide, L"\\\\?\\", 4) == 0)
+    if (wcsncmp(path, L"\\\\?\\", 4) == 0)
     {
-        *result = wide;
+        *result = _wcsdup(path);
+        return *result != NULL ? 0 : ERROR_NOT_ENOUGH_MEMORY;
+    }
+    for (;;)
+    {
+        DWORD needed = GetFullPathNameW(path, 0, NULL, NULL);
+        if (needed == 0)
+            return GetLastError();
+        /* room for "\\?\UNC\" in front of the full path */
+        wchar_t* full = malloc(((size_t)needed + 8) * sizeof(wchar_t));
+        if (full == NULL)
+            return ERROR_NOT_ENOUGH_MEMORY;
+        wchar_t* body = full + 8;
+        DWORD n = GetFullPathNameW(path, needed, body, NULL);
+        if (n == 0 || n >= needed)
+        {
+            DWORD error = n == 0 ? GetLastError() : 0;
+            free(full);
+            if (error != 0)
+                return error;
+            continue; /* the current directory changed in between: it needs more room now */
+        }
+        if (ni_win_is_separator(body[0]) && ni_win_is_separator(body[1]))
+        {
+            body -= 6; /* \\server\share\... becomes \\?\UNC\server\share\... */
+            wmemcpy(body, L"\\\\?\\UNC\\", 8);
+        }
+        else
+        {
+            body -= 4;
+            wmemcpy(body, L"\\\\?\\", 4);
+        }
+        memmove(full, body, (wcslen(body) + 1) * sizeof(wchar_t));
+        *result = full;
         return 0;
     }
+}
 
-    DWORD full_length = GetFullPathNameW(wide, 0, NULL, NULL);
-    if (full_length == 0)
-    {
-        DWORD error = GetLastError();
-        free(wide);
+DWORD ni_win_path(const char* utf8, wchar_t** result)
+{
+    struct ni_wbuf wide = { 0 };
+    DWORD error = ni_wbuf_utf8(&wide, utf8);
+    if (error != 0)
         return error;
-    }
-    /* room for "\\?\UNC\" in front of the full path */
-    wchar_t* full = malloc(((size_t)full_length + 8) * sizeof(wchar_t));
-    if (full == NULL)
+    /* Short paths and paths already in the \\?\ form go to the API as they are. */
+    if (wide.length < MAX_PATH - 12 || wcsncmp(wide.data, L"\\\\?\\", 4) == 0)
     {
-        free(wide);
-        return ERROR_NOT_ENOUGH_MEMORY;
+        *result = wide.data;
+        return 0;
     }
-    wchar_t* body = full + 8;
-    GetFullPathNameW(wide, full_length, body, NULL);
-    free(wide);
-    if (is_separator(body[0]) && is_separator(body[1]))
-    {
-        /* \\server\share\... becomes \\?\UNC\server\share\... */
-        body += 2;
-        body -= 8;
-        wmemcpy(body, L"\\\\?\\UNC\\", 8);
-    }
-    else
-    {
-        body -= 4;
-        wmemcpy(body, L"\\\\?\\", 4);
-    }
-    if (body != full)
-        memmove(full, body, (wcslen(body) + 1) * sizeof(wchar_t));
-    *result = full;
-    return 0;
+    error = ni_win_extended_path(wide.data, result);
+    ni_wbuf_free(&wide);
+    return error;
 }

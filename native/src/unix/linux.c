@@ -1,0 +1,332 @@
+/*
+ * The kernel layer on Linux (ni_sys_*, declared in unix.h): every raw system call, system call number
+ * and kernel struct layout of the library. Calls go through syscall() where the libc wrapper would raise
+ * the glibc floor (fstat and lstat 2.33, close_range 2.34, renameat2 2.28, copy_file_range 2.27) or
+ * where libc has none (pidfd_open, pidfd_send_signal, getdents64); numbers that older headers lack are
+ * the same on every architecture (the unified table).
+ */
+#define _GNU_SOURCE
+#include "unix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_send_signal
+#  define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_open
+#  define SYS_pidfd_open 434
+#endif
+#ifndef SYS_close_range
+#  define SYS_close_range 436
+#endif
+#ifndef SYS_copy_file_range
+#  if defined(__x86_64__)
+#    define SYS_copy_file_range 326
+#  elif defined(__aarch64__)
+#    define SYS_copy_file_range 285
+#  endif
+#endif
+#ifndef FICLONE
+#  define FICLONE _IOW(0x94, 9, int) /* linux/fs.h; musl has no kernel headers */
+#endif
+#ifndef RENAME_NOREPLACE
+#  define RENAME_NOREPLACE (1 << 0)
+#endif
+
+/* ---- Files ---- */
+
+int32_t ni_sys_fstat(int fd, struct stat* st)
+{
+#if defined(__GLIBC__) && defined(SYS_fstat)
+    /* glibc >= 2.33 exports fstat@GLIBC_2.33; the raw call fills the same struct stat on x86_64 and
+       aarch64 and keeps the library loadable on older glibc. */
+    return syscall(SYS_fstat, fd, st) == 0 ? 0 : errno;
+#else
+    return fstat(fd, st) == 0 ? 0 : errno;
+#endif
+}
+
+int32_t ni_sys_lstat(const char* path, struct stat* st)
+{
+#if defined(__GLIBC__) && defined(SYS_newfstatat)
+    /* lstat@GLIBC_2.33 likewise: newfstatat(AT_SYMLINK_NOFOLLOW) is the call behind it. */
+    return syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+#else
+    return lstat(path, st) == 0 ? 0 : errno;
+#endif
+}
+
+struct timespec ni_sys_mtime(const struct stat* st)
+{
+    return st->st_mtim;
+}
+
+int32_t ni_sys_set_cloexec(int fd, int cloexec)
+{
+    /* FD_CLOEXEC is the only descriptor flag on Linux: one call sets the whole word, without reading it. */
+    return fcntl(fd, F_SETFD, cloexec ? FD_CLOEXEC : 0) == 0 ? 0 : errno;
+}
+
+int32_t ni_sys_preallocate(int fd, int64_t length)
+{
+    int rc;
+    /* KEEP_SIZE reserves the blocks without changing the file's length. */
+    while ((rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)length)) < 0 && errno == EINTR) { }
+    return rc == 0 ? 0 : errno;
+}
+
+void ni_sys_fd_path(int fd, char* buffer, size_t size)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, buffer, size - 1);
+    buffer[n > 0 ? n : 0] = '\0';
+}
+
+/* ---- The descriptor table ---- */
+
+/* What close_range cannot do here: bit 0 = anything (ENOSYS), bit 1 = CLOSE_RANGE_CLOEXEC. */
+static volatile int g_close_range_missing;
+
+NI_CHILD_CODE int32_t ni_sys_close_range(unsigned int first, unsigned int last, unsigned int flags)
+{
+    int missing = __atomic_load_n(&g_close_range_missing, __ATOMIC_RELAXED);
+    if ((missing & 1) || (flags != 0 && (missing & 2)))
+        return ENOSYS;
+    if (syscall(SYS_close_range, first, last, flags) == 0)
+        return 0;
+    int error = errno;
+    /* EINVAL: flags this kernel does not know (first <= last always holds here). */
+    if (error != ENOSYS && error != EINVAL)
+        return error;
+    __atomic_or_fetch(&g_close_range_missing, error == ENOSYS || flags == 0 ? 1 : 2, __ATOMIC_RELAXED);
+    return ENOSYS;
+}
+
+/* The kernel's struct linux_dirent64, which getdents64 fills (libc's struct dirent may differ). */
+struct ni_dirent64
+{
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+/* getdents64 rather than readdir: no allocation, so a spawned child can use it. */
+NI_CHILD_CODE int32_t ni_sys_list_fds(ni_fd_visitor visit, void* state)
+{
+    int dir;
+    while ((dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && errno == EINTR) { }
+    if (dir < 0)
+        return ENOSYS; /* no /proc: the caller asks every number instead */
+    char buffer[4096] __attribute__((aligned(8)));
+    long n;
+    int32_t error = 0;
+    while (error == 0 && (n = syscall(SYS_getdents64, dir, buffer, sizeof buffer)) > 0)
+    {
+        for (long offset = 0; offset < n && error == 0;)
+        {
+            const struct ni_dirent64* entry = (const struct ni_dirent64*)(void*)(buffer + offset);
+            offset += entry->d_reclen;
+            const char* name = entry->d_name;
+            if (name[0] < '0' || name[0] > '9')
+                continue;
+            int fd = 0;
+            for (; *name >= '0' && *name <= '9'; name++)
+                fd = fd * 10 + (*name - '0');
+            if (fd != dir)
+                error = visit(fd, state);
+        }
+    }
+    close(dir);
+    return error;
+}
+
+/* ---- The copy engine ---- */
+
+int32_t ni_sys_clone_file(int out, int in)
+{
+    return ioctl(out, FICLONE, in) == 0 ? 0 : errno;
+}
+
+#if defined(SYS_copy_file_range)
+/* -1 not probed yet, 0 unavailable (ENOSYS, or EPERM from a seccomp filter), 1 available. */
+static int g_copy_file_range = -1;
+
+static int copy_file_range_available(void)
+{
+    int known = __atomic_load_n(&g_copy_file_range, __ATOMIC_RELAXED);
+    if (known < 0)
+    {
+        /* Invalid descriptors make the kernel answer EBADF if it has the call, without touching a file. */
+        long rc = syscall(SYS_copy_file_range, -1, NULL, -1, NULL, (size_t)1, 0u);
+        known = rc < 0 && errno == EBADF ? 1 : 0;
+        __atomic_store_n(&g_copy_file_range, known, __ATOMIC_RELAXED);
+    }
+    return known;
+}
+#endif
+
+int32_t ni_sys_copy_file_range(int in, int out, size_t want, size_t* copied)
+{
+#if defined(SYS_copy_file_range)
+    if (!copy_file_range_available())
+        return ENOSYS;
+    long n = syscall(SYS_copy_file_range, in, NULL, out, NULL, want, 0u);
+    if (n < 0)
+        return errno;
+    *copied = (size_t)n;
+    return 0;
+#else
+    (void)in, (void)out, (void)want, (void)copied;
+    return ENOSYS;
+#endif
+}
+
+int32_t ni_sys_sendfile(int in, int out, size_t want, size_t* copied)
+{
+    ssize_t n = sendfile(out, in, NULL, want);
+    if (n < 0)
+        return errno;
+    *copied = (size_t)n;
+    return 0;
+}
+
+#if defined(O_TMPFILE)
+/* Whether /proc/self/fd is there to link an O_TMPFILE through: -1 not probed yet, 0 no, 1 yes. */
+static int g_proc_fd_usable = -1;
+
+static int proc_fd_usable(void)
+{
+    int known = __atomic_load_n(&g_proc_fd_usable, __ATOMIC_RELAXED);
+    if (known < 0)
+    {
+        known = access("/proc/self/fd", X_OK) == 0;
+        __atomic_store_n(&g_proc_fd_usable, known, __ATOMIC_RELAXED);
+    }
+    return known;
+}
+#endif
+
+int32_t ni_sys_open_tmpfile(const char* dir, int* fd)
+{
+#if defined(O_TMPFILE)
+    if (!proc_fd_usable())
+        return EOPNOTSUPP;
+    int result;
+    while ((result = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0 && errno == EINTR) { }
+    if (result >= 0)
+    {
+        *fd = result;
+        return 0;
+    }
+    /* A kernel without O_TMPFILE sees O_DIRECTORY|O_RDWR (EISDIR); a file system without it says
+       EOPNOTSUPP. Anything else is about the directory itself. */
+    return errno == EISDIR || errno == EINVAL ? EOPNOTSUPP : errno;
+#else
+    (void)dir, (void)fd;
+    return EOPNOTSUPP;
+#endif
+}
+
+int32_t ni_sys_link_tmpfile(int fd, const char* path)
+{
+    char proc[32];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+}
+
+int32_t ni_sys_rename_noreplace(const char* from, const char* to)
+{
+#if defined(SYS_renameat2)
+    return syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0 ? 0 : errno;
+#else
+    (void)from, (void)to;
+    return ENOSYS;
+#endif
+}
+
+/* ---- Processes ---- */
+
+/* The kernel's sigset (64 signals on every architecture we build for): libc's is larger. */
+#define NI_KERNEL_SIGSET_SIZE ((size_t)(_NSIG - 1) / 8)
+
+NI_CHILD_CODE void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old)
+{
+    /* The raw call also blocks the libc's internal signals, which sigprocmask leaves alone. */
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, set, old, NI_KERNEL_SIGSET_SIZE);
+}
+
+/* The child's stack, inside our memory. */
+#define NI_CHILD_STACK_SIZE (64 * 1024)
+
+int32_t ni_sys_start_child(int (*child)(void*), void* arg, pid_t* pid)
+{
+    void* stack = mmap(NULL, NI_CHILD_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                       -1, 0);
+    if (stack == MAP_FAILED)
+        return errno;
+    /* The stack grows down on every architecture Linux .NET runs on. CLONE_VFORK: clone returns once the
+       child has called execve or exited, so the stack is free again below. */
+    int result = clone(child, (char*)stack + NI_CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+    int error = result < 0 ? errno : 0;
+    munmap(stack, NI_CHILD_STACK_SIZE);
+    if (error == 0)
+        *pid = result;
+    return error;
+}
+
+int32_t ni_sys_pidfd_open(pid_t pid, int* fd)
+{
+    long result = syscall(SYS_pidfd_open, pid, 0); /* close-on-exec by definition */
+    if (result < 0)
+        return errno;
+    *fd = (int)result;
+    return 0;
+}
+
+int32_t ni_sys_pidfd_signal(int pidfd, int signal)
+{
+    return syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0) == 0 ? 0 : errno;
+}
+
+/* The kernel's struct pidfd_info (linux/pidfd.h, 6.13+; exit_code from 6.15), which older headers lack. */
+struct ni_pidfd_info
+{
+    uint64_t mask, cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    int32_t exit_code;
+    uint32_t coredump_mask, spare;
+};
+#define NI_PIDFD_GET_INFO _IOWR(0xFF, 11, struct ni_pidfd_info)
+#define NI_PIDFD_INFO_EXIT (UINT64_C(1) << 3)
+
+int32_t ni_sys_pidfd_exit_status(int pidfd, int* status)
+{
+    struct ni_pidfd_info info;
+    memset(&info, 0, sizeof info);
+    info.mask = NI_PIDFD_INFO_EXIT;
+    /* The request as an int: musl declares the parameter int, glibc unsigned long (the kernel reads 32 bits). */
+    if (ioctl(pidfd, (int)NI_PIDFD_GET_INFO, &info) == 0)
+    {
+        if (!(info.mask & NI_PIDFD_INFO_EXIT))
+            return EAGAIN;
+        *status = info.exit_code;
+        return 0;
+    }
+    /* ESRCH: the child is gone and its status not recorded, yet or ever (6.13, 6.14). Anything else: no
+       PIDFD_GET_INFO (ENOTTY, EINVAL before 6.13, or an emulator). */
+    return errno == ESRCH ? EAGAIN : ENOSYS;
+}

@@ -1,0 +1,155 @@
+/*
+ * The kernel layer (ni_sys_*, declared in unix.h) for POSIX systems other than Linux: macOS and the BSDs.
+ * Plain POSIX calls where they do the job; ENOSYS / EOPNOTSUPP for what only Linux has (close_range with
+ * CLOEXEC, /proc/self/fd, pidfds, reflinks, copy_file_range, O_TMPFILE, renameat2), so that the callers
+ * take their portable path. Built instead of linux.c (native/CMakeLists.txt), and compiled on Linux too,
+ * without being linked, so that it keeps compiling.
+ */
+#define _DEFAULT_SOURCE /* glibc, when this file is compile-checked on Linux; other systems show everything by default */
+#include "unix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+int32_t ni_sys_fstat(int fd, struct stat* st)
+{
+    return fstat(fd, st) == 0 ? 0 : errno;
+}
+
+int32_t ni_sys_lstat(const char* path, struct stat* st)
+{
+    return lstat(path, st) == 0 ? 0 : errno;
+}
+
+struct timespec ni_sys_mtime(const struct stat* st)
+{
+#if defined(__APPLE__)
+    return st->st_mtimespec;
+#else
+    return st->st_mtim;
+#endif
+}
+
+int32_t ni_sys_set_cloexec(int fd, int cloexec)
+{
+#if defined(FIOCLEX) && defined(FIONCLEX)
+    /* One system call instead of F_GETFD + F_SETFD; some sandboxes refuse the ioctl. */
+    if (ioctl(fd, cloexec ? FIOCLEX : FIONCLEX, NULL) == 0)
+        return 0;
+    if (errno == EBADF)
+        return EBADF;
+#endif
+    /* Other descriptor flags (FD_CLOFORK...) are kept. */
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0)
+        return errno;
+    int wanted = cloexec ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+    if (wanted != flags && fcntl(fd, F_SETFD, wanted) < 0)
+        return errno;
+    return 0;
+}
+
+int32_t ni_sys_preallocate(int fd, int64_t length)
+{
+    (void)fd, (void)length;
+    return ENOTSUP;
+}
+
+void ni_sys_fd_path(int fd, char* buffer, size_t size)
+{
+    buffer[0] = '\0';
+#if defined(F_GETPATH)
+    char path[PATH_MAX];
+    if (fcntl(fd, F_GETPATH, path) == 0)
+        snprintf(buffer, size, "%s", path);
+#else
+    (void)fd, (void)size;
+#endif
+}
+
+NI_CHILD_CODE int32_t ni_sys_close_range(unsigned int first, unsigned int last, unsigned int flags)
+{
+    (void)first, (void)last, (void)flags;
+    return ENOSYS;
+}
+
+NI_CHILD_CODE int32_t ni_sys_list_fds(ni_fd_visitor visit, void* state)
+{
+    (void)visit, (void)state;
+    return ENOSYS;
+}
+
+int32_t ni_sys_clone_file(int out, int in)
+{
+    (void)out, (void)in;
+    return EOPNOTSUPP;
+}
+
+int32_t ni_sys_copy_file_range(int in, int out, size_t want, size_t* copied)
+{
+    (void)in, (void)out, (void)want, (void)copied;
+    return ENOSYS;
+}
+
+int32_t ni_sys_sendfile(int in, int out, size_t want, size_t* copied)
+{
+    (void)in, (void)out, (void)want, (void)copied;
+    return ENOSYS;
+}
+
+int32_t ni_sys_open_tmpfile(const char* dir, int* fd)
+{
+    (void)dir, (void)fd;
+    return EOPNOTSUPP;
+}
+
+int32_t ni_sys_link_tmpfile(int fd, const char* path)
+{
+    (void)fd, (void)path;
+    return EOPNOTSUPP;
+}
+
+int32_t ni_sys_rename_noreplace(const char* from, const char* to)
+{
+    (void)from, (void)to;
+    return ENOSYS;
+}
+
+NI_CHILD_CODE void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old)
+{
+    sigprocmask(SIG_SETMASK, set, old);
+}
+
+int32_t ni_sys_start_child(int (*child)(void*), void* arg, pid_t* pid)
+{
+    pid_t result = fork();
+    if (result < 0)
+        return errno;
+    if (result == 0)
+        _exit(child(arg)); /* the child execs or exits inside child() */
+    *pid = result;
+    return 0;
+}
+
+int32_t ni_sys_pidfd_open(pid_t pid, int* fd)
+{
+    (void)pid, (void)fd;
+    return ENOSYS;
+}
+
+int32_t ni_sys_pidfd_signal(int pidfd, int signal)
+{
+    (void)pidfd, (void)signal;
+    return ENOSYS;
+}
+
+int32_t ni_sys_pidfd_exit_status(int pidfd, int* status)
+{
+    (void)pidfd, (void)status;
+    return ENOSYS;
+}
