@@ -34,8 +34,16 @@ public static partial class Inheritance
             throw Errors.ForHandle(error);
     }
 
-    /// <summary>Which creating calls are atomic on the running system.</summary>
-    public static NoInheritCapabilities Capabilities => Interop.Capabilities();
+    /// <summary>
+    /// Which creating calls are atomic on the running system. <see cref="NoInheritCapabilities.AcceptAtomic"/> also
+    /// covers <see cref="NoInheritSocket.AcceptAsync"/>, which accepts through the runtime's socket engine: it is cleared
+    /// once the runtime gave an accepted socket that was inheritable (which AcceptAsync then repaired).
+    /// </summary>
+    public static NoInheritCapabilities Capabilities => CapabilitiesAfter(NoInheritSocket.AsyncAcceptRepairs);
+
+    /// <summary>The native library's capabilities, less atomic accepts once <paramref name="repairs"/> has repaired one.</summary>
+    internal static NoInheritCapabilities CapabilitiesAfter(AcceptRepairs repairs) =>
+        Interop.Capabilities() & ~(repairs.Any ? NoInheritCapabilities.AcceptAtomic : 0);
 
     /// <summary>The version of the native library, "MAJOR.MINOR.PATCH".</summary>
     public static unsafe string NativeVersion => Marshal.PtrToStringUTF8((nint)Interop.Version()) ?? string.Empty;

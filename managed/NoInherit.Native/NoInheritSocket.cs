@@ -12,8 +12,8 @@ namespace NoInherit.Native;
 /// </summary>
 public static class NoInheritSocket
 {
-    // How often a pending AcceptAsync looks at its cancellation token while it waits.
-    private const int AcceptPollMicroseconds = 100_000;
+    /// <summary>The sockets the runtime's asynchronous accept gave inheritable, which AcceptAsync repaired.</summary>
+    internal static readonly AcceptRepairs AsyncAcceptRepairs = new();
 
     /// <summary>Creates a non-inheritable socket, as <c>new Socket(addressFamily, socketType, protocolType)</c>.</summary>
     /// <param name="addressFamily">InterNetwork, InterNetworkV6 or Unix.</param>
@@ -153,30 +153,23 @@ public static class NoInheritSocket
     /// <exception cref="ObjectDisposedException"><paramref name="listener"/> is disposed.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="listener"/> is not bound or not listening.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    /// <remarks>While no connection is pending, the wait occupies a dedicated thread (polling the listener),
-    /// not a thread-pool thread.</remarks>
+    /// <remarks>
+    /// The accept is the runtime's own <see cref="Socket.AcceptAsync(CancellationToken)"/>, waiting in its socket engine
+    /// (no thread per pending accept), with its exceptions and cancellation. The runtime creates the accepted socket
+    /// non-inheritable in the accepting call on Linux (accept4 with SOCK_CLOEXEC) and Windows (AcceptEx into a socket
+    /// created with WSA_FLAG_NO_HANDLE_INHERIT); elsewhere (macOS, BSD) it sets the flag right after. Each accepted socket
+    /// is checked: one that is inheritable all the same (a Winsock provider that drops the flag) is made non-inheritable
+    /// before it is returned, and <see cref="Inheritance.Capabilities"/> stops reporting
+    /// <see cref="NoInheritCapabilities.AcceptAtomic"/>.
+    /// </remarks>
     public static ValueTask<Socket> AcceptAsync(Socket listener, CancellationToken cancellationToken = default)
     {
-        ValidateListener(listener);
-        if (cancellationToken.IsCancellationRequested)
-            return ValueTask.FromCanceled<Socket>(cancellationToken);
-        if (listener.Poll(0, SelectMode.SelectRead) && TryAccept(listener, out Socket? ready))
-            return ValueTask.FromResult(ready);
-
-        return new ValueTask<Socket>(Task.Factory.StartNew(() =>
-        {
-            while (true)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (listener.Poll(AcceptPollMicroseconds, SelectMode.SelectRead)
-                    && !cancellationToken.IsCancellationRequested
-                    && TryAccept(listener, out Socket? accepted))
-                {
-                    return accepted;
-                }
-            }
-        }, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default));
+        ArgumentNullException.ThrowIfNull(listener);
+        return AcceptThenRepairAsync(listener, cancellationToken);
     }
+
+    private static async ValueTask<Socket> AcceptThenRepairAsync(Socket listener, CancellationToken cancellationToken) =>
+        AsyncAcceptRepairs.Check(await listener.AcceptAsync(cancellationToken).ConfigureAwait(false));
 
     private static bool TryAccept(Socket listener, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Socket? accepted)
     {
