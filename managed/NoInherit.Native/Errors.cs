@@ -2,8 +2,8 @@ using System;
 using System.IO;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 using System.Threading;
+using Microsoft.Win32.SafeHandles;
 using static NoInherit.Native.Interop.ErrorKind;
 using ErrorKind = NoInherit.Native.Interop.ErrorKind;
 

@@ -60,7 +60,7 @@ internal sealed class SpawnArguments
         ThrowIfUnsupported(startInfo);
         ThrowIfNulCharacter(startInfo);
 
-        // Windows: the child starts with SIGPIPE as it is (there is none); the Arguments string goes to CreateProcessW as is.
+        // Windows passes the Arguments string to CreateProcessW as it is; POSIX splits it, and resets SIGPIPE (below).
         Interop.SpawnFlags flags = Interop.SpawnFlags.SPAWN_INHERIT_STDIO;
         if (startInfo.CreateNoWindow)
             flags |= Interop.SpawnFlags.SPAWN_NO_WINDOW;
