@@ -11,8 +11,9 @@ namespace NoInherit.Native;
 
 /// <summary>
 /// The one place that turns a native error code into an exception. The native side classifies its platform code
-/// (errno, Win32, WSA) with ni_error_kind, so nothing here depends on errno numbers, except <see cref="CodeOf"/>.
-/// Types, messages and HResults follow what the BCL throws for the same failure.
+/// (errno, Win32, WSA) with ni_error_kind, and names the code of a class with ni_error_code where a condition is
+/// found without a native call failing, so nothing here depends on an errno or Win32 number. Types, messages and
+/// HResults follow what the BCL throws for the same failure.
 /// </summary>
 internal static class Errors
 {
@@ -20,18 +21,9 @@ internal static class Errors
 
     /// <summary>
     /// The platform's code for a class, for the conditions reported without a failed native call (EACCES for a directory
-    /// opened as a file, a same-file copy's sharing violation, ENOENT for a program not on PATH). Until the native side
-    /// names them (ni_error_code, proposed), they are the one place with numbers: EACCES is 13 and ENOENT 2 on every POSIX
-    /// system (ERROR_FILE_NOT_FOUND is 2 too); a sharing violation is EWOULDBLOCK (11 on Linux, 35 on macOS/BSD) or
-    /// ERROR_SHARING_VIOLATION (32).
+    /// opened as a file, a same-file copy's sharing violation, ENOENT for a program not on PATH).
     /// </summary>
-    private static int CodeOf(ErrorKind kind) => kind switch
-    {
-        ERR_ACCESS => 13,
-        ERR_NOENT => 2,
-        ERR_WOULDBLOCK => OperatingSystem.IsWindows() ? 32 : OperatingSystem.IsLinux() ? 11 : 35,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
+    private static int CodeOf(ErrorKind kind) => Interop.GetErrorCode(kind);
 
     /// <summary>The platform's own message for the code (strerror / FormatMessage).</summary>
     internal static unsafe string Message(int error)

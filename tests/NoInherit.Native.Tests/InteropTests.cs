@@ -13,7 +13,7 @@ namespace NoInherit.Native.Tests;
 
 /// <summary>
 /// The managed side of the C ABI against the ABI itself: the NI_* constants of noinherit.h against the enums that mirror
-/// them, and what a creating call that fails leaves behind.
+/// them, the error codes the native side names, and what a creating call that fails leaves behind.
 /// </summary>
 public class InteropTests
 {
@@ -108,6 +108,22 @@ public class InteropTests
                 problems.Add($"{name} = {value}: a managed member the header does not define");
         }
         Assert.True(problems.Count == 0, "noinherit.h and the managed constants differ:\n" + string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void ErrorCode_IsTheCodeOfItsClass_ForEveryClassThePlatformHas()
+    {
+        Assert.Equal(0, Interop.GetErrorCode(Interop.ErrorKind.ERR_OTHER));
+        Assert.Equal(0, Interop.GetErrorCode((Interop.ErrorKind)10_000));
+        // The classes the library reports without a failed native call of its own (Errors).
+        foreach (Interop.ErrorKind needed in new[] { Interop.ErrorKind.ERR_NOENT, Interop.ErrorKind.ERR_ACCESS, Interop.ErrorKind.ERR_WOULDBLOCK })
+            Assert.NotEqual(0, Interop.GetErrorCode(needed));
+        foreach (Interop.ErrorKind kind in Enum.GetValues<Interop.ErrorKind>().Where(k => k != Interop.ErrorKind.ERR_OTHER))
+        {
+            int code = Interop.GetErrorCode(kind);
+            if (code != 0)
+                Assert.True(Interop.GetErrorKind(code) == kind, $"ni_error_code({kind}) = {code}, whose class is {Interop.GetErrorKind(code)}");
+        }
     }
 
     /// <summary>

@@ -94,6 +94,10 @@ internal static unsafe partial class Interop
     [LibraryImport(Library, EntryPoint = "ni_error_kind")]
     internal static partial ErrorKind GetErrorKind(int error);
 
+    /// <summary>ni_error_code: the platform's code for a class, for a condition found without a native call.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_error_code")]
+    internal static partial int GetErrorCode(ErrorKind kind);
+
     [LibraryImport(Library, EntryPoint = "ni_error_message")]
     internal static partial int ErrorMessage(int error, byte* buffer, int size);
 
