@@ -119,7 +119,11 @@ internal sealed class ChildWaitState
         }
     }
 
-    /// <summary>Records the exit if the child has exited; reaps it on Unix. Never blocks (ni_wait with a timeout of 0).</summary>
+    /// <summary>
+    /// Records the exit if the child has exited; reaps it on Unix. Does not block (ni_wait with a timeout of 0), but in
+    /// one case: other code collected the child first (see ni_wait) and the kernel has not yet recorded its status in
+    /// the pidfd. No further notification would come then, so the status is waited for here (ni_wait bounds that wait).
+    /// </summary>
     private unsafe void CheckForExit()
     {
         lock (_gate)
@@ -128,6 +132,11 @@ internal sealed class ChildWaitState
                 return;
             Interop.ProcessInfo info = _process;
             int error = Interop.Wait(&info, 0, out int exited, out int code);
+            if (error == 0 && exited == 0 && !OperatingSystem.IsWindows() && info.Handle != Interop.INVALID_HANDLE
+                && Interop.WaitForExit(&info, 0, out int gone) == 0 && gone != 0)
+            {
+                error = Interop.Wait(&info, Timeout.Infinite, out exited, out code);
+            }
             if (error == 0 && exited == 0)
                 return;
             if (error != 0)
