@@ -3,29 +3,27 @@ using System.IO;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading;
+using Microsoft.Win32.SafeHandles;
+using static NoInherit.Native.Interop.ErrorKind;
+using ErrorKind = NoInherit.Native.Interop.ErrorKind;
 
 namespace NoInherit.Native;
 
 /// <summary>
-/// The one place that turns a native error code into an exception. The native side classifies its
-/// platform code (errno, Win32, WSA) with ni_error_kind, so nothing here depends on errno numbers.
-/// Types, messages and HResults follow what the BCL throws for the same failure.
+/// The one place that turns a native error code into an exception. The native side classifies its platform code
+/// (errno, Win32, WSA) with ni_error_kind, and names the code of a class with ni_error_code where a condition is
+/// found without a native call failing, so nothing here depends on an errno or Win32 number. Types, messages and
+/// HResults follow what the BCL throws for the same failure.
 /// </summary>
 internal static class Errors
 {
-    // The NI_ERR_* classes of noinherit.h.
-    internal const int Other = 0, NoEnt = 1, PathNotFound = 2, Access = 3, Exist = 4, IsDir = 5, NotDir = 6,
-        NameTooLong = 7, WouldBlock = 8, Inval = 9, BadF = 10, MFile = 11, NoSpc = 12, FBig = 13, Loop = 14,
-        Rofs = 15, AfNoSupport = 16, ProtoNoSupport = 17, ProtoType = 18, SocktNoSupport = 19, NotSock = 20,
-        OpNotSupp = 21, ConnAborted = 22, NoMem = 23, Intr = 24, ConnReset = 25, NotConn = 26;
-    internal const int Canceled = 27;
+    internal static ErrorKind Kind(int error) => Interop.GetErrorKind(error);
 
-    // The codes the BCL reports for conditions we detect differently: EACCES is 13 on every POSIX system;
-    // a sharing violation is EWOULDBLOCK (11 on Linux, 35 on macOS/BSD) or ERROR_SHARING_VIOLATION (32).
-    private const int EAccesPosix = 13;
-    private static int WouldBlockCode => OperatingSystem.IsWindows() ? 32 : OperatingSystem.IsLinux() ? 11 : 35;
-
-    internal static int Kind(int error) => Interop.ErrorKind(error);
+    /// <summary>
+    /// The platform's code for a class, for the conditions reported without a failed native call (EACCES for a directory
+    /// opened as a file, a same-file copy's sharing violation, ENOENT for a program not on PATH).
+    /// </summary>
+    private static int CodeOf(ErrorKind kind) => Interop.GetErrorCode(kind);
 
     /// <summary>The platform's own message for the code (strerror / FormatMessage).</summary>
     internal static unsafe string Message(int error)
@@ -38,14 +36,14 @@ internal static class Errors
     /// <summary>An exception for a failed file-system call on <paramref name="path"/>, as the BCL builds it.</summary>
     internal static Exception ForPath(int error, string? path)
     {
-        int kind = Kind(error);
+        ErrorKind kind = Kind(error);
         bool named = !string.IsNullOrEmpty(path);
         switch (kind)
         {
-            case NoEnt:
-            case PathNotFound:
+            case ERR_NOENT:
+            case ERR_NOTDIR_PATH:
                 // Like the BCL: a missing parent directory is a DirectoryNotFoundException.
-                if (kind == PathNotFound || (named && !ParentExists(path!)))
+                if (kind == ERR_NOTDIR_PATH || (named && !ParentExists(path!)))
                 {
                     return named
                         ? new DirectoryNotFoundException($"Could not find a part of the path '{path}'.")
@@ -54,30 +52,30 @@ internal static class Errors
                 return named
                     ? new FileNotFoundException($"Could not find file '{path}'.", path)
                     : new FileNotFoundException("Unable to find the specified file.");
-            case Access:
-            case BadF:
-            case IsDir: // a directory where a file is expected: access denied, as File.OpenHandle says
-                // A directory is reported as EACCES, as the BCL does (EACCES is 13 on every POSIX system).
-                if (kind == IsDir && !OperatingSystem.IsWindows())
-                    error = EAccesPosix;
+            case ERR_ACCESS:
+            case ERR_BADF:
+            case ERR_ISDIR: // a directory where a file is expected: access denied, as File.OpenHandle says
+                // A directory is reported as EACCES, as the BCL does.
+                if (kind == ERR_ISDIR && !OperatingSystem.IsWindows())
+                    error = CodeOf(ERR_ACCESS);
                 // The BCL on Unix attaches the errno as an inner IOException; on Windows (Win32Marshal) it attaches none.
                 Exception? inner = OperatingSystem.IsWindows() ? null : new IOException(Message(error), HResult(error));
                 return named
                     ? new UnauthorizedAccessException($"Access to the path '{path}' is denied.", inner)
                     : new UnauthorizedAccessException("Access to the path is denied.", inner);
-            case NotDir when named: // a file where a directory of the path should be: as the BCL says
+            case ERR_NOTDIR when named: // a file where a directory of the path should be: as the BCL says
                 return new DirectoryNotFoundException($"Could not find a part of the path '{path}'.");
-            case NameTooLong:
+            case ERR_NAMETOOLONG:
                 return named
                     ? new PathTooLongException($"The path '{path}' is too long, or a component of the specified path is too long.")
                     : new PathTooLongException("The specified file name or path is too long, or a component of the specified path is too long.");
-            case WouldBlock:
+            case ERR_WOULDBLOCK:
                 return new IOException(SharingViolation(path), HResult(error));
-            case FBig:
+            case ERR_FBIG:
                 return new ArgumentOutOfRangeException("value", "Specified file length was too large for the file system.");
-            case Exist when named:
+            case ERR_EXIST when named:
                 return new IOException($"The file '{path}' already exists.", HResult(error));
-            case Loop when named: // the BCL's generic form for an error it has no special case for
+            case ERR_LOOP when named: // the BCL's generic form for an error it has no special case for
                 return new IOException($"{Message(error)} : '{path}'", HResult(error));
             default:
                 // Windows: the BCL (Win32Marshal) names the path for a code it has no special case for, in File.Open and
@@ -96,25 +94,24 @@ internal static class Errors
     {
         switch (Kind(error))
         {
-            case Canceled:
+            case ERR_CANCELED:
                 return new OperationCanceledException(cancellationToken);
-            case Exist:
+            case ERR_EXIST:
                 return Directory.Exists(destination)
                     ? new IOException($"The target file '{destination}' is a directory, not a file.")
                     : ForPath(error, destination);
-            case Inval:
+            case ERR_INVAL:
                 // ni_copyfile's "same file" (its only EINVAL for valid flags): File.Copy reports the
                 // destination as in use, because it cannot lock the file it is reading from.
-                return new IOException(SharingViolation(destination), HResult(WouldBlockCode));
+                // (a sharing violation the BCL reports without a failed call of its own: EWOULDBLOCK, ERROR_SHARING_VIOLATION)
+                return new IOException(SharingViolation(destination), HResult(CodeOf(ERR_WOULDBLOCK)));
         }
         // Which end failed: the source fails again on its own (opened, and locked, as the copy does).
-        int probe = Interop.Open(source, Interop.O_RDONLY | Interop.O_NOTDIR | Interop.O_SHLOCK | Interop.O_SHARE_READ, 0, out nint fd);
-        if (probe == 0)
-        {
-            Interop.Close(fd);
-            return ForPath(error, destination);
-        }
-        return ForPath(probe, source);
+        const Interop.OpenFlags ReadLocked = Interop.OpenFlags.O_RDONLY | Interop.OpenFlags.O_NOTDIR | Interop.OpenFlags.O_SHLOCK
+            | Interop.OpenFlags.O_SHARE_READ;
+        int probe = Interop.Open(source, ReadLocked, 0, out SafeFileHandle opened);
+        opened.Dispose();
+        return probe == 0 ? ForPath(error, destination) : ForPath(probe, source);
     }
 
     /// <summary>
@@ -123,8 +120,8 @@ internal static class Errors
     /// </summary>
     internal static IOException? ForPreallocation(int error, string path, long size) => Kind(error) switch
     {
-        FBig => new IOException($"Failed to create '{path}' with allocation size '{size}' because the file was too large."),
-        NoSpc => new IOException($"Failed to create '{path}' with allocation size '{size}' because the disk was full."),
+        ERR_FBIG => new IOException($"Failed to create '{path}' with allocation size '{size}' because the file was too large."),
+        ERR_NOSPC => new IOException($"Failed to create '{path}' with allocation size '{size}' because the disk was full."),
         _ => null,
     };
 
@@ -137,28 +134,28 @@ internal static class Errors
 
     internal static SocketError ToSocketError(int error) => Kind(error) switch
     {
-        Access => SocketError.AccessDenied,
-        WouldBlock => SocketError.WouldBlock,
-        Inval => SocketError.InvalidArgument,
-        BadF or NotSock => SocketError.NotSocket,
-        MFile => SocketError.TooManyOpenSockets,
-        NoMem => SocketError.NoBufferSpaceAvailable,
-        AfNoSupport => SocketError.AddressFamilyNotSupported,
-        ProtoNoSupport => SocketError.ProtocolNotSupported,
-        ProtoType => SocketError.ProtocolType,
-        SocktNoSupport => SocketError.SocketNotSupported,
-        OpNotSupp => SocketError.OperationNotSupported,
-        ConnAborted => SocketError.ConnectionAborted,
-        ConnReset => SocketError.ConnectionReset,
-        NotConn => SocketError.NotConnected,
-        Intr => SocketError.Interrupted,
+        ERR_ACCESS => SocketError.AccessDenied,
+        ERR_WOULDBLOCK => SocketError.WouldBlock,
+        ERR_INVAL => SocketError.InvalidArgument,
+        ERR_BADF or ERR_NOTSOCK => SocketError.NotSocket,
+        ERR_MFILE => SocketError.TooManyOpenSockets,
+        ERR_NOMEM => SocketError.NoBufferSpaceAvailable,
+        ERR_AFNOSUPPORT => SocketError.AddressFamilyNotSupported,
+        ERR_PROTONOSUPPORT => SocketError.ProtocolNotSupported,
+        ERR_PROTOTYPE => SocketError.ProtocolType,
+        ERR_SOCKTNOSUPPORT => SocketError.SocketNotSupported,
+        ERR_OPNOTSUPP => SocketError.OperationNotSupported,
+        ERR_CONNABORTED => SocketError.ConnectionAborted,
+        ERR_CONNRESET => SocketError.ConnectionReset,
+        ERR_NOTCONN => SocketError.NotConnected,
+        ERR_INTR => SocketError.Interrupted,
         _ => SocketError.SocketError,
     };
 
     /// <summary>An exception for a failed call on an existing handle (no path involved).</summary>
     internal static Exception ForHandle(int error) => Kind(error) switch
     {
-        BadF => new ArgumentException($"The handle is not an open descriptor: {Message(error)}", "handle"),
+        ERR_BADF => new ArgumentException($"The handle is not an open descriptor: {Message(error)}", "handle"),
         _ => new IOException(Message(error), HResult(error)),
     };
 
@@ -172,13 +169,14 @@ internal static class Errors
         return string.IsNullOrEmpty(parent) || Directory.Exists(parent);
     }
 
-    /// <summary>ENOENT / ERROR_FILE_NOT_FOUND: the same number everywhere. What a program not found on PATH reports.</summary>
-    internal const int FileNotFoundCode = 2;
-
     /// <summary>An exception for a child that could not be started, as Process.Start throws it: a
     /// <see cref="System.ComponentModel.Win32Exception"/> carrying the platform code (errno / Win32 error).</summary>
     internal static System.ComponentModel.Win32Exception ForStart(int error, string fileName, string workingDirectory) =>
         new(error, $"An error occurred trying to start process '{fileName}' with working directory '{workingDirectory}'. {Message(error)}");
+
+    /// <summary>A program not found on PATH, as Process.Start reports it: ENOENT, found without a failed call.</summary>
+    internal static System.ComponentModel.Win32Exception ForProgramNotFound(string fileName, string workingDirectory) =>
+        ForStart(CodeOf(ERR_NOENT), fileName, workingDirectory);
 
     /// <summary>A directory given as the program, as Process.Start on Unix refuses it (before any system call, so no error code).</summary>
     internal static System.ComponentModel.Win32Exception ForDirectoryAsProgram() =>

@@ -3,24 +3,6 @@ using System.Runtime.InteropServices;
 
 namespace NoInherit.Native;
 
-/// <summary>Which creating calls are atomic (non-inheritable in the creating call itself) on this system.</summary>
-[Flags]
-public enum NoInheritCapabilities
-{
-    /// <summary>No creation is atomic.</summary>
-    None = 0,
-    /// <summary>Opening files (and the copy's two files): O_CLOEXEC / bInheritHandle=FALSE.</summary>
-    OpenAtomic = 0x0001,
-    /// <summary>Creating sockets: SOCK_CLOEXEC / WSA_FLAG_NO_HANDLE_INHERIT.</summary>
-    SocketAtomic = 0x0002,
-    /// <summary>Accepting connections: accept4 with SOCK_CLOEXEC.</summary>
-    AcceptAtomic = 0x0004,
-    /// <summary>Creating pipes: pipe2 with O_CLOEXEC / CreatePipe.</summary>
-    PipeAtomic = 0x0008,
-    /// <summary>Duplicating handles: F_DUPFD_CLOEXEC / DuplicateHandle.</summary>
-    DuplicateAtomic = 0x0010,
-}
-
 /// <summary>Reads and changes whether a child process would inherit a handle, as Python's os.get_inheritable / os.set_inheritable.</summary>
 public static partial class Inheritance
 {
@@ -31,10 +13,11 @@ public static partial class Inheritance
     /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed.</exception>
     public static bool IsInheritable(SafeHandle handle)
     {
-        int error = HandleCall.Invoke(handle, static fd => (Interop.GetInheritable(fd, out int inheritable), inheritable), out int value);
+        ThrowIfUnusable(handle);
+        int error = Interop.GetInheritable(handle, out int inheritable);
         if (error != 0)
             throw Errors.ForHandle(error);
-        return value != 0;
+        return inheritable != 0;
     }
 
     /// <summary>Makes <paramref name="handle"/> inheritable by child processes, or not.</summary>
@@ -45,17 +28,36 @@ public static partial class Inheritance
     /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed.</exception>
     public static void SetInheritable(SafeHandle handle, bool inheritable)
     {
-        // Two static lambdas rather than one capturing `inheritable`: no delegate and closure allocated per call.
-        int error = inheritable
-            ? HandleCall.Invoke(handle, static fd => (Interop.SetInheritable(fd, 1), 0), out _)
-            : HandleCall.Invoke(handle, static fd => (Interop.SetInheritable(fd, 0), 0), out _);
+        ThrowIfUnusable(handle);
+        int error = Interop.SetInheritable(handle, inheritable ? 1 : 0);
         if (error != 0)
             throw Errors.ForHandle(error);
     }
 
-    /// <summary>Which creating calls are atomic on the running system.</summary>
-    public static NoInheritCapabilities Capabilities => (NoInheritCapabilities)Interop.Capabilities();
+    /// <summary>
+    /// Which creating calls are atomic on the running system. <see cref="NoInheritCapabilities.AcceptAtomic"/> also
+    /// covers <see cref="NoInheritSocket.AcceptAsync"/>, which accepts through the runtime's socket engine: it is cleared
+    /// once the runtime gave an accepted socket that was inheritable (which AcceptAsync then repaired).
+    /// </summary>
+    public static NoInheritCapabilities Capabilities => CapabilitiesAfter(NoInheritSocket.AsyncAcceptRepairs);
+
+    /// <summary>The native library's capabilities, less atomic accepts once <paramref name="repairs"/> has repaired one.</summary>
+    internal static NoInheritCapabilities CapabilitiesAfter(AcceptRepairs repairs) =>
+        Interop.Capabilities() & ~(repairs.Any ? NoInheritCapabilities.AcceptAtomic : 0);
 
     /// <summary>The version of the native library, "MAJOR.MINOR.PATCH".</summary>
     public static unsafe string NativeVersion => Marshal.PtrToStringUTF8((nint)Interop.Version()) ?? string.Empty;
+
+    /// <summary>
+    /// A caller's handle as the BCL checks one: not null, not closed, not invalid. (Holding it open for the call is the
+    /// generated marshalling's job.)
+    /// </summary>
+    internal static void ThrowIfUnusable(SafeHandle handle, string paramName = "handle")
+    {
+        ArgumentNullException.ThrowIfNull(handle, paramName);
+        if (handle.IsClosed)
+            throw new ObjectDisposedException(handle.GetType().FullName, "Cannot access a closed handle.");
+        if (handle.IsInvalid)
+            throw new ArgumentException("The handle is invalid.", paramName);
+    }
 }

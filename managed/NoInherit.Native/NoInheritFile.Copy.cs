@@ -34,7 +34,7 @@ public static partial class NoInheritFile
     public static unsafe void Copy(string sourceFileName, string destFileName, bool overwrite = false)
     {
         (string source, string destination) = CopyPaths(sourceFileName, destFileName);
-        int error = Interop.CopyFileEx(source, destination, overwrite ? Interop.COPY_OVERWRITE : 0, null, null);
+        int error = Interop.CopyFileEx(source, destination, overwrite ? Interop.CopyFlags.COPY_OVERWRITE : default, null, null);
         if (error != 0)
             throw Errors.ForCopy(error, source, destination);
     }
@@ -85,7 +85,7 @@ public static partial class NoInheritFile
     private sealed class CopyOperation
     {
         private readonly string _source, _destination;
-        private readonly int _flags;
+        private readonly Interop.CopyFlags _flags;
         private readonly IProgress<long>? _progress;
         private readonly CancellationToken _cancellationToken;
         private long _reported = -1;
@@ -96,7 +96,7 @@ public static partial class NoInheritFile
         {
             _source = source;
             _destination = destination;
-            _flags = overwrite ? Interop.COPY_OVERWRITE : 0;
+            _flags = overwrite ? Interop.CopyFlags.COPY_OVERWRITE : default;
             _progress = progress;
             _cancellationToken = cancellationToken;
         }

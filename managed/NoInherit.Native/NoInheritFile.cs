@@ -1,7 +1,5 @@
 using System;
 using System.IO;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace NoInherit.Native;
@@ -127,20 +125,9 @@ public static partial class NoInheritFile
     /// <exception cref="IOException">The pipe could not be created (for example, too many open files).</exception>
     public static void CreateAnonymousPipe(out SafeFileHandle readHandle, out SafeFileHandle writeHandle)
     {
-        // Both handles exist before the call, so the descriptors are owned the moment it returns.
-        var read = new SafeFileHandle();
-        var write = new SafeFileHandle();
-        int error = Interop.Pipe(out nint readFd, out nint writeFd);
+        int error = Interop.Pipe(out readHandle, out writeHandle);
         if (error != 0)
-        {
-            read.Dispose();
-            write.Dispose();
             throw Errors.ForPath(error, null);
-        }
-        Marshal.InitHandle(read, readFd);
-        Marshal.InitHandle(write, writeFd);
-        readHandle = read;
-        writeHandle = write;
     }
 
     /// <summary>Duplicates a file handle into a new, non-inheritable one (F_DUPFD_CLOEXEC).</summary>
@@ -148,66 +135,20 @@ public static partial class NoInheritFile
     /// <returns>A new handle to the same open file description; the caller owns it.</returns>
     public static SafeFileHandle Duplicate(SafeFileHandle handle)
     {
-        var result = new SafeFileHandle();
-        int error = HandleCall.Invoke(handle, static fd => (Interop.Dup(fd, out nint dup), dup), out nint duplicate);
+        Inheritance.ThrowIfUnusable(handle);
+        int error = Interop.Dup(handle, out SafeFileHandle duplicate);
         if (error != 0)
-        {
-            result.Dispose();
             throw Errors.ForHandle(error);
-        }
-        Marshal.InitHandle(result, duplicate);
-        return result;
+        return duplicate;
     }
 
     private static SafeFileHandle OpenCore(string fullPath, FileMode mode, FileAccess access, FileShare share,
         FileOptions options, long preallocationSize, int createMode)
     {
-        int flags = Interop.O_NOTDIR | mode switch
-        {
-            FileMode.CreateNew => Interop.O_CREAT | Interop.O_EXCL,
-            FileMode.Create => Interop.O_CREAT | Interop.O_TRUNC,
-            FileMode.OpenOrCreate or FileMode.Append => Interop.O_CREAT,
-            FileMode.Truncate => Interop.O_TRUNC,
-            _ => 0,
-        };
-        flags |= access switch
-        {
-            FileAccess.Write => Interop.O_WRONLY,
-            FileAccess.ReadWrite => Interop.O_RDWR,
-            _ => Interop.O_RDONLY,
-        };
-        if ((options & FileOptions.WriteThrough) != 0)
-            flags |= Interop.O_SYNC;
-        // Hints, as the BCL gives them (RandomAccess wins when both are asked for).
-        if ((options & FileOptions.RandomAccess) != 0)
-            flags |= Interop.O_RANDOM;
-        else if ((options & FileOptions.SequentialScan) != 0)
-            flags |= Interop.O_SEQUENTIAL;
-        if (OperatingSystem.IsWindows())
-        {
-            // Windows shares exactly what was asked; deletion and overlapped I/O are flags of the open itself.
-            if ((share & FileShare.Read) != 0) flags |= Interop.O_SHARE_READ;
-            if ((share & FileShare.Write) != 0) flags |= Interop.O_SHARE_WRITE;
-            if ((share & FileShare.Delete) != 0) flags |= Interop.O_SHARE_DELETE;
-            if ((share & FileShare.ReadWrite) == FileShare.None) flags |= Interop.O_EXLOCK;
-            if ((options & FileOptions.DeleteOnClose) != 0) flags |= Interop.O_DELETE_ON_CLOSE;
-            if ((options & FileOptions.Asynchronous) != 0) flags |= Interop.O_ASYNC;
-        }
-        else if (!s_disableFileLocking)
-        {
-            // As the BCL, which compares the whole value: FileShare.Inheritable alone takes the shared lock.
-            flags |= share == FileShare.None ? Interop.O_EXLOCK : Interop.O_SHLOCK;
-        }
-
-        var handle = new SafeFileHandle();
-        int error = Interop.Open(fullPath, flags, createMode, out nint fd);
+        Interop.OpenFlags flags = OpenFlagsFor(mode, access, share, options);
+        int error = Interop.Open(fullPath, flags, createMode, out SafeFileHandle handle);
         if (error != 0)
-        {
-            handle.SetHandleAsInvalid();
-            handle.Dispose();
             throw Errors.ForPath(error, fullPath);
-        }
-        Marshal.InitHandle(handle, fd);
 
         try
         {
@@ -226,9 +167,51 @@ public static partial class NoInheritFile
         return handle;
     }
 
+    /// <summary>The ni_open flags for File.OpenHandle's arguments.</summary>
+    private static Interop.OpenFlags OpenFlagsFor(FileMode mode, FileAccess access, FileShare share, FileOptions options)
+    {
+        Interop.OpenFlags flags = Interop.OpenFlags.O_NOTDIR | mode switch
+        {
+            FileMode.CreateNew => Interop.OpenFlags.O_CREAT | Interop.OpenFlags.O_EXCL,
+            FileMode.Create => Interop.OpenFlags.O_CREAT | Interop.OpenFlags.O_TRUNC,
+            FileMode.OpenOrCreate or FileMode.Append => Interop.OpenFlags.O_CREAT,
+            FileMode.Truncate => Interop.OpenFlags.O_TRUNC,
+            _ => 0,
+        };
+        flags |= access switch
+        {
+            FileAccess.Write => Interop.OpenFlags.O_WRONLY,
+            FileAccess.ReadWrite => Interop.OpenFlags.O_RDWR,
+            _ => Interop.OpenFlags.O_RDONLY,
+        };
+        if ((options & FileOptions.WriteThrough) != 0)
+            flags |= Interop.OpenFlags.O_SYNC;
+        // Hints, as the BCL gives them (RandomAccess wins when both are asked for).
+        if ((options & FileOptions.RandomAccess) != 0)
+            flags |= Interop.OpenFlags.O_RANDOM;
+        else if ((options & FileOptions.SequentialScan) != 0)
+            flags |= Interop.OpenFlags.O_SEQUENTIAL;
+        if (OperatingSystem.IsWindows())
+        {
+            // Windows shares exactly what was asked; deletion and overlapped I/O are flags of the open itself.
+            if ((share & FileShare.Read) != 0) flags |= Interop.OpenFlags.O_SHARE_READ;
+            if ((share & FileShare.Write) != 0) flags |= Interop.OpenFlags.O_SHARE_WRITE;
+            if ((share & FileShare.Delete) != 0) flags |= Interop.OpenFlags.O_SHARE_DELETE;
+            if ((share & FileShare.ReadWrite) == FileShare.None) flags |= Interop.OpenFlags.O_EXLOCK;
+            if ((options & FileOptions.DeleteOnClose) != 0) flags |= Interop.OpenFlags.O_DELETE_ON_CLOSE;
+            if ((options & FileOptions.Asynchronous) != 0) flags |= Interop.OpenFlags.O_ASYNC;
+        }
+        else if (!s_disableFileLocking)
+        {
+            // As the BCL, which compares the whole value: FileShare.Inheritable alone takes the shared lock.
+            flags |= share == FileShare.None ? Interop.OpenFlags.O_EXLOCK : Interop.OpenFlags.O_SHLOCK;
+        }
+        return flags;
+    }
+
     private static void Preallocate(SafeFileHandle handle, string fullPath, long size)
     {
-        int error = Interop.Preallocate(handle.DangerousGetHandle(), size);
+        int error = Interop.Preallocate(handle, size);
         // As the BCL: only "no room" fails the open (and removes the new file); the rest is a hint.
         if (error != 0 && Errors.ForPreallocation(error, fullPath, size) is Exception exception)
         {

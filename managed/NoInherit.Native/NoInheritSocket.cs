@@ -1,8 +1,6 @@
 using System;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -14,8 +12,8 @@ namespace NoInherit.Native;
 /// </summary>
 public static class NoInheritSocket
 {
-    // How often a pending AcceptAsync looks at its cancellation token while it waits.
-    private const int AcceptPollMicroseconds = 100_000;
+    /// <summary>The sockets the runtime's asynchronous accept gave inheritable, which AcceptAsync repaired.</summary>
+    internal static readonly AcceptRepairs AsyncAcceptRepairs = new();
 
     /// <summary>Creates a non-inheritable socket, as <c>new Socket(addressFamily, socketType, protocolType)</c>.</summary>
     /// <param name="addressFamily">InterNetwork, InterNetworkV6 or Unix.</param>
@@ -29,21 +27,21 @@ public static class NoInheritSocket
             return CreateAsWindowsBclDoes(addressFamily, socketType, protocolType);
 
         // The checks of the BCL's own socket creation, in its order: family, type, then the protocol table.
-        int family = addressFamily switch
+        Interop.AddressFamily family = addressFamily switch
         {
-            AddressFamily.InterNetwork => Interop.AF_INET,
-            AddressFamily.InterNetworkV6 => Interop.AF_INET6,
-            AddressFamily.Unix => Interop.AF_UNIX,
-            AddressFamily.Unspecified => 0, // accepted here, refused below with what socket() says
+            AddressFamily.InterNetwork => Interop.AddressFamily.AF_INET,
+            AddressFamily.InterNetworkV6 => Interop.AddressFamily.AF_INET6,
+            AddressFamily.Unix => Interop.AddressFamily.AF_UNIX,
+            AddressFamily.Unspecified => Interop.AddressFamily.AF_UNSPEC, // accepted here, refused below with what socket() says
             _ => throw new SocketException((int)SocketError.AddressFamilyNotSupported),
         };
-        int type = socketType switch
+        Interop.SocketType type = socketType switch
         {
-            SocketType.Stream => Interop.SOCK_STREAM,
-            SocketType.Dgram => Interop.SOCK_DGRAM,
-            SocketType.Raw => Interop.SOCK_RAW,
-            SocketType.Seqpacket => Interop.SOCK_SEQPACKET,
-            SocketType.Rdm => 0, // accepted here, refused below with what socket() says
+            SocketType.Stream => Interop.SocketType.SOCK_STREAM,
+            SocketType.Dgram => Interop.SocketType.SOCK_DGRAM,
+            SocketType.Raw => Interop.SocketType.SOCK_RAW,
+            SocketType.Seqpacket => Interop.SocketType.SOCK_SEQPACKET,
+            SocketType.Rdm => default, // accepted here, refused below with what socket() says
             _ => throw new SocketException((int)SocketError.ProtocolType),
         };
         int protocol = PlatformProtocol(addressFamily, protocolType)
@@ -53,14 +51,9 @@ public static class NoInheritSocket
         if (socketType == SocketType.Rdm)
             throw new SocketException((int)SocketError.SocketNotSupported);
 
-        var handle = new SafeSocketHandle();
-        int error = Interop.Socket(family, type, protocol, out nint fd);
+        int error = Interop.Socket(family, type, protocol, out SafeSocketHandle handle);
         if (error != 0)
-        {
-            handle.Dispose();
             throw Errors.ForSocket(error);
-        }
-        Marshal.InitHandle(handle, fd);
         Socket socket = SocketState.ForNewDescriptor(handle);
         try
         {
@@ -160,51 +153,36 @@ public static class NoInheritSocket
     /// <exception cref="ObjectDisposedException"><paramref name="listener"/> is disposed.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="listener"/> is not bound or not listening.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    /// <remarks>While no connection is pending, the wait occupies a dedicated thread (polling the listener),
-    /// not a thread-pool thread.</remarks>
+    /// <remarks>
+    /// The accept is the runtime's own <see cref="Socket.AcceptAsync(CancellationToken)"/>, waiting in its socket engine
+    /// (no thread per pending accept), with its exceptions and cancellation. The runtime creates the accepted socket
+    /// non-inheritable in the accepting call on Linux (accept4 with SOCK_CLOEXEC) and Windows (AcceptEx into a socket
+    /// created with WSA_FLAG_NO_HANDLE_INHERIT); elsewhere (macOS, BSD) it sets the flag right after. Each accepted socket
+    /// is checked: one that is inheritable all the same (a Winsock provider that drops the flag) is made non-inheritable
+    /// before it is returned, and <see cref="Inheritance.Capabilities"/> stops reporting
+    /// <see cref="NoInheritCapabilities.AcceptAtomic"/>.
+    /// </remarks>
     public static ValueTask<Socket> AcceptAsync(Socket listener, CancellationToken cancellationToken = default)
     {
-        ValidateListener(listener);
-        if (cancellationToken.IsCancellationRequested)
-            return ValueTask.FromCanceled<Socket>(cancellationToken);
-        if (listener.Poll(0, SelectMode.SelectRead) && TryAccept(listener, out Socket? ready))
-            return ValueTask.FromResult(ready);
-
-        return new ValueTask<Socket>(Task.Factory.StartNew(() =>
-        {
-            while (true)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (listener.Poll(AcceptPollMicroseconds, SelectMode.SelectRead)
-                    && !cancellationToken.IsCancellationRequested
-                    && TryAccept(listener, out Socket? accepted))
-                {
-                    return accepted;
-                }
-            }
-        }, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default));
+        ArgumentNullException.ThrowIfNull(listener);
+        return AcceptThenRepairAsync(listener, cancellationToken);
     }
+
+    private static async ValueTask<Socket> AcceptThenRepairAsync(Socket listener, CancellationToken cancellationToken) =>
+        AsyncAcceptRepairs.Check(await listener.AcceptAsync(cancellationToken).ConfigureAwait(false));
 
     private static bool TryAccept(Socket listener, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Socket? accepted)
     {
-        var handle = new SafeSocketHandle();
-        int error;
-        nint fd;
-        unsafe
-        {
-            error = HandleCall.Invoke(listener.SafeHandle, static l => (Interop.Accept(l, null, null, out nint s), s), out fd);
-        }
+        int error = Interop.Accept(listener.SafeHandle, out SafeSocketHandle handle);
         if (error != 0)
         {
-            handle.Dispose();
             accepted = null;
-            if (Errors.Kind(error) == Errors.WouldBlock)
+            if (Errors.Kind(error) == Interop.ErrorKind.ERR_WOULDBLOCK)
                 return false;
             if (listener.SafeHandle.IsClosed)
                 throw new ObjectDisposedException(typeof(Socket).FullName);
             throw Errors.ForSocket(error);
         }
-        Marshal.InitHandle(handle, fd);
         accepted = Wrap(handle);
         // As Socket.Accept: the accepted socket takes the listener's blocking mode.
         if (!listener.Blocking)
@@ -244,74 +222,4 @@ public static class NoInheritSocket
             throw;
         }
     }
-}
-
-/// <summary>
-/// Gives a Socket made from a new descriptor the state <c>new Socket(family, type, protocol)</c> has: the
-/// family, type and protocol as the caller gave them (not as the kernel reports them), not bound, and on Unix
-/// IPv6-only for non-raw IPv6 sockets, as the BCL sets it. The fields are private to System.Net.Sockets and
-/// reached with UnsafeAccessor; where a runtime lacks them, the socket keeps what it read from the descriptor.
-/// </summary>
-internal static class SocketState
-{
-    /// <summary>
-    /// A Socket over a descriptor just created, whose properties the caller knows and sets (AsCreated): the
-    /// constructor Socket.Accept uses, which skips the getsockopt/getsockname queries that
-    /// new Socket(SafeSocketHandle) makes (they made Create 1.4x new Socket). The public constructor where the
-    /// private one is missing.
-    /// </summary>
-    internal static Socket ForNewDescriptor(SafeSocketHandle handle)
-    {
-        try
-        {
-            return NewSocket(handle, loadPropertiesFromHandle: false);
-        }
-        catch (MissingMethodException)
-        {
-        }
-        try
-        {
-            return new Socket(handle);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-    }
-
-    [UnsafeAccessor(UnsafeAccessorKind.Constructor)]
-    private static extern Socket NewSocket(SafeSocketHandle handle, bool loadPropertiesFromHandle);
-
-    internal static void AsCreated(Socket socket, AddressFamily family, SocketType type, ProtocolType protocol)
-    {
-        try
-        {
-            AddressFamilyField(socket) = family;
-            SocketTypeField(socket) = type;
-            ProtocolTypeField(socket) = protocol;
-            RightEndPointField(socket) = null;
-            LocalEndPointField(socket) = null;
-        }
-        catch (MissingFieldException)
-        {
-        }
-        if (family == AddressFamily.InterNetworkV6 && type != SocketType.Raw && !OperatingSystem.IsWindows())
-            socket.DualMode = false;
-    }
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_addressFamily")]
-    private static extern ref AddressFamily AddressFamilyField(Socket socket);
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_socketType")]
-    private static extern ref SocketType SocketTypeField(Socket socket);
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_protocolType")]
-    private static extern ref ProtocolType ProtocolTypeField(Socket socket);
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_rightEndPoint")]
-    private static extern ref EndPoint? RightEndPointField(Socket socket);
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_localEndPoint")]
-    private static extern ref EndPoint? LocalEndPointField(Socket socket);
 }

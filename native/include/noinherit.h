@@ -268,6 +268,15 @@ NI_API const char* ni_version(void);
    code it does not know. */
 NI_API int32_t ni_error_kind(int32_t error);
 
+/*
+ * The platform's own error code for the class `kind` (NI_ERR_*): the one this library returns for it (the
+ * first named for the class above: ENOENT, EACCES, EWOULDBLOCK, ...; ERROR_FILE_NOT_FOUND,
+ * ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, ...), for a caller that reports a condition it found itself
+ * (a program not found on PATH) as the platform would. ni_error_kind(ni_error_code(kind)) == kind for every
+ * class the platform has; 0 for the others (NI_ERR_NOTDIR_PATH on POSIX), NI_ERR_OTHER and an unknown kind.
+ */
+NI_API int32_t ni_error_code(int32_t kind);
+
 /* Writes the platform's message for `error` (strerror / FormatMessage) as UTF-8 into `buffer`, always
    NUL-terminated, truncated to `size` bytes. EINVAL if buffer is NULL or size < 1. */
 NI_API int32_t ni_error_message(int32_t error, char* buffer, int32_t size);

@@ -51,6 +51,45 @@ int32_t ni_error_kind(int32_t error)
     }
 }
 
+int32_t ni_error_code(int32_t kind)
+{
+    switch (kind)
+    {
+        case NI_ERR_NOENT: return ENOENT;
+        case NI_ERR_ACCESS: return EACCES;
+        case NI_ERR_EXIST: return EEXIST;
+        case NI_ERR_ISDIR: return EISDIR;
+        case NI_ERR_NOTDIR: return ENOTDIR;
+        case NI_ERR_NAMETOOLONG: return ENAMETOOLONG;
+        case NI_ERR_WOULDBLOCK: return EWOULDBLOCK;
+        case NI_ERR_INVAL: return EINVAL;
+        case NI_ERR_BADF: return EBADF;
+        case NI_ERR_MFILE: return EMFILE;
+        case NI_ERR_NOSPC: return ENOSPC;
+        case NI_ERR_FBIG: return EFBIG;
+        case NI_ERR_LOOP: return ELOOP;
+        case NI_ERR_ROFS: return EROFS;
+        case NI_ERR_AFNOSUPPORT: return EAFNOSUPPORT;
+        case NI_ERR_PROTONOSUPPORT: return EPROTONOSUPPORT;
+        case NI_ERR_PROTOTYPE: return EPROTOTYPE;
+#ifdef ESOCKTNOSUPPORT
+        case NI_ERR_SOCKTNOSUPPORT: return ESOCKTNOSUPPORT;
+#endif
+        case NI_ERR_NOTSOCK: return ENOTSOCK;
+        case NI_ERR_OPNOTSUPP: return EOPNOTSUPP;
+        case NI_ERR_CONNABORTED: return ECONNABORTED;
+        case NI_ERR_NOMEM: return ENOMEM;
+        case NI_ERR_INTR: return EINTR;
+        case NI_ERR_CONNRESET: return ECONNRESET;
+        case NI_ERR_NOTCONN: return ENOTCONN;
+        case NI_ERR_CANCELED: return ECANCELED;
+        case NI_ERR_SRCH: return ESRCH;
+        case NI_ERR_CHILD: return ECHILD;
+        case NI_ERR_PIPE: return EPIPE;
+        default: return 0;
+    }
+}
+
 int32_t ni_error_message(int32_t error, char* buffer, int32_t size)
 {
     if (buffer == NULL || size < 1)

@@ -41,6 +41,44 @@ int32_t ni_error_kind(int32_t error)
     }
 }
 
+int32_t ni_error_code(int32_t kind)
+{
+    switch (kind)
+    {
+        case NI_ERR_NOENT: return ERROR_FILE_NOT_FOUND;
+        case NI_ERR_NOTDIR_PATH: return ERROR_PATH_NOT_FOUND;
+        case NI_ERR_ACCESS: return ERROR_ACCESS_DENIED;
+        case NI_ERR_EXIST: return ERROR_FILE_EXISTS;
+        case NI_ERR_ISDIR: return ERROR_DIRECTORY_NOT_SUPPORTED;
+        case NI_ERR_NOTDIR: return ERROR_DIRECTORY;
+        case NI_ERR_NAMETOOLONG: return ERROR_FILENAME_EXCED_RANGE;
+        case NI_ERR_WOULDBLOCK: return ERROR_SHARING_VIOLATION;
+        case NI_ERR_INVAL: return ERROR_INVALID_PARAMETER;
+        case NI_ERR_BADF: return ERROR_INVALID_HANDLE;
+        case NI_ERR_MFILE: return ERROR_TOO_MANY_OPEN_FILES;
+        case NI_ERR_NOSPC: return ERROR_DISK_FULL;
+        case NI_ERR_FBIG: return ERROR_FILE_TOO_LARGE;
+        case NI_ERR_LOOP: return ERROR_CANT_RESOLVE_FILENAME;
+        case NI_ERR_ROFS: return ERROR_WRITE_PROTECT;
+        case NI_ERR_AFNOSUPPORT: return WSAEAFNOSUPPORT;
+        case NI_ERR_PROTONOSUPPORT: return WSAEPROTONOSUPPORT;
+        case NI_ERR_PROTOTYPE: return WSAEPROTOTYPE;
+        case NI_ERR_SOCKTNOSUPPORT: return WSAESOCKTNOSUPPORT;
+        case NI_ERR_NOTSOCK: return WSAENOTSOCK;
+        case NI_ERR_OPNOTSUPP: return WSAEOPNOTSUPP;
+        case NI_ERR_CONNABORTED: return WSAECONNABORTED;
+        case NI_ERR_NOMEM: return ERROR_NOT_ENOUGH_MEMORY;
+        case NI_ERR_INTR: return WSAEINTR;
+        case NI_ERR_CONNRESET: return WSAECONNRESET;
+        case NI_ERR_NOTCONN: return WSAENOTCONN;
+        case NI_ERR_CANCELED: return ERROR_CANCELLED;
+        case NI_ERR_SRCH: return ERROR_NOTHING_TO_TERMINATE;
+        case NI_ERR_CHILD: return ERROR_WAIT_NO_CHILDREN;
+        case NI_ERR_PIPE: return ERROR_BROKEN_PIPE;
+        default: return 0;
+    }
+}
+
 int32_t ni_error_message(int32_t error, char* buffer, int32_t size)
 {
     if (buffer == NULL || size < 1)

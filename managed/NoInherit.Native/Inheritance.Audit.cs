@@ -9,30 +9,6 @@ using System.Text;
 
 namespace NoInherit.Native;
 
-/// <summary>What a descriptor refers to.</summary>
-public enum HandleKind
-{
-    /// <summary>Anything else (an event, an anonymous inode, a block device, ...).</summary>
-    Other = 0,
-    /// <summary>A regular file.</summary>
-    RegularFile = 1,
-    /// <summary>A directory.</summary>
-    Directory = 2,
-    /// <summary>A socket.</summary>
-    Socket = 3,
-    /// <summary>A pipe or FIFO.</summary>
-    Pipe = 4,
-    /// <summary>A character device (a terminal, /dev/null, a console).</summary>
-    CharacterDevice = 5,
-}
-
-/// <summary>A descriptor that a child process started now would inherit.</summary>
-/// <param name="Handle">The descriptor number (the HANDLE value on Windows).</param>
-/// <param name="Kind">What it refers to.</param>
-/// <param name="Target">A path, "pipe:[inode]", or a socket's family, type and addresses.</param>
-/// <param name="Reason">Why a child would inherit it.</param>
-public sealed record InheritableHandle(long Handle, HandleKind Kind, string Target, string Reason);
-
 public static partial class Inheritance
 {
     /// <summary>
@@ -47,8 +23,8 @@ public static partial class Inheritance
         {
             if (info.Inheritable == 0)
                 continue;
-            string target = Describe(info.Handle, out int kind);
-            result.Add(new InheritableHandle(info.Handle, (HandleKind)kind, target, ReasonFor(info.Handle)));
+            string target = Describe(info.Handle, out HandleKind kind);
+            result.Add(new InheritableHandle(info.Handle, kind, target, ReasonFor(info.Handle)));
         }
         result.Sort((a, b) => a.Handle.CompareTo(b.Handle));
         return result;
@@ -144,12 +120,12 @@ public static partial class Inheritance
         }
     }
 
-    private static unsafe string Describe(nint handle, out int kind)
+    private static unsafe string Describe(nint handle, out HandleKind kind)
     {
         byte* buffer = stackalloc byte[1024];
         if (Interop.Describe(handle, buffer, 1024, out kind) != 0)
         {
-            kind = Interop.KIND_OTHER;
+            kind = HandleKind.Other;
             return string.Empty; // closed while we looked
         }
         return Marshal.PtrToStringUTF8((nint)buffer) ?? string.Empty;

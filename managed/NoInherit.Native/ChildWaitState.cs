@@ -1,0 +1,246 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Win32.SafeHandles;
+
+namespace NoInherit.Native;
+
+/// <summary>
+/// The exit of one child, in the spirit of the runtime's ProcessWaitState: whether it has exited and with what code, the
+/// threads and tasks waiting for it, signals sent to it, and the process handle (pidfd, HANDLE) it owns and closes.
+/// The exit is noticed without a thread per child (starting one cost more than the spawn on a busy machine): on Unix a
+/// SIGCHLD handler, registered beside the runtime's own for Process, looks at each live child by its pid alone (never
+/// waitpid(-1), so neither side takes the other's children); on Windows the thread pool waits on the process handle;
+/// and where this process ignores SIGCHLD (no signal comes) a thread blocks on the exit. The child is reaped only under
+/// the lock <see cref="Signal"/> holds, so a signal never reaches a recycled pid.
+/// </summary>
+internal sealed class ChildWaitState
+{
+    private Interop.ProcessInfo _process;
+    private readonly object _gate = new();
+    private readonly TaskCompletionSource<int> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _released;
+    private int _handleWaiters; // threads blocked on the process handle: it is closed only when none is
+    private RegisteredWaitHandle? _registeredWait;
+
+    internal ChildWaitState(Interop.ProcessInfo process)
+    {
+        _process = process;
+        ProcessId = checked((int)process.Pid);
+    }
+
+    internal int ProcessId { get; }
+
+    /// <summary>Completes with the exit code when the child has exited (faults if its status cannot be read).</summary>
+    internal Task<int> Exit => _exit.Task;
+
+    /// <summary>Starts watching for the exit; a child that has exited already is seen at once.</summary>
+    internal void StartWatching()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            _registeredWait = ThreadPool.UnsafeRegisterWaitForSingleObject(new ProcessWaitHandle(_process.Handle),
+                static (state, _) => ((ChildWaitState)state!).CheckForExit(), this, Timeout.Infinite, executeOnlyOnce: true);
+            return;
+        }
+        if (s_sigchldIgnored.Value)
+        {
+            // No SIGCHLD will come: the runtime installs no handler for an ignored signal (and the kernel collects each
+            // child itself; its status then comes from the pidfd, see ni_wait). A thread blocks on this exit instead.
+            new Thread(static state => ((ChildWaitState)state!).BlockUntilExit()) { IsBackground = true, Name = "ChildProcess exit" }
+                .UnsafeStart(this);
+            return;
+        }
+        lock (s_live)
+        {
+            s_childSignal ??= PosixSignalRegistration.Create(PosixSignal.SIGCHLD, static _ => CheckAllForExit());
+            s_live[ProcessId] = this;
+        }
+        CheckForExit(); // a child that exited before it was listed sent its SIGCHLD already
+    }
+
+    /// <summary>Waits at most <paramref name="milliseconds"/> (-1: no limit) for the exit; true once it has been recorded.</summary>
+    internal bool WaitForExit(int milliseconds)
+    {
+        if (!_exit.Task.IsCompleted)
+        {
+            bool? exited = WaitOnHandle(milliseconds);
+            if (exited == true)
+                CheckForExit(); // records it now (unless the exit notification got there first)
+            else if (exited == false)
+                milliseconds = 0; // the time is up
+        }
+        try
+        {
+            return _exit.Task.Wait(milliseconds);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            throw e.InnerExceptions[0];
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> unless the child has exited (false then). Under the lock that reaping takes, so
+    /// the pid cannot have been recycled.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The <see cref="ChildProcess"/> was disposed.</exception>
+    internal unsafe bool Signal(int signal)
+    {
+        lock (_gate)
+        {
+            if (_exit.Task.IsCompleted)
+                return false;
+            ObjectDisposedException.ThrowIf(_released, typeof(ChildProcess));
+            Interop.ProcessInfo info = _process;
+            int error = Interop.Kill(&info, signal);
+            if (error == 0)
+                return true;
+            CheckForExit(); // a signal that raced with the exit (access denied on a process that has just ended)
+            if (!_exit.Task.IsCompleted)
+                throw Errors.ForProcess(error);
+            return false;
+        }
+    }
+
+    /// <summary>Gives up the process handle: closed now if the exit is recorded and no thread waits on it, else then.</summary>
+    internal void Release()
+    {
+        lock (_gate)
+        {
+            if (_released)
+                return;
+            _released = true;
+            if (_exit.Task.IsCompleted && _handleWaiters == 0)
+                CloseHandle();
+        }
+    }
+
+    /// <summary>
+    /// Records the exit if the child has exited; reaps it on Unix. Does not block (ni_wait with a timeout of 0), but in
+    /// one case: other code collected the child first (see ni_wait) and the kernel has not yet recorded its status in
+    /// the pidfd. No further notification would come then, so the status is waited for here (ni_wait bounds that wait).
+    /// </summary>
+    private unsafe void CheckForExit()
+    {
+        lock (_gate)
+        {
+            if (_exit.Task.IsCompleted)
+                return;
+            Interop.ProcessInfo info = _process;
+            int error = Interop.Wait(&info, 0, out int exited, out int code);
+            if (error == 0 && exited == 0 && !OperatingSystem.IsWindows() && info.Handle != Interop.INVALID_HANDLE
+                && Interop.WaitForExit(&info, 0, out int gone) == 0 && gone != 0)
+            {
+                error = Interop.Wait(&info, Timeout.Infinite, out exited, out code);
+            }
+            if (error == 0 && exited == 0)
+                return;
+            if (error != 0)
+                _exit.TrySetException(Errors.ForProcess(error));
+            else
+                _exit.TrySetResult(code);
+            if (_released && _handleWaiters == 0)
+                CloseHandle();
+        }
+        if (_registeredWait != null)
+            _registeredWait.Unregister(null);
+        else
+        {
+            lock (s_live)
+                s_live.Remove(ProcessId);
+        }
+    }
+
+    /// <summary>
+    /// Blocks in the kernel on the process handle (the pidfd; on Windows the process HANDLE) until the child exits or
+    /// the time is up, without collecting it: the waiter wakes at the exit itself, where the task would complete only
+    /// once the exit notification has gone through the thread pool (see docs/benchmarks.md).
+    /// Null when there is no handle to wait on (Linux before 5.3) or the wait failed: the task is waited for instead.
+    /// </summary>
+    private unsafe bool? WaitOnHandle(int milliseconds)
+    {
+        Interop.ProcessInfo info;
+        lock (_gate)
+        {
+            if (_process.Handle == Interop.INVALID_HANDLE)
+                return null;
+            info = _process;
+            _handleWaiters++;
+        }
+        try
+        {
+            return Interop.WaitForExit(&info, milliseconds, out int exited) == 0 ? exited != 0 : null;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (--_handleWaiters == 0 && _released && _exit.Task.IsCompleted)
+                    CloseHandle();
+            }
+        }
+    }
+
+    /// <summary>Where SIGCHLD is ignored: blocks until the exit, then records it.</summary>
+    private unsafe void BlockUntilExit()
+    {
+        if (WaitOnHandle(Timeout.Infinite) == null)
+        {
+            Interop.ProcessInfo info = _process;
+            info.Handle = Interop.INVALID_HANDLE; // waitid(WNOWAIT): returns at the exit
+            Interop.WaitForExit(&info, Timeout.Infinite, out _);
+        }
+        CheckForExit();
+    }
+
+    private unsafe void CloseHandle()
+    {
+        fixed (Interop.ProcessInfo* p = &_process)
+            Interop.ProcessClose(p);
+    }
+
+    // ---- Unix: SIGCHLD, for every live child ----
+
+    private static readonly Dictionary<int, ChildWaitState> s_live = new();
+    private static PosixSignalRegistration? s_childSignal;
+
+    private static void CheckAllForExit()
+    {
+        ChildWaitState[] live;
+        lock (s_live)
+            live = [.. s_live.Values];
+        foreach (ChildWaitState child in live)
+            child.CheckForExit();
+    }
+
+    /// <summary>
+    /// Whether this process ignores SIGCHLD (inherited through exec: a parent set it). Linux: the SigIgn mask of
+    /// /proc/self/status, where SIGCHLD is bit 17 on the architectures .NET runs on; elsewhere assumed not.
+    /// </summary>
+    private static readonly Lazy<bool> s_sigchldIgnored = new(static () =>
+    {
+        const ulong Sigchld = 1UL << (17 - 1);
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+                    return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & Sigchld) != 0;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return false;
+    });
+
+    /// <summary>Windows: the process handle, for the thread pool to wait on; owned by the <see cref="ChildWaitState"/>.</summary>
+    private sealed class ProcessWaitHandle : WaitHandle
+    {
+        public ProcessWaitHandle(nint handle) => SafeWaitHandle = new SafeWaitHandle(handle, ownsHandle: false);
+    }
+}
