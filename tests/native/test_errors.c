@@ -73,6 +73,19 @@ static void error_kind_maps(void)
         if (!CHECK_INT(ni_error_kind(g_kinds[i].error), g_kinds[i].kind))
             printf("  for error %d\n", g_kinds[i].error);
 
+    /* ni_error_code names the platform's code of each class: its inverse. NOTDIR_PATH has none on POSIX. */
+    for (int32_t kind = NI_ERR_NOENT; kind <= NI_ERR_PIPE; kind++)
+    {
+        int32_t code = ni_error_code(kind);
+        if (code == 0 && kind == NI_ERR_NOTDIR_PATH && !NI_TEST_CODE(0, 1))
+            continue;
+        if (!CHECK_INT(ni_error_kind(code), kind))
+            printf("  for class %d (code %d)\n", (int)kind, (int)code);
+    }
+    CHECK_INT(ni_error_code(NI_ERR_OTHER), 0);
+    CHECK_INT(ni_error_code(-1), 0);
+    CHECK_INT(ni_error_code(NI_ERR_PIPE + 1), 0);
+
     /* And for codes as the library really returns them. */
     char missing[NI_TEST_PATH_MAX];
     ni_test_path(missing, "missing");
