@@ -571,7 +571,7 @@ static void op_close_preallocate(struct reader* r)
     ni_handle bad = invalid_handle(r);
     int32_t rc = ni_close(bad);
     expect("ni_close (no descriptor)", rc, EBADF);
-    ni_process process = { (int64_t)u64(r), bad };
+    ni_process process = { (int64_t)u64(r), bad, NI_INVALID_HANDLE, NI_INVALID_HANDLE };
     rc = ni_process_close(u8(r) == 0xff ? NULL : &process);
     check_code("ni_process_close", rc);
     if (bad != NI_INVALID_HANDLE && rc != EBADF && rc != EINVAL)
@@ -740,7 +740,7 @@ static void op_spawn(struct reader* r)
     }
 
     /* ni_wait and ni_kill on processes that are not ours: invalid, or signal 0 only. */
-    ni_process other = { -(int64_t)(u32(r) % 3), NI_INVALID_HANDLE };
+    ni_process other = { -(int64_t)(u32(r) % 3), NI_INVALID_HANDLE, NI_INVALID_HANDLE, NI_INVALID_HANDLE };
     int32_t exited, code;
     expect("ni_wait (pid <= 0)", ni_wait(&other, 0, &exited, &code), EINVAL);
     expect("ni_wait_for_exit (pid <= 0)", ni_wait_for_exit(&other, 0, &exited), EINVAL);

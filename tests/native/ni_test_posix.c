@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* [emulator, emulator args...,] checker, NULL: built before any fork, execv'd as it is. */
@@ -232,6 +233,42 @@ int ni_test_check_inheritance(const char* file, int line, int ours, const char* 
 char* const* ni_test_child_argv(void)
 {
     return g_child_argv;
+}
+
+/* ---- Processes ---- */
+
+int ni_test_proc_stat(int pid, struct ni_test_proc* proc)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    char* text = ni_test_read_file(path, NULL);
+    /* "pid (comm) state ppid pgrp session tty_nr tpgid ...": comm may hold anything, so count from its last ')'. */
+    const char* end = text != NULL ? strrchr(text, ')') : NULL;
+    int found = end != NULL && sscanf(end + 1, " %c %d %d %d %d %d", &proc->state, &proc->parent, &proc->group,
+                                      &proc->session, &proc->tty, &proc->foreground) == 6;
+    free(text);
+    return found;
+}
+
+int ni_test_alive(int pid)
+{
+    struct ni_test_proc proc;
+    return ni_test_proc_stat(pid, &proc) && proc.state != 'Z' && proc.state != 'X';
+}
+
+int ni_test_wait_gone(int pid, int timeout_ms)
+{
+    struct timespec start, now, pause = { 0, 1000000 };
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;)
+    {
+        if (!ni_test_alive(pid))
+            return 1;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > timeout_ms)
+            return 0;
+        nanosleep(&pause, NULL);
+    }
 }
 
 /* ---- Fault injection: a classic BPF seccomp filter, written out by hand (no libseccomp here) ---- */

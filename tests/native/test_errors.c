@@ -52,7 +52,7 @@ static void error_kind_maps(void)
         CHECK_INT(ni_error_kind(ni_kill(&process, 9)), NI_ERR_SRCH);
         CHECK_OK(ni_process_close(&process));
     }
-    ni_process init = { 1, NI_INVALID_HANDLE };
+    ni_process init = { 1, NI_INVALID_HANDLE, NI_INVALID_HANDLE, NI_INVALID_HANDLE };
     CHECK_INT(ni_error_kind(ni_wait(&init, 0, &exited, &code)), NI_ERR_CHILD);
 }
 

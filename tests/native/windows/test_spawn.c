@@ -302,7 +302,7 @@ static void exit_codes(void)
 static void errors(void)
 {
     const char* argv[] = { "x", NULL };
-    ni_process process = { 1, 2 };
+    ni_process process = { 1, 2, 3, 4 };
     char missing[NI_TEST_PATH_MAX];
     ni_test_path(missing, "missing.exe");
     CHECK_RC(ni_spawn(missing, argv, NULL, NULL, NULL, 0, 0, &process), ERROR_FILE_NOT_FOUND);
