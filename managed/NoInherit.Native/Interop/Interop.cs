@@ -106,6 +106,8 @@ internal static unsafe partial class Interop
     {
         public long Pid;
         public nint Handle;
+        public nint Resume;
+        public nint Job;
     }
 
     /// <summary>ni_spawn; the strings are NUL-terminated UTF-8, argv and envp NULL-terminated arrays (envp may be null).</summary>
