@@ -110,9 +110,9 @@ NI_CHILD_CODE int32_t ni_sys_die_with_parent(pid_t parent)
     return (pid_t)syscall(SYS_getppid) == parent ? 0 : ESRCH;
 }
 
-/* Reads pid, parent and group from /proc/<name>/stat: "pid (comm) state ppid pgrp ...", where comm may hold
-   spaces and parentheses, so the fields are counted from its last ')'. */
-static int read_process(int proc, const char* name, pid_t* pid, pid_t* parent, pid_t* group)
+/* Reads pid, state, parent and group from /proc/<name>/stat: "pid (comm) state ppid pgrp ...", where comm may
+   hold spaces and parentheses, so the fields are counted from its last ')'. */
+static int read_process(int proc, const char* name, pid_t* pid, char* run_state, pid_t* parent, pid_t* group)
 {
     char path[64], text[512];
     snprintf(path, sizeof path, "%s/stat", name);
@@ -128,8 +128,7 @@ static int read_process(int proc, const char* name, pid_t* pid, pid_t* parent, p
     text[n] = '\0';
     const char* end = strrchr(text, ')');
     long p, pp, pg;
-    char state;
-    if (end == NULL || sscanf(text, "%ld", &p) != 1 || sscanf(end + 1, " %c %ld %ld", &state, &pp, &pg) != 3)
+    if (end == NULL || sscanf(text, "%ld", &p) != 1 || sscanf(end + 1, " %c %ld %ld", run_state, &pp, &pg) != 3)
         return 0;
     *pid = (pid_t)p, *parent = (pid_t)pp, *group = (pid_t)pg;
     return 1;
@@ -145,9 +144,10 @@ int32_t ni_sys_list_processes(ni_process_visitor visit, void* state)
     while (error == 0 && (entry = readdir(dir)) != NULL)
     {
         pid_t pid, parent, group;
+        char run_state;
         if (entry->d_name[0] >= '1' && entry->d_name[0] <= '9' &&
-            read_process(dirfd(dir), entry->d_name, &pid, &parent, &group))
-            error = visit(pid, parent, group, state);
+            read_process(dirfd(dir), entry->d_name, &pid, &run_state, &parent, &group))
+            error = visit(pid, parent, group, run_state, state);
     }
     closedir(dir);
     return error;

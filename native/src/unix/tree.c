@@ -1,10 +1,10 @@
 /*
  * ni_signal_group and ni_kill_tree: signalling the group a child leads, and the child's whole tree. The tree
- * is the child, the group it leads (the kernel signals a group in one step, and a fork in progress in a
- * member that gets the signal is abandoned), and, from the process list, every descendant by parentage with
- * the groups they lead. Each process found is stopped (SIGSTOP) at once, and the list is read again until
- * nothing new turns up: a stopped process cannot fork, so the tree stops growing; then all get the signal.
- * Why this mechanism and what it cannot reach: docs/architecture.md, "Killing a process tree".
+ * is the child, the group it leads (the kernel signals a group in one step, a fork in progress included),
+ * and, from the process list, every descendant by parentage with the groups they lead. Each process found is
+ * stopped (SIGSTOP) at once, and the list is read again until nothing new turns up after a pass in which
+ * every member was seen stopped: a stopped process cannot fork, so the tree has stopped growing; then all get
+ * the signal. Why this mechanism and what it cannot reach: docs/architecture.md, "Killing a process tree".
  */
 #define _GNU_SOURCE
 #include "unix.h"
@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct id_list
@@ -21,12 +22,16 @@ struct id_list
     size_t count, capacity;
 };
 
+/* How long the passes wait for the processes found to be seen stopped; past it, the signal goes out anyway. */
+#define NI_TREE_SETTLE_MS 5000
+
 struct tree
 {
     struct id_list processes; /* every one found, each stopped when found */
     struct id_list groups;    /* the groups led by one of them (or by the child, collected or not) */
     pid_t self;
-    int grew;
+    int grew;      /* this pass found a new one */
+    int unsettled; /* this pass saw a member still running (it may be inside fork) */
     int32_t error;
 };
 
@@ -77,12 +82,19 @@ static int leads_group(const ni_process* process, int* collected)
 }
 
 /* A process whose parent is in the tree, or that is in one of its groups, joins it, stopped; so does the
-   group it leads. */
-static int32_t visit(pid_t pid, pid_t parent, pid_t group, void* state)
+   group it leads. A member still running or asleep (R, S) may be inside fork: the SIGSTOP takes effect when
+   the call returns, and the new child is in the list only from then on. Stopped, dead, or in uninterruptible
+   sleep (a vfork parent waiting for its child) it is not forking. */
+static int32_t visit(pid_t pid, pid_t parent, pid_t group, char run_state, void* state)
 {
     struct tree* t = state;
-    if (pid <= 1 || pid == t->self || has(&t->processes, pid) ||
-        (!has(&t->processes, parent) && !has(&t->groups, group)))
+    if (pid <= 1 || pid == t->self)
+        return 0;
+    int member = has(&t->processes, pid);
+    if (!member && !has(&t->processes, parent) && !has(&t->groups, group))
+        return 0;
+    t->unsettled |= run_state == 'R' || run_state == 'S';
+    if (member)
         return 0;
     if ((t->error = add(&t->processes, pid)) != 0)
         return t->error;
@@ -123,12 +135,23 @@ static int32_t find_tree(struct tree* t, const ni_process* process)
         ni_kill(process, SIGSTOP);
     if (leader && t->error == 0 && (t->error = add(&t->groups, pid)) == 0)
         kill(-pid, SIGSTOP);
-    do
+    /* Done when a pass finds nothing new after a pass that found nothing new and saw every member stopped:
+       any child forked before those stops is in the list by then (a stopped member cannot have been inside
+       fork when the pass began, wherever its child's pid falls in the listing). */
+    struct timespec pause = { 0, 1000000 };
+    int settled_before = 0;
+    for (long waited = 0; t->error == 0 && waited < NI_TREE_SETTLE_MS;)
     {
-        t->grew = 0;
-        if (t->error == 0 && ni_sys_list_processes(visit, t) == ENOSYS)
-            break; /* no process list: the child and its group only */
-    } while (t->grew && t->error == 0);
+        t->grew = t->unsettled = 0;
+        if (ni_sys_list_processes(visit, t) == ENOSYS || (!t->grew && settled_before))
+            break; /* ENOSYS: no process list, the child and its group only */
+        settled_before = !t->grew && !t->unsettled;
+        if (!t->grew && t->unsettled)
+        {
+            nanosleep(&pause, NULL); /* let the stops take effect */
+            waited++;
+        }
+    }
     return t->error;
 }
 
@@ -136,7 +159,7 @@ int32_t ni_kill_tree(const ni_process* process, int32_t signal)
 {
     if (process == NULL || process->pid <= 0 || signal <= 0)
         return EINVAL;
-    struct tree t = { { NULL, 0, 0 }, { NULL, 0, 0 }, getpid(), 0, 0 };
+    struct tree t = { { NULL, 0, 0 }, { NULL, 0, 0 }, getpid(), 0, 0, 0 };
     int32_t error = find_tree(&t, process);
     /* Even after a failure (ENOMEM) what was stopped is signalled, and continued. */
     int reached = deliver(&t, process, signal);

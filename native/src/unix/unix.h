@@ -188,9 +188,10 @@ int32_t ni_sys_check_spawn_flags(int32_t flags);
    longer its parent (it died before the signal was armed). ENOTSUP elsewhere. Child-safe. */
 int32_t ni_sys_die_with_parent(pid_t parent);
 
-typedef int32_t (*ni_process_visitor)(pid_t pid, pid_t parent, pid_t group, void* state);
-/* Calls visit(pid, parent pid, process group) for every process of the system (/proc/<pid>/stat) and stops at
-   the first nonzero result, which it returns. ENOSYS where the system has no such listing. */
+typedef int32_t (*ni_process_visitor)(pid_t pid, pid_t parent, pid_t group, char run_state, void* state);
+/* Calls visit(pid, parent pid, process group, run state: R, S, D, T, Z... as in /proc/<pid>/stat) for every
+   process of the system and stops at the first nonzero result, which it returns. ENOSYS where the system has
+   no such listing. */
 int32_t ni_sys_list_processes(ni_process_visitor visit, void* state);
 
 /* ---- The kernel layer for terminals ---- */
