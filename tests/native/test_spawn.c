@@ -854,17 +854,23 @@ static void wait_with_zero_timeout_never_sleeps(void)
 
 /* ---- NI_SPAWN_SUSPENDED and ni_process_resume ---- */
 
-/* The descriptors process `pid` holds, counted in /proc/<pid>/fd. */
+/* The descriptors process `pid` holds, counted in /proc/<pid>/fd, below our descriptor limit: under valgrind a
+   child that has not called execve yet still holds valgrind's own, which sit above the limit it shows us. */
 static int fd_count_of(int pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    struct rlimit limit;
     DIR* dir = opendir(path);
-    if (dir == NULL)
+    if (dir == NULL || getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    {
+        if (dir != NULL)
+            closedir(dir);
         return -1;
+    }
     int count = 0;
     for (struct dirent* entry; (entry = readdir(dir)) != NULL;)
-        count += entry->d_name[0] != '.';
+        count += entry->d_name[0] != '.' && (rlim_t)atol(entry->d_name) < limit.rlim_cur;
     closedir(dir);
     return count;
 }
