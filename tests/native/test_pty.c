@@ -173,31 +173,43 @@ static void stty_size_follows_resize(void)
     CHECK_OK(ni_pty_close(&pty));
 }
 
-/* A resize sends SIGWINCH to the child (the terminal's foreground group), which reads the new size. The children
-   sleep in short steps: Python runs a handler between two bytecodes, so a signal that comes after its last
-   check and before a long sleep began would wait for the end of that sleep. */
+/* Starts Python on the terminal with `handler` (a Python statement) for `signal_name`, and waits until it is
+   ready for the signal. It sleeps in short steps: Python runs a handler between two bytecodes, so a signal
+   that comes after its last check and before a long sleep began would wait for the end of that sleep. */
+static int start_waiting_python(const ni_pty* pty, const char* signal_name, const char* handler, ni_process* process)
+{
+    char script[512];
+    snprintf(script, sizeof script,
+             "import os, signal, sys, time\n"
+             "def handler(s, f):\n"
+             "    %s\n"
+             "signal.signal(signal.%s, handler)\n"
+             "print('ready', flush=True)\n"
+             "for _ in range(600): time.sleep(0.05)\n",
+             handler, signal_name);
+    const char* argv[] = { PYTHON, "-c", script, NULL };
+    if (!start_on(pty, argv, 0, process))
+        return 0;
+    int end;
+    char* text = read_terminal(pty, "ready\r\n", &end);
+    int ready = CHECK(strstr(text, "ready\r\n") != NULL);
+    free(text);
+    return ready;
+}
+
+/* A resize sends SIGWINCH to the child (the terminal's foreground group), which reads the new size. */
 static void resize_delivers_sigwinch(void)
 {
     ni_pty pty;
     if (!CHECK_OK(ni_pty_open(80, 24, &pty)))
         return;
-    const char* argv[] = { PYTHON, "-c",
-                           "import os, signal, sys, time\n"
-                           "def winch(s, f):\n"
-                           "    print('WINCH', *os.get_terminal_size(0), flush=True); sys.exit(3)\n"
-                           "signal.signal(signal.SIGWINCH, winch)\n"
-                           "print('ready', flush=True)\n"
-                           "for _ in range(600): time.sleep(0.05)\n",
-                           NULL };
     ni_process process;
-    if (start_on(&pty, argv, 0, &process))
+    if (start_waiting_python(&pty, "SIGWINCH", "print('WINCH', *os.get_terminal_size(0), flush=True); sys.exit(3)",
+                             &process))
     {
-        int end;
-        char* text = read_terminal(&pty, "ready\r\n", &end);
-        CHECK(strstr(text, "ready") != NULL);
-        free(text);
         CHECK_OK(ni_pty_resize(&pty, 132, 43));
-        text = read_terminal(&pty, "\r\n", &end);
+        int end;
+        char* text = read_terminal(&pty, "\r\n", &end);
         if (!CHECK(strcmp(text, "WINCH 132 43\r\n") == 0))
             fprintf(stderr, "got \"%s\" (end %d)\n", text, end);
         free(text);
@@ -214,26 +226,15 @@ static void ctrl_c_interrupts_the_foreground_group(void)
     ni_pty pty;
     if (!CHECK_OK(ni_pty_open(80, 24, &pty)))
         return;
-    const char* argv[] = { PYTHON, "-c",
-                           "import os, signal, sys, time\n"
-                           "def interrupted(s, f):\n"
-                           "    sys.exit(5 if os.tcgetpgrp(0) == os.getpgrp() else 6)\n"
-                           "signal.signal(signal.SIGINT, interrupted)\n"
-                           "print('ready', flush=True)\n"
-                           "for _ in range(600): time.sleep(0.05)\n",
-                           NULL };
     ni_process process;
-    if (start_on(&pty, argv, 0, &process))
+    if (start_waiting_python(&pty, "SIGINT", "sys.exit(5 if os.tcgetpgrp(0) == os.getpgrp() else 6)", &process))
     {
-        int end;
-        char* text = read_terminal(&pty, "ready\r\n", &end);
-        CHECK(strstr(text, "ready\r\n") != NULL);
-        free(text);
         CHECK(write((int)pty.input, "\x03", 1) == 1);
-        text = read_terminal(&pty, "^C", &end);
+        int end;
+        char* text = read_terminal(&pty, "^C", &end);
         CHECK(strstr(text, "^C") != NULL); /* echoed */
         free(text);
-        CHECK_INT(exit_code(&process), 5); /* interrupted, in the foreground group: not the 30 s sleep's 0 */
+        CHECK_INT(exit_code(&process), 5); /* interrupted, in the foreground group: not the sleep's 0 */
     }
     CHECK_OK(ni_pty_close(&pty));
 }

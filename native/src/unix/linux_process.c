@@ -1,9 +1,9 @@
 /*
  * The kernel layer on Linux (ni_sys_*, declared in unix.h) for processes and terminals: starting a child
- * (clone), the lasting thread, pidfds, the parent-death signal, the process list (/proc) and pseudo-terminals
+ * (clone), pidfds, the parent-death signal, the process list (/proc) and pseudo-terminals
  * (/dev/ptmx). Files, descriptors and the copy engine: linux.c. Calls go through syscall() where libc has no
  * wrapper (pidfd_open, pidfd_send_signal) or may answer from a cache (getpid, getppid in a child sharing our
- * memory); glibc symbols newer than the floor (2.17) are pinned to their old versions.
+ * memory).
  */
 #define _GNU_SOURCE
 #include "unix.h"
@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,33 +59,6 @@ int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pi
     munmap(stack, NI_CHILD_STACK_SIZE);
     if (error == 0)
         *pid = result;
-    return error;
-}
-
-#if defined(__GLIBC__) && defined(__x86_64__)
-/* glibc 2.34 moved pthread_create into libc under a new version; the old one keeps the floor (2.17), and
-   libpthread (linked, see native/CMakeLists.txt) provides it on glibc before 2.34. */
-__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
-#elif defined(__GLIBC__) && defined(__aarch64__)
-__asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
-#endif
-
-int32_t ni_sys_start_thread(void* (*fn)(void*), void* arg)
-{
-    pthread_attr_t attributes;
-    int error = pthread_attr_init(&attributes);
-    if (error != 0)
-        return error;
-    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-    /* The new thread starts with the creator's mask: every signal but the libc's own (sigprocmask keeps
-       those), so that no handler ever runs on it and a set*id() call still reaches it. */
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_SETMASK, &all, &old);
-    pthread_t thread;
-    error = pthread_create(&thread, &attributes, fn, arg);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attributes);
     return error;
 }
 

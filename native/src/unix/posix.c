@@ -8,7 +8,6 @@
 #define _GNU_SOURCE /* glibc (ptsname_r), when this file is compile-checked on Linux; other systems show everything by default */
 #include "unix.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -140,23 +139,6 @@ int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pi
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (error == 0)
         *pid = result;
-    return error;
-}
-
-int32_t ni_sys_start_thread(void* (*fn)(void*), void* arg)
-{
-    pthread_attr_t attributes;
-    int error = pthread_attr_init(&attributes);
-    if (error != 0)
-        return error;
-    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t thread;
-    error = pthread_create(&thread, &attributes, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attributes);
     return error;
 }
 

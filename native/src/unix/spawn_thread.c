@@ -82,7 +82,7 @@ int32_t ni_spawn_on_lasting_thread(int (*child)(void*), void* arg, int shared, p
     int32_t error = 0;
     if (!g_handlers_registered && (error = pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child)) == 0)
         g_handlers_registered = 1;
-    if (error == 0 && !g_running && (error = ni_sys_start_thread(serve, NULL)) == 0)
+    if (error == 0 && !g_running && (error = ni_unix_start_thread(serve, NULL)) == 0)
         g_running = 1;
     if (error == 0)
     {

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #if HAVE_FLOCK
@@ -17,6 +19,16 @@
 
 #ifndef O_CLOEXEC
 #  define O_CLOEXEC 0
+#endif
+
+#if defined(__GLIBC__) && defined(__x86_64__)
+/* glibc 2.32 and 2.34 moved these into libc under new versions; the old ones keep the floor (2.17), and
+   libpthread (needed by the library, see native/CMakeLists.txt) provides them on glibc before that. */
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+__asm__(".symver pthread_sigmask,pthread_sigmask@GLIBC_2.2.5");
+#elif defined(__GLIBC__) && defined(__aarch64__)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
+__asm__(".symver pthread_sigmask,pthread_sigmask@GLIBC_2.17");
 #endif
 
 /* The descriptor limit asked for every number when the table cannot be listed: RLIMIT_NOFILE, at most
@@ -50,6 +62,24 @@ void ni_unix_close_quietly(int fd)
     int saved = errno;
     close(fd); /* on Linux the descriptor is released even when close reports EINTR */
     errno = saved;
+}
+
+int32_t ni_unix_start_thread(void* (*fn)(void*), void* arg)
+{
+    pthread_attr_t attributes;
+    int error = pthread_attr_init(&attributes);
+    if (error != 0)
+        return error;
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    /* The new thread starts with its creator's mask; pthread_sigmask leaves the libc's own signals alone. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t thread;
+    error = pthread_create(&thread, &attributes, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attributes);
+    return error;
 }
 
 int32_t ni_unix_release(ni_handle* handle)

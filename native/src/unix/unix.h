@@ -77,6 +77,10 @@ int32_t ni_unix_socketpair(int fds[2]);
 #  define NI_MSG_NOSIGNAL 0 /* the socket carries SO_NOSIGPIPE instead */
 #endif
 
+/* Starts fn(arg) on a detached thread that has every signal blocked but the libc's own (so that no handler
+   runs on it, and a set*id() call, which glibc carries to every thread by a signal, still reaches it). */
+int32_t ni_unix_start_thread(void* (*fn)(void*), void* arg);
+
 /* Closes a descriptor on a failure path, keeping errno as it was. */
 void ni_unix_close_quietly(int fd);
 /* Closes *handle unless it is NI_INVALID_HANDLE, and makes it NI_INVALID_HANDLE; EINTR counts as closed. */
@@ -177,8 +181,6 @@ void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old);
    CLONE_VFORK); fork elsewhere). Otherwise the child gets a copy of our memory and this returns at once
    (fork): for a child that waits before execve, and must not hold us meanwhile. */
 int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pid);
-/* Starts fn(arg) on a detached thread that has every signal blocked (but the libc's own). */
-int32_t ni_sys_start_thread(void* (*fn)(void*), void* arg);
 /* The calling process's pid, asked of the kernel: a libc may answer from a cache that a child sharing our
    memory would read as ours. Child-safe. */
 pid_t ni_sys_own_pid(void);
