@@ -477,26 +477,27 @@ NI_API int32_t ni_signal_group(const ni_process* process, int32_t signal);
  * Sends `signal` (SIGKILL to end them) to the child and every descendant of it, including those started while
  * this runs. POSIX: the tree is the child, every process of the group it leads (NI_SPAWN_PROCESS_TREE or the
  * other flags named at ni_signal_group), and, from /proc, every descendant of those by parentage, processes
- * that left the group for one of their own (setpgid, setsid) included, with the groups they lead. All of them
- * are stopped (SIGSTOP) until the tree stops growing, then signalled, then continued (SIGCONT) unless the
- * signal was SIGKILL or SIGSTOP, so none can start a process that escapes. Out of reach: a descendant that
- * left the group and whose parent had already died (it was handed to init or a subreaper: nothing ties it to
- * the child any more), such as a daemon that forked twice; when the child leads no group, also descendants
- * whose parent died, wherever they are (as with Process.Kill(true)). Without /proc
- * (other systems): the child and its group only. Once the child has been collected, its group is still
- * reached while any member lives (a member killed but not yet collected by its new parent counts). ESRCH when
- * nothing was reached; EINVAL for a NULL process, a pid <= 0 or a signal <= 0. Windows: TerminateJobObject
- * on result->job (any signal terminates), else the child alone.
+ * that left the group for one of their own (setpgid, setsid) included, with the groups they lead. Each is
+ * stopped (SIGSTOP) as it is found, and the list is read again until nothing new turns up once every member
+ * was seen stopped; then all are signalled, then continued (SIGCONT) unless the signal was SIGKILL or
+ * SIGSTOP: none can start a process that escapes. Out of reach: a descendant that left the group and whose
+ * parent had already died (it was handed to init or a subreaper: nothing ties it to the child any more), such
+ * as a daemon that forked twice; when the child leads no group, also descendants whose parent died, wherever
+ * they are (as with Process.Kill(true)). Without /proc (other systems): the child and its group only. Once
+ * the child has been collected, its group is still reached while any member lives (a member killed but not
+ * yet collected by its new parent counts). ESRCH when nothing was reached; EINVAL for a NULL process, a pid
+ * <= 0 or a signal <= 0. Windows: TerminateJobObject on result->job (any signal terminates), else the child
+ * alone.
  */
 NI_API int32_t ni_kill_tree(const ni_process* process, int32_t signal);
 
 /*
  * Lets a child started with NI_SPAWN_SUSPENDED run its program, and waits until it has (POSIX: until execve
  * succeeded or failed). A failed execve (ENOENT, EACCES, ENOEXEC...) is returned here; the child has then
- * exited and been collected: no process is left. A child that died while it waited
- * (killed): ESRCH, and it is left for ni_wait. Either way, and on success, result->resume is released and set
- * to NI_INVALID_HANDLE. EINVAL for a NULL process or one with no resume handle (not suspended, or already
- * resumed). Windows: ResumeThread on the primary thread.
+ * exited and been collected: no process is left. A child that died while it waited (killed): ESRCH, and it is
+ * left for ni_wait. Either way, and on success, result->resume is released and set to NI_INVALID_HANDLE.
+ * EINVAL for a NULL process or one with no resume handle (not suspended, or already resumed). Windows:
+ * ResumeThread on the primary thread.
  */
 NI_API int32_t ni_process_resume(ni_process* process);
 
