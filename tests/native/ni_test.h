@@ -300,6 +300,26 @@ void ni_test_command_line(const char* program, const char* const* extra, const c
 /* A monotonic clock in milliseconds. */
 long long ni_test_now_ms(void);
 
+/* ---- POSIX (Linux): processes seen through /proc/<pid>/stat ---- */
+
+#ifndef _WIN32
+struct ni_test_proc
+{
+    char state;     /* R, S, T, Z... */
+    int parent;     /* ppid */
+    int group;      /* pgrp */
+    int session;    /* sid */
+    int tty;        /* tty_nr: the controlling terminal's device number, 0 for none */
+    int foreground; /* tpgid: the terminal's foreground group, -1 without a terminal */
+};
+/* 1 with *proc filled if process `pid` exists (a zombie too), else 0. */
+int ni_test_proc_stat(int pid, struct ni_test_proc* proc);
+/* Whether `pid` is a live process: it exists and is no zombie. */
+int ni_test_alive(int pid);
+/* Waits up to timeout_ms for `pid` to be gone or a zombie (looking every millisecond or so): 1 if it is. */
+int ni_test_wait_gone(int pid, int timeout_ms);
+#endif
+
 /* ---- POSIX: injected faults, a seccomp filter (Linux) in a forked child ---- */
 
 #ifndef _WIN32

@@ -350,6 +350,40 @@ char* ni_test_probe(const ni_handle* handles, size_t count)
     return list;
 }
 
+/* ---- Processes, through /proc/<pid>/stat (Linux) ---- */
+
+int ni_test_proc_stat(int pid, struct ni_test_proc* proc)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    char* text = ni_test_read_file(path, NULL);
+    /* "pid (comm) state ppid pgrp session tty_nr tpgid ...": comm may hold anything, so count from its last ')'. */
+    const char* end = text != NULL ? strrchr(text, ')') : NULL;
+    int found = end != NULL && sscanf(end + 1, " %c %d %d %d %d %d", &proc->state, &proc->parent, &proc->group,
+                                      &proc->session, &proc->tty, &proc->foreground) == 6;
+    free(text);
+    return found;
+}
+
+int ni_test_alive(int pid)
+{
+    struct ni_test_proc proc;
+    return ni_test_proc_stat(pid, &proc) && proc.state != 'Z' && proc.state != 'X';
+}
+
+int ni_test_wait_gone(int pid, int timeout_ms)
+{
+    struct timespec pause = { 0, 1000000 };
+    long long deadline = ni_test_now_ms() + timeout_ms;
+    while (ni_test_alive(pid))
+    {
+        if (ni_test_now_ms() > deadline)
+            return 0;
+        nanosleep(&pause, NULL);
+    }
+    return 1;
+}
+
 /* ---- Fault injection: a classic BPF seccomp filter, written out by hand (no libseccomp here) ---- */
 
 #ifdef __linux__

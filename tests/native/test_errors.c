@@ -120,7 +120,7 @@ static void error_kind_maps(void)
     }
 #ifndef _WIN32
     /* Waiting for a process that is not our child: CHILD. */
-    ni_process init = { 1, NI_INVALID_HANDLE };
+    ni_process init = { 1, NI_INVALID_HANDLE, NI_INVALID_HANDLE, NI_INVALID_HANDLE };
     CHECK_INT(ni_error_kind(ni_wait(&init, 0, &exited, &code)), NI_ERR_CHILD);
 #endif
 }

@@ -132,11 +132,14 @@ internal static unsafe partial class Interop
         public int Target;
     }
 
-    /// <summary>ni_process. Its handle is owned by the <see cref="ChildWaitState"/>, which closes it.</summary>
+    /// <summary>ni_process. Its handles are owned by the <see cref="ChildWaitState"/>, which closes them (ni_process_close
+    /// releases all three). Resume and Job are NI_INVALID_HANDLE unless the flags that fill them are passed.</summary>
     internal struct ProcessInfo
     {
         public long Pid;
         public nint Handle;
+        public nint Resume;
+        public nint Job;
     }
 
     /// <summary>ni_spawn; the strings are NUL-terminated UTF-8, argv and envp NULL-terminated arrays (envp may be null).</summary>

@@ -226,5 +226,7 @@ cleanup:
     CloseHandle(pi.hThread);
     result->pid = (int64_t)pi.dwProcessId;
     result->handle = (ni_handle)pi.hProcess;
+    result->resume = NI_INVALID_HANDLE; /* no NI_SPAWN_SUSPENDED / NI_SPAWN_PROCESS_TREE here yet (pending.c) */
+    result->job = NI_INVALID_HANDLE;
     return 0;
 }
