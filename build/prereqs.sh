@@ -88,17 +88,23 @@ present() { # PROBE
   esac
 }
 
+# want COMMAND...: adds the requirements COMMAND prints (rid_needs, stage_needs); one that cannot say is an error.
+want() {
+  local out items
+  out="$("$@")" || exit 1
+  read -ra items <<<"$(tr '\n' ' ' <<<"$out")"
+  wanted+=("${items[@]}")
+}
+
 check_only=0 wanted=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --check) check_only=1; shift ;;
-    --rid)   read -ra items <<<"$(rid_needs "${2:?--rid needs a RID}" "${3:-}")"; wanted+=("${items[@]}")
-             [[ "${3:-}" == --test ]] && shift; shift 2 ;;
+    --rid)   want rid_needs "${2:?--rid needs a RID}" "${3:-}"; [[ "${3:-}" == --test ]] && shift; shift 2 ;;
     --path)  case "${2:-}" in arm64-openssl) echo "$tools/arm64-openssl/usr/lib/aarch64-linux-gnu"; exit 0 ;; esac
              echo "prereqs: nothing fetched is called '${2:-}'" >&2; exit 1 ;;
-    all)     for stage in $(ni_stages | cut -d'|' -f1); do
-               read -ra items <<<"$(stage_needs "$stage" | tr '\n' ' ')"; wanted+=("${items[@]}"); done; shift ;;
-    *)       read -ra items <<<"$(stage_needs "$1" | tr '\n' ' ')"; wanted+=("${items[@]}"); shift ;;
+    all)     for stage in $(ni_stages | cut -d'|' -f1); do want stage_needs "$stage"; done; shift ;;
+    *)       want stage_needs "$1"; shift ;;
   esac
 done
 

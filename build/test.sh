@@ -5,7 +5,7 @@
 #   bash build/test.sh --stage managed-wine  one stage (--stage again, a comma list or a pattern such as 'native-*'
 #                                            for several)
 #   bash build/test.sh --list                the stages and what each runs
-#   --jobs N                                 stages that run at the same time (default 3; builds take turns anyway)
+#   --jobs N                                 stages that run at the same time (default 4; builds take turns anyway)
 # Per stage it prints "NAME: N passed, N failed, N skipped", its skip reasons and its failures; the last line sums
 # them all: "tests: N passed, N failed, N skipped". A stage that could not run counts as a failure.
 set -uo pipefail
@@ -15,7 +15,7 @@ cd "$root"
 source "$root/build/stages.sh"
 
 usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "$1"; }
-patterns=() jobs="${NI_JOBS:-3}"
+patterns=() jobs="${NI_JOBS:-4}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --list)       ni_stages | awk -F'|' '{ printf "%-24s %s\n", $1, $3 }'; exit 0 ;;
@@ -56,17 +56,27 @@ echo "== host $NI_HOST_RID; stages: ${selected[*]}"
 bash "$root/build/prereqs.sh" "${selected[@]}" || echo "!! prerequisites missing; the stages that need them fail"
 
 declare -A started=() pid_of=()
-start() { # NAME: runs the stage in the background, its console output in artifacts/test-logs/NAME.console
+# start NAME: runs the stage in the background, in a process group of its own (so that an interrupt can stop it
+# whole), its console output in artifacts/test-logs/NAME.console and bash's "times" of it in the run directory.
+start() {
   local name="$1" script args
   read -r script args <<<"${command[$name]}"
   rm -rf "${results:?}/$name"
   started[$name]=$(date +%s)
   # shellcheck disable=SC2086 # the arguments are words
-  ( bash "$root/build/stages/$script" $args; status=$?; times >"$NI_RUN_DIR/$name.times"; exit $status ) \
-    >"$consoles/$name.console" 2>&1 &
+  NI_TIMES="$NI_RUN_DIR/$name.times" setsid bash -c 'bash "$@"; status=$?; times >"$NI_TIMES"; exit $status' \
+    stage "$root/build/stages/$script" $args >"$consoles/$name.console" 2>&1 &
   pid_of[$!]="$name"
   echo "-- $name started"
 }
+
+stop() {
+  echo "!! interrupted: stopping ${pid_of[*]}"
+  local pid
+  for pid in "${!pid_of[@]}"; do kill -TERM -- -"$pid" 2>/dev/null; done
+  exit 130
+}
+trap stop INT TERM
 
 # finish NAME STATUS: shows what the stage printed, its time, and makes sure a stage that ended badly is never green.
 finish() {
@@ -97,6 +107,7 @@ while [[ ${#queue[@]} -gt 0 || $running -gt 0 ]]; do
   wait -n -p done_pid; status=$?
   [[ -n "${pid_of[$done_pid]:-}" ]] || continue
   finish "${pid_of[$done_pid]}" "$status"
+  unset "pid_of[$done_pid]"
   running=$((running - 1))
 done
 

@@ -5,13 +5,15 @@
 #   valgrind  the C tests under valgrind memcheck, every case checked for memory errors, leaks and descriptors left
 #             open (cmake/memcheck.sh);
 #   fuzz      a bounded libFuzzer run of tests/fuzz/fuzz_abi (clang, ASan + UBSan) from the seed corpus: one passed
-#             test when it ends without a crash, NI_FUZZ_SECONDS long (60 by default).
+#             test when it ends without a crash. It executes NI_FUZZ_RUNS inputs (200,000 by default, about a minute
+#             of one idle core), or as many as NI_FUZZ_SECONDS allow (180 by default): a fixed amount of work that
+#             other stages running beside it slow down but do not cut short.
 #   build/stages/hardening.sh
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 stage_init hardening
 work="$artifacts/hardening"
-fuzz_seconds="${NI_FUZZ_SECONDS:-60}"
+fuzz_runs="${NI_FUZZ_RUNS:-200000}" fuzz_seconds="${NI_FUZZ_SECONDS:-180}"
 
 # configure_and_build DIR TARGET CMAKE-ARGS...
 configure_and_build() {
@@ -40,14 +42,14 @@ valgrind() {
 }
 
 fuzz() {
-  local name="fuzz_abi ${fuzz_seconds} s (libFuzzer, ASan+UBSan)" run="$work/fuzz-run" log="$logs/fuzz.log"
+  local name="fuzz_abi, $fuzz_runs inputs or $fuzz_seconds s (libFuzzer, ASan+UBSan)" run="$work/fuzz-run" log="$logs/fuzz.log"
   if [[ $fuzz_built -ne 0 ]]; then failed fuzz "build (libFuzzer)" "$logs/fuzz-build.log"; return; fi
   rm -rf "$run" && mkdir -p "$run/corpus" "$run/crashes" "$run/tmp"
   # From the seeds every time, so that each run is the same job. The target's scratch directory lives under TMPDIR;
   # it is the only place it writes to.
   TMPDIR="$run/tmp" timeout $((fuzz_seconds + 120)) "$work/fuzz/tests/fuzz/fuzz_abi" -max_len=8192 -timeout=10 \
-    -rss_limit_mb=2048 -max_total_time="$fuzz_seconds" -print_final_stats=1 -artifact_prefix="$run/crashes/" \
-    "$run/corpus" "$root/tests/fuzz/corpus" >"$log" 2>&1
+    -rss_limit_mb=2048 -runs="$fuzz_runs" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+    -artifact_prefix="$run/crashes/" "$run/corpus" "$root/tests/fuzz/corpus" >"$log" 2>&1
   local rc=$? crashes runs final
   crashes=$(find "$run/crashes" -type f | wc -l)
   runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log" | tail -1)

@@ -80,6 +80,7 @@ bounded() {
   local limit="$1"; shift
   setsid "$@" </dev/null &
   local pid=$! waited=0
+  bounded_session=$pid
   while kill -0 "$pid" 2>/dev/null && ((waited < limit)); do sleep 1; waited=$((waited + 1)); done
   if kill -0 "$pid" 2>/dev/null; then
     echo "!! still running after $limit s; its processes, and each thread's state and kernel wait channel:" >&2
@@ -92,10 +93,17 @@ bounded() {
     done >&2
     kill -KILL -- -"$pid" 2>/dev/null
     wait "$pid"
+    bounded_session=""
     return 124
   fi
   wait "$pid"
+  local status=$?
+  bounded_session=""
+  return $status
 }
+# A stage stopped by build/test.sh (an interrupt) takes the bounded run in its own session along.
+bounded_session=""
+trap '[[ -n "$bounded_session" ]] && kill -KILL -- -"$bounded_session" 2>/dev/null; exit 143' TERM
 
 # run_ctest SUITE DIR [CTEST-ARGS...]: the CTest suite of build directory DIR, results in $results/SUITE.xml.
 run_ctest() {

@@ -19,12 +19,12 @@ build() {
   cmake --build "$dir" --parallel
 }
 if ! serialized build >"$logs/build.log" 2>&1; then
-  failed ctest "build $rid" "$logs/build.log"
+  failed build "build $rid" "$logs/build.log"
   exit 1
 fi
 
 if [[ "${2:-}" == --compile-only ]]; then
-  record ctest "$rid: library, ABI check and C tests built (compile-only: nothing here runs $rid)" pass
+  record build "$rid: library, ABI check and C tests built (compile-only: nothing here runs $rid)" pass
   exit 0
 fi
 
