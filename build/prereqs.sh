@@ -39,6 +39,8 @@ rid_needs() {
 # shellcheck source=stages.sh
 source "$root/build/stages.sh"
 
+arm64_openssl="$tools/arm64-openssl/usr/lib/aarch64-linux-gnu/libssl.so.3=fetch:arm64-openssl"
+
 # stage_needs STAGE: the requirements of one stage of build/test.sh. A new stage adds its line here.
 stage_needs() {
   local host rid
@@ -51,9 +53,9 @@ stage_needs() {
     managed-net10|managed-net8|leakdemo|bench-smoke)
                         rid_needs "$host" --test ;;
     managed-wine)       rid_needs win-x64 --test ;;
-    managed-qemu-arm64) rid_needs linux-arm64 --test; echo "$tools/arm64-openssl/usr/lib/aarch64-linux-gnu/libssl.so.3=fetch:arm64-openssl" ;;
+    managed-qemu-arm64) rid_needs linux-arm64 --test; echo "$arm64_openssl" ;;
     package)            for rid in $(ni_shipped_rids); do rid_needs "$rid" --test; done
-                        echo unzip=unzip readelf=binutils "$tools/arm64-openssl/usr/lib/aarch64-linux-gnu/libssl.so.3=fetch:arm64-openssl" ;;
+                        echo unzip=unzip readelf=binutils "$arm64_openssl" ;;
     *)                  echo "prereqs: unknown stage '$1' (build/test.sh --list names them)" >&2; return 1 ;;
   esac
 }
@@ -122,7 +124,8 @@ done
 
 if [[ $check_only -eq 1 || $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
   [[ ${#debs[@]} -gt 0 ]] && echo "prereqs: missing Debian packages: ${debs[*]} (sudo apt-get install ${debs[*]})" >&2
-  [[ ${#npms[@]} -gt 0 ]] && echo "prereqs: missing npm packages: ${npms[*]} (npm install --prefix $tools/npm ${npms[*]})" >&2
+  [[ ${#npms[@]} -gt 0 ]] &&
+    echo "prereqs: missing npm packages: ${npms[*]} (npm install --prefix $tools/npm ${npms[*]})" >&2
   [[ ${#fetches[@]} -gt 0 ]] && echo "prereqs: not fetched yet: ${fetches[*]} (run build/prereqs.sh as root)" >&2
   exit 1
 fi

@@ -1,6 +1,6 @@
 # The stages of build/test.sh (sourced, not run), in the order they start: the longest first (the hardening runs, the
-# qemu lane, the package's consumption publishes), so that they overlap with the builds and runs of the others. A new stage is one line here, a script in build/stages/, and its needs in
-# build/prereqs.sh (docs/build.md says how).
+# qemu lane, the package's consumption publishes), so that they overlap with the builds and runs of the others.
+# A new stage is one line here, a script in build/stages/, and its needs in build/prereqs.sh (docs/build.md says how).
 
 # ni_shipped_rids: the RIDs the package ships (NiShippedRids in Directory.Build.props, the one list of them).
 ni_shipped_rids() {
