@@ -5,7 +5,7 @@
 #   bash build/test.sh --stage managed-wine  one stage (--stage again, a comma list or a pattern such as 'native-*'
 #                                            for several)
 #   bash build/test.sh --list                the stages and what each runs
-#   --jobs N                                 stages that run at the same time (default 4; builds take turns anyway)
+#   --jobs N                                 stages that run at the same time (default 5; builds take turns anyway)
 # Per stage it prints "NAME: N passed, N failed, N skipped", its skip reasons and its failures; the last line sums
 # them all: "tests: N passed, N failed, N skipped". A stage that could not run counts as a failure.
 set -uo pipefail
@@ -15,7 +15,7 @@ cd "$root"
 source "$root/build/stages.sh"
 
 usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "$1"; }
-patterns=() jobs="${NI_JOBS:-4}"
+patterns=() jobs="${NI_JOBS:-5}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --list)       ni_stages | awk -F'|' '{ printf "%-24s %s\n", $1, $3 }'; exit 0 ;;
