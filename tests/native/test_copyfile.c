@@ -673,7 +673,7 @@ static void copy_errors(void)
     CHECK_RC(ni_copyfile(src, orphan, NI_COPY_OVERWRITE), ENOENT);
     CHECK_RC(ni_copyfile(src, slash, 0), EISDIR);
     CHECK_RC(ni_copyfile(src, "", 0), ENOENT);
-    const int32_t unknown[] = { 0x0002, 0x0100, INT32_MIN };
+    const int32_t unknown[] = { 0x0004, 0x0100, INT32_MIN };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECK_RC(ni_copyfile(src, dst, unknown[i]), EINVAL);
     CHECK_RC(ni_copyfile(NULL, dst, 0), EINVAL);
@@ -982,6 +982,8 @@ static void copy_efbig(void)
             CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
             CHECK_RC(ni_copyfile(sources[s], dst, NI_COPY_OVERWRITE), EFBIG);
             CHECK(ni_test_file_equals(dst, "old", 3));
+            CHECK_RC(ni_copyfile(sources[s], dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE), EFBIG);
+            CHECK(ni_test_file_equals(dst, "old", 3));
             CHECK_INT(count_entries(dir, ""), 2);
         }
         CHECK_INT(setrlimit(RLIMIT_FSIZE, &saved), 0);
@@ -1009,6 +1011,8 @@ static void copy_enospc(void)
     CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
     CHECK_RC(ni_copyfile(src, dst, NI_COPY_OVERWRITE), ENOSPC);
     CHECK(ni_test_file_equals(dst, "old", 3));
+    CHECK_RC(ni_copyfile(src, dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE), ENOSPC);
+    CHECK(ni_test_file_equals(dst, "old", 3));
     CHECK_INT(count_entries(mnt, ""), 1);
     /* And what fits, fits. */
     CHECK(make_file(src, 300u << 10, 2));
@@ -1035,6 +1039,14 @@ static int injected_round(void* arg)
     ok &= CHECK_RC(ni_copyfile(t->src, t->dst, 0), EEXIST);
     ok &= CHECK_OK(ni_test_write_file(t->dst, "old", 3, 0644));
     ok &= CHECK_OK(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE));
+    ok &= CHECK(same_content(t->src, t->dst));
+    ok &= CHECK_INT(count_entries(t->dir, ""), 2);
+    /* Durable, replacing and new: the same files through the same fallbacks. */
+    ok &= CHECK_OK(ni_test_write_file(t->dst, "old", 3, 0644));
+    ok &= CHECK_OK(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE));
+    ok &= CHECK(same_content(t->src, t->dst));
+    unlink(t->dst);
+    ok &= CHECK_OK(ni_copyfile(t->src, t->dst, NI_COPY_DURABLE));
     ok &= CHECK(same_content(t->src, t->dst));
     ok &= CHECK_INT(count_entries(t->dir, ""), 2);
 
@@ -1487,6 +1499,265 @@ static void copy_onto_mount_point(void)
     CHECK(ni_test_file_equals(dst, "mount point", 11));
 }
 
+/* ---- Durability: what is flushed, and when ---- */
+
+/* fsync as the library calls it, recorded: this definition in the test program takes the place of libc's for
+   the library too (ELF interposition), and makes the real call. At each call it notes what the descriptor
+   is and what the watched destination holds at that moment, which proves the order of the flushes against
+   the moment the destination's name changes. Visible by name, although the build hides symbols by default. */
+struct fsync_log
+{
+    const char* watched;   /* the destination, or NULL: not recording */
+    const char* old_content;
+    int count;
+    int is_dir[8];
+    int dst_was_old[8];    /* the destination still held its old content (or was absent) */
+};
+static struct fsync_log g_fsyncs;
+
+__attribute__((visibility("default"))) int fsync(int fd)
+{
+    struct fsync_log* log = &g_fsyncs;
+    if (log->watched != NULL && log->count < 8)
+    {
+        struct stat st;
+        log->is_dir[log->count] = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+        log->dst_was_old[log->count] = log->old_content != NULL
+            ? ni_test_file_equals(log->watched, log->old_content, strlen(log->old_content)) : !exists(log->watched);
+        log->count++;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+/* Durable: one flush of the new file while the destination is still the old one (or absent), then one of the
+   directory once the destination is the new file. Not durable: no flush at all. For a new destination, a
+   replaced one, and one written in place (a mount point). */
+static void copy_durable_flushes_in_order(void)
+{
+    char dir[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
+    make_dir(dir, "d");
+    path_in(src, dir, "src");
+    path_in(dst, dir, "dst");
+    CHECK(make_file(src, 3u << 20, 31));
+    for (int overwrite = 0; overwrite < 2; overwrite++)
+    {
+        for (int durable = 0; durable < 2; durable++)
+        {
+            unlink(dst);
+            if (overwrite)
+                CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
+            memset(&g_fsyncs, 0, sizeof g_fsyncs);
+            g_fsyncs.watched = dst;
+            g_fsyncs.old_content = overwrite ? "old" : NULL;
+            int32_t flags = (overwrite ? NI_COPY_OVERWRITE : 0) | (durable ? NI_COPY_DURABLE : 0);
+            CHECK_OK(ni_copyfile(src, dst, flags));
+            g_fsyncs.watched = NULL;
+            CHECK(same_content(src, dst));
+            CHECK_INT(count_entries(dir, ""), 2);
+            if (!durable)
+            {
+                CHECK_INT(g_fsyncs.count, 0);
+                continue;
+            }
+            if (!CHECK_INT(g_fsyncs.count, 2))
+                continue;
+            CHECK(!g_fsyncs.is_dir[0] && g_fsyncs.dst_was_old[0]); /* the file, before its name */
+            CHECK(g_fsyncs.is_dir[1] && !g_fsyncs.dst_was_old[1]); /* the directory, after */
+        }
+    }
+}
+
+/* fsync failing (EIO: the device lost the write) fails a durable copy: no new destination, the old one
+   intact, no temp; a copy that is not durable does not flush, and succeeds. With and without O_TMPFILE. */
+struct durable_failure
+{
+    struct injected_copy files;
+    int named; /* without O_TMPFILE */
+};
+
+static int fsync_eio_round(void* arg)
+{
+    struct injected_copy* t = arg;
+    int ok = 1;
+    unlink(t->dst);
+    ok &= CHECK_RC(ni_copyfile(t->src, t->dst, NI_COPY_DURABLE), EIO);
+    ok &= CHECK(!exists(t->dst));
+    ok &= CHECK_INT(count_entries(t->dir, ""), 1);
+    ok &= CHECK_OK(ni_test_write_file(t->dst, "old", 3, 0644));
+    ok &= CHECK_RC(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE), EIO);
+    ok &= CHECK(ni_test_file_equals(t->dst, "old", 3));
+    ok &= CHECK_INT(count_entries(t->dir, ""), 2);
+    ok &= CHECK_OK(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE));
+    ok &= CHECK(same_content(t->src, t->dst));
+    ok &= CHECK_INT(count_entries(t->dir, ""), 2);
+    return ok;
+}
+
+static void copy_durable_fsync_fails(void)
+{
+    struct injected_copy t;
+    prepare_injected(&t);
+    const struct ni_test_fault eio[] = { { SYS_fsync, -1, 0, EIO }, { SYS_fdatasync, -1, 0, EIO } };
+    const struct ni_test_fault eio_named[] = { { SYS_fsync, -1, 0, EIO }, { SYS_fdatasync, -1, 0, EIO }, FAULT_NO_TMPFILE };
+    int rc = ni_test_run_injected(eio, 2, fsync_eio_round, &t);
+    if (rc >= 0)
+        rc = ni_test_run_injected(eio_named, sizeof eio_named / sizeof eio_named[0], fsync_eio_round, &t);
+    if (rc < 0)
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
+}
+
+/* The slot of a destination's temp: ".ni-copy-<FNV-1a 64 of the destination's name, 16 hex>.tmp" (the
+   naming contract of native/src/unix/copy_temp.c, which the next copy relies on to find a leftover). */
+static void slot_path(char out[PATH_MAX], const char* dir, const char* name)
+{
+    uint64_t hash = 0xcbf29ce484222325u;
+    for (const unsigned char* p = (const unsigned char*)name; *p != '\0'; p++)
+        hash = (hash ^ *p) * 0x100000001b3u;
+    CHECK(snprintf(out, PATH_MAX, "%s/.ni-copy-%016llx.tmp", dir, (unsigned long long)hash) < PATH_MAX);
+}
+
+static int is_ext4(const char* dir)
+{
+    struct statfs fs;
+    return statfs(dir, &fs) == 0 && fs.f_type == 0xEF53;
+}
+
+/* ext4, data not yet flushed: the old destination is swapped out with renameat2(RENAME_EXCHANGE) (a rename
+   over it would start the new file's writeback). The call is proved by forbidding it (the copy is killed);
+   where the swap is refused (EINVAL, as NFS says; ENOSYS), rename takes over; a durable copy (its data is
+   flushed already) and a new destination never swap. */
+#define RENAME_EXCHANGE_BIT 2u
+static int exchange_killed_round(void* arg)
+{
+    struct injected_copy* t = arg;
+    CHECK_OK(ni_test_write_file(t->dst, "old", 3, 0644));
+    ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE); /* killed inside */
+    return 1;
+}
+
+/* Every copy but the one that swaps: overwrite only when durable (`swapping_allowed` 0), or all of them. */
+static int copies_round(struct injected_copy* t, int swapping_allowed)
+{
+    int ok = 1;
+    for (int durable = 0; durable < 2; durable++)
+    {
+        ok &= CHECK_OK(ni_test_write_file(t->dst, "old", 3, 0644));
+        if (!durable && !swapping_allowed)
+        {
+            unlink(t->dst);
+            continue;
+        }
+        ok &= CHECK_OK(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE | (durable ? NI_COPY_DURABLE : 0)));
+        ok &= CHECK(same_content(t->src, t->dst));
+        ok &= CHECK_INT(count_entries(t->dir, ""), 2);
+        unlink(t->dst);
+        ok &= CHECK_OK(ni_copyfile(t->src, t->dst, durable ? NI_COPY_DURABLE : 0));
+        ok &= CHECK(same_content(t->src, t->dst));
+        unlink(t->dst);
+    }
+    return ok;
+}
+
+static int no_swap_round(void* arg)
+{
+    return copies_round(arg, 0);
+}
+
+static int all_copies_round(void* arg)
+{
+    return copies_round(arg, 1);
+}
+
+static void copy_exchange_and_its_fallback(void)
+{
+    struct injected_copy t;
+    prepare_injected(&t);
+    if (!is_ext4(t.dir))
+    {
+        ni_test_skip("the test dir is not on ext4, where the copy swaps names");
+        return;
+    }
+    const struct ni_test_fault kill_exchange[] = { { SYS_renameat2, 4, RENAME_EXCHANGE_BIT, NI_TEST_FAULT_KILL } };
+    const struct ni_test_fault einval[] = { { SYS_renameat2, 4, RENAME_EXCHANGE_BIT, EINVAL } };
+    const struct ni_test_fault enosys[] = { { SYS_renameat2, -1, 0, ENOSYS } };
+    if (ni_test_run_injected(kill_exchange, 1, no_swap_round, &t) < 0) /* durable and new: no swap */
+    {
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
+        return;
+    }
+    /* Control: the same filter kills a copy that is not durable (the swap is made). */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+    {
+        if (!ni_test_inject(kill_exchange, 1))
+            _exit(NI_TEST_SKIPPED);
+        exchange_killed_round(&t);
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS);
+    CHECK(ni_test_file_equals(t.dst, "old", 3)); /* the swap never happened */
+    char slot[PATH_MAX];
+    slot_path(slot, t.dir, "dst");
+    CHECK(exists(slot)); /* the temp had its name for the swap: the leftover the next copy removes */
+    CHECK_INT(count_entries(t.dir, ""), 3);
+    CHECK(ni_test_run_injected(einval, 1, all_copies_round, &t) == 1);
+    CHECK(!exists(slot));
+    CHECK(ni_test_run_injected(enosys, 1, all_copies_round, &t) == 1);
+    CHECK_INT(count_entries(t.dir, ""), 1);
+}
+
+/* A temp left behind by a killed copy sits at its destination's slot; the next copy to that destination
+   removes it. A file at the slot that another copy holds locked is not touched (the copy takes a random
+   name), and neither is a slot that is a directory or a symlink. */
+static void copy_removes_leftover_temp(void)
+{
+    struct killed_copy k;
+    prepare_killed(&k);
+    char slot[PATH_MAX];
+    slot_path(slot, k.dir, "dst");
+    const struct ni_test_fault no_tmpfile[] = { FAULT_NO_TMPFILE };
+    int left = kill_mid_copy(&k, no_tmpfile, sizeof no_tmpfile / sizeof no_tmpfile[0]);
+    if (left == -2)
+    {
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
+        return;
+    }
+    CHECK_INT(left, 1);
+    CHECK(exists(slot)); /* the leftover is at the slot */
+    CHECK_OK(ni_copyfile(k.src, k.dst, NI_COPY_OVERWRITE));
+    CHECK(same_content(k.src, k.dst));
+    CHECK_INT(count_entries(k.dir, ""), 2);
+
+    /* Live: a temp at the slot whose lock is held (here by this process, on another open file). */
+    CHECK_OK(ni_test_write_file(slot, "live", 4, 0600));
+    int holder = open(slot, O_RDONLY | O_CLOEXEC);
+    CHECK(holder >= 0 && flock(holder, LOCK_EX) == 0);
+    for (int durable = 0; durable < 2; durable++)
+    {
+        CHECK_OK(ni_copyfile(k.src, k.dst, NI_COPY_OVERWRITE | (durable ? NI_COPY_DURABLE : 0)));
+        CHECK(ni_test_file_equals(slot, "live", 4));
+        CHECK_INT(count_entries(k.dir, ""), 3);
+    }
+    if (holder >= 0)
+        close(holder);
+    /* Unlocked now: a leftover, which the next copy removes. */
+    CHECK_OK(ni_copyfile(k.src, k.dst, NI_COPY_OVERWRITE));
+    CHECK(!exists(slot));
+
+    /* Not a file: left alone. */
+    CHECK_INT(mkdir(slot, 0700), 0);
+    CHECK_OK(ni_copyfile(k.src, k.dst, NI_COPY_OVERWRITE));
+    CHECK_INT(rmdir(slot), 0);
+    CHECK_INT(symlink("src", slot), 0);
+    CHECK_OK(ni_copyfile(k.src, k.dst, NI_COPY_OVERWRITE));
+    CHECK_INT(unlink(slot), 0);
+    CHECK_INT(count_entries(k.dir, ""), 2);
+    CHECK(same_content(k.src, k.dst));
+}
+
 /* ---- Inheritance ---- */
 
 struct copy_job
@@ -1589,6 +1860,10 @@ NI_TEST_MAIN(
     NI_TEST(copy_killed_mid_copy),
     NI_TEST(copy_killed_mid_copy_named_temp),
     NI_TEST(copy_killed_in_the_kernel),
+    NI_TEST(copy_durable_flushes_in_order),
+    NI_TEST(copy_durable_fsync_fails),
+    NI_TEST(copy_exchange_and_its_fallback),
+    NI_TEST(copy_removes_leftover_temp),
     NI_TEST(copy_onto_fifo),
     NI_TEST(copy_in_place_fallbacks),
     NI_TEST(copy_onto_mount_point),

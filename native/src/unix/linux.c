@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,10 @@
 #ifndef RENAME_NOREPLACE
 #  define RENAME_NOREPLACE (1 << 0)
 #endif
+#ifndef RENAME_EXCHANGE
+#  define RENAME_EXCHANGE (1 << 1)
+#endif
+#define NI_EXT4_SUPER_MAGIC 0xEF53 /* linux/magic.h: ext2, ext3 and ext4, all served by the ext4 driver */
 
 /* ---- Files ---- */
 
@@ -256,6 +261,32 @@ int32_t ni_sys_rename_noreplace(const char* from, const char* to)
     (void)from, (void)to;
     return ENOSYS;
 #endif
+}
+
+int32_t ni_sys_rename_exchange(const char* a, const char* b)
+{
+#if defined(SYS_renameat2)
+    return syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0 ? 0 : errno;
+#else
+    (void)a, (void)b;
+    return ENOSYS;
+#endif
+}
+
+int ni_sys_replace_starts_writeback(int fd)
+{
+    /* ext4's auto_da_alloc (on unless mounted noauto_da_alloc): a rename over an existing file allocates the
+       new file's delayed blocks and starts their writeback before returning. */
+    struct statfs fs;
+    return fstatfs(fd, &fs) == 0 && fs.f_type == NI_EXT4_SUPER_MAGIC;
+}
+
+int32_t ni_sys_sync(int fd)
+{
+    int rc;
+    while ((rc = fsync(fd)) < 0 && errno == EINTR) { }
+    /* EINVAL: a file that cannot be synchronized (a special file system): there is nothing to flush. */
+    return rc == 0 || errno == EINVAL ? 0 : errno;
 }
 
 /* ---- Processes ---- */
