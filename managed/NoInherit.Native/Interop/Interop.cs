@@ -20,7 +20,7 @@ internal static unsafe partial class Interop
     internal const int AF_UNIX = 1, AF_INET = 2, AF_INET6 = 3;
     internal const int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_SEQPACKET = 5;
 
-    internal const int COPY_OVERWRITE = 0x0001;
+    internal const int COPY_OVERWRITE = 0x0001, COPY_DURABLE = 0x0002;
 
     [LibraryImport(Library, EntryPoint = "ni_open", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Open(string path, int flags, int mode, out nint result);
