@@ -1,7 +1,9 @@
 /*
  * ni_copyfile / ni_copyfile_ex: CopyFileExW into a temporary file in the destination's directory, then
- * MoveFileExW over the destination, so that the destination is never partly written. CopyFileExW's own
- * handles are never inheritable; its progress routine carries the progress callback and cancellation.
+ * MoveFileExW over the destination, so that the destination is never partly written; with NI_COPY_DURABLE
+ * the temp is flushed (FlushFileBuffers) first and the move written through (MOVEFILE_WRITE_THROUGH).
+ * CopyFileExW's own handles are never inheritable; its progress routine carries the progress callback and
+ * cancellation.
  */
 #include "win.h"
 
@@ -167,7 +169,33 @@ static int replace_refused(DWORD error)
            error == ERROR_NOT_SAME_DEVICE;
 }
 
-static DWORD copy_file(const wchar_t* src, const wchar_t* dst, int overwrite, struct progress* p)
+/* NI_COPY_DURABLE: the file's data and metadata to stable storage (FlushFileBuffers needs write access; a read-only
+   file, as a temp gets from a read-only source, is made writable for the flush and read-only again). */
+static DWORD flush_file(const wchar_t* path)
+{
+    DWORD attributes = GetFileAttributesW(path);
+    int read_only = attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_READONLY);
+    if (read_only && !SetFileAttributesW(path, attributes & ~FILE_ATTRIBUTE_READONLY))
+        return GetLastError();
+    HANDLE h = CreateFileW(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                           &ni_win_no_inherit, OPEN_EXISTING, 0, NULL);
+    DWORD rc = h == INVALID_HANDLE_VALUE ? GetLastError() : FlushFileBuffers(h) ? 0 : GetLastError();
+    if (h != INVALID_HANDLE_VALUE)
+        CloseHandle(h);
+    if (read_only && !SetFileAttributesW(path, attributes) && rc == 0)
+        rc = GetLastError();
+    return rc;
+}
+
+/* A copy written straight to its destination (in place, or through a dangling symlink), flushed when durable. */
+static DWORD copy_direct(const wchar_t* from, const wchar_t* to, int durable, struct progress* p, BOOL* cancel)
+{
+    if (!CopyFileExW(from, to, p != NULL ? on_progress : NULL, p, cancel, 0))
+        return GetLastError();
+    return durable ? flush_file(to) : 0;
+}
+
+static DWORD copy_file(const wchar_t* src, const wchar_t* dst, int overwrite, int durable, struct progress* p)
 {
     DWORD attributes = GetFileAttributesW(dst);
     if (!overwrite && attributes != INVALID_FILE_ATTRIBUTES)
@@ -194,8 +222,7 @@ static DWORD copy_file(const wchar_t* src, const wchar_t* dst, int overwrite, st
     if (dangling)
     {
         /* A dangling symlink: CopyFileExW creates its target through it, as File.Copy does. */
-        if (!CopyFileExW(src, dst, on_progress, p, &cancel, 0))
-            rc = GetLastError();
+        rc = copy_direct(src, dst, durable, p, &cancel);
         goto done;
     }
     for (int attempt = 0;; attempt++)
@@ -217,7 +244,7 @@ static DWORD copy_file(const wchar_t* src, const wchar_t* dst, int overwrite, st
         if (exists && overwrite && (rc == ERROR_ACCESS_DENIED || rc == ERROR_PRIVILEGE_NOT_HELD) && !p->cancelled)
         {
             /* The directory takes no new file, but the destination may be writable: as File.Copy. */
-            rc = CopyFileExW(src, target, on_progress, p, &cancel, 0) ? 0 : GetLastError();
+            rc = copy_direct(src, target, durable, p, &cancel);
         }
         goto done;
     }
@@ -232,13 +259,19 @@ static DWORD copy_file(const wchar_t* src, const wchar_t* dst, int overwrite, st
         delete_temp(temp);
         goto done;
     }
-    if (!MoveFileExW(temp, target, overwrite ? MOVEFILE_REPLACE_EXISTING : 0))
+    /* Durable: the temp on stable storage before its name changes, and the rename written through. */
+    if (durable && (rc = flush_file(temp)) != 0)
+    {
+        delete_temp(temp);
+        goto done;
+    }
+    if (!MoveFileExW(temp, target, (overwrite ? MOVEFILE_REPLACE_EXISTING : 0) | (durable ? MOVEFILE_WRITE_THROUGH : 0)))
     {
         rc = GetLastError();
         if (rc == ERROR_ALREADY_EXISTS)
             rc = ERROR_FILE_EXISTS; /* created meanwhile: the answer CopyFileExW would give */
         else if (overwrite && exists && replace_refused(rc))
-            rc = CopyFileExW(temp, target, NULL, NULL, NULL, 0) ? 0 : GetLastError();
+            rc = copy_direct(temp, target, durable, NULL, NULL);
         delete_temp(temp);
     }
 
@@ -265,7 +298,7 @@ int32_t ni_copyfile_ex(const char* source, const char* destination, int32_t flag
         rc = ni_win_path(destination, &dst);
     if (rc == 0)
     {
-        int overwrite = (flags & NI_COPY_OVERWRITE) != 0;
+        int overwrite = (flags & NI_COPY_OVERWRITE) != 0, durable = (flags & NI_COPY_DURABLE) != 0;
         struct progress p = { progress, state, -1, 0 };
         /* The same answers as the POSIX build for the cases CopyFileExW reports differently. */
         if (is_directory(src))
@@ -277,7 +310,7 @@ int32_t ni_copyfile_ex(const char* source, const char* destination, int32_t flag
         else if (is_directory(dst))
             rc = overwrite ? ERROR_ACCESS_DENIED : ERROR_FILE_EXISTS;
         else
-            rc = copy_file(src, dst, overwrite, &p);
+            rc = copy_file(src, dst, overwrite, durable, &p);
     }
     free(src);
     free(dst);

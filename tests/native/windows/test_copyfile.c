@@ -199,7 +199,7 @@ static void copy_errors(void)
     CHECK_RC(ni_copyfile(missing, dst, 0), ERROR_FILE_NOT_FOUND);
     CHECK_RC(ni_copyfile(src, orphan, 0), ERROR_PATH_NOT_FOUND);
     CHECK_INT(ni_error_kind(ni_copyfile(src, orphan, 0)), NI_ERR_NOTDIR_PATH);
-    const int32_t unknown[] = { 0x0002, 0x0100, INT32_MIN };
+    const int32_t unknown[] = { 0x0004, 0x0100, INT32_MIN };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECK_RC(ni_copyfile(src, dst, unknown[i]), ERROR_INVALID_PARAMETER);
     CHECK_RC(ni_copyfile(NULL, dst, 0), ERROR_INVALID_PARAMETER);
@@ -424,6 +424,52 @@ static void copy_onto_open_destination(void)
     CHECK_INT(count_entries(dir, ""), 2);
 }
 
+/* NI_COPY_DURABLE (FlushFileBuffers on the temp, MoveFileExW with MOVEFILE_WRITE_THROUGH; in place: the
+   destination flushed): the same files as without it on every path, new, replaced, a read-only source (whose
+   temp is read-only too, made writable for the flush only), a destination open elsewhere (written in place),
+   and nothing left beside them. What reaches the disk is for the power-cut test on Linux; wine flushes with
+   fsync and ignores the write-through flag. */
+static void copy_durable(void)
+{
+    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
+    sub_dir(dir, "d");
+    path_in(src, dir, "src");
+    path_in(dst, dir, "dst");
+    CHECK(make_file(src, 300000, 3));
+    CHECK_OK(ni_copyfile(src, dst, NI_COPY_DURABLE));
+    CHECK(same_content(src, dst));
+    CHECK_RC(ni_copyfile(src, dst, NI_COPY_DURABLE), ERROR_FILE_EXISTS);
+    CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
+    CHECK_OK(ni_copyfile(src, dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE));
+    CHECK(same_content(src, dst));
+    CHECK(nobody_has_open(src) && nobody_has_open(dst));
+
+    wchar_t* wide_src = ni_test_wide_path(src);
+    wchar_t* wide_dst = ni_test_wide_path(dst);
+    CHECK(wide_src != NULL && SetFileAttributesW(wide_src, FILE_ATTRIBUTE_READONLY));
+    CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
+    CHECK_OK(ni_copyfile(src, dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE));
+    CHECK(same_content(src, dst));
+    CHECK(wide_dst != NULL && (GetFileAttributesW(wide_dst) & FILE_ATTRIBUTE_READONLY)); /* kept, as CopyFileExW keeps it */
+    if (wide_src != NULL)
+        SetFileAttributesW(wide_src, FILE_ATTRIBUTE_NORMAL);
+    if (wide_dst != NULL)
+        SetFileAttributesW(wide_dst, FILE_ATTRIBUTE_NORMAL);
+
+    CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
+    HANDLE holder = wide_dst != NULL ? CreateFileW(wide_dst, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                                                   OPEN_EXISTING, 0, NULL) : INVALID_HANDLE_VALUE;
+    CHECK(holder != INVALID_HANDLE_VALUE);
+    CHECK_OK(ni_copyfile(src, dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE));
+    if (holder != INVALID_HANDLE_VALUE)
+        CloseHandle(holder);
+    CHECK(same_content(src, dst));
+    free(wide_src);
+    free(wide_dst);
+    CHECK_INT(count_entries(dir, ".ni-copy-"), 0);
+    CHECK_INT(count_entries(dir, ""), 2);
+}
+
 /* ---- Inheritance mid-copy ---- */
 
 struct mid_copy
@@ -520,4 +566,5 @@ NI_TEST_MAIN(
     NI_TEST(copy_leaves_no_temp),
     NI_TEST(copy_over_read_only_destination),
     NI_TEST(copy_onto_open_destination),
+    NI_TEST(copy_durable),
     NI_TEST(copy_is_not_inherited_mid_copy))
