@@ -173,11 +173,11 @@ NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_len
  *    cancellation, the process killed). Without NI_COPY_OVERWRITE the temp is put in place with a call that
  *    fails if the name exists (EEXIST); with it, the destination is replaced atomically: a reader sees the
  *    old file or the new one, never a mix.
- *  - Durability, with NI_COPY_DURABLE: the new file's data and metadata are on stable storage before the
- *    destination's name points at it, and the name itself before the call returns (Windows: the same, with
- *    FlushFileBuffers and MOVEFILE_WRITE_THROUGH). Once it returns, a power cut or system crash leaves the
- *    new file; before, the destination is its old content (or absent) or the whole new file, whenever the
- *    power goes. A failed flush (EIO) fails the copy with the old destination in place, except a failure of
+ *  - Durability, with NI_COPY_DURABLE: the new file's data and metadata reach stable storage no later than
+ *    the destination's name pointing at it (before it, or in the same journal commit), and the name before
+ *    the call returns (Windows: FlushFileBuffers, then MOVEFILE_WRITE_THROUGH). Once it returns, a power cut
+ *    or system crash leaves the new file; before, the destination is its old content (or absent) or the
+ *    whole new file, whenever the power goes. A failed flush (EIO) fails the copy with the old destination in place, except a failure of
  *    the last flush, of the directory, which comes after the name changed: the call fails, the destination
  *    names the new file, and a power cut may still undo that. Without the flag nothing is flushed: the
  *    replacement is atomic for every process, and the one copying dying; after a power cut or system crash

@@ -1501,37 +1501,48 @@ static void copy_onto_mount_point(void)
 
 /* ---- Durability: what is flushed, and when ---- */
 
-/* fsync as the library calls it, recorded: this definition in the test program takes the place of libc's for
-   the library too (ELF interposition), and makes the real call. At each call it notes what the descriptor
-   is and what the watched destination holds at that moment, which proves the order of the flushes against
-   the moment the destination's name changes. Visible by name, although the build hides symbols by default. */
+/* fsync and sync_file_range as the library calls them, recorded: these definitions in the test program take the
+   place of libc's for the library too (ELF interposition; visible by name, although the build hides symbols by
+   default), and make the real calls. Each call notes what the descriptor is and what the watched destination
+   holds at that moment, which proves the order of the flushes against the moment the destination's name changes. */
+enum { FLUSH_FILE, FLUSH_DIR, WRITE_OUT };
 struct fsync_log
 {
     const char* watched;   /* the destination, or NULL: not recording */
     const char* old_content;
     int count;
-    int is_dir[8];
+    int kind[8];
     int dst_was_old[8];    /* the destination still held its old content (or was absent) */
 };
 static struct fsync_log g_fsyncs;
 
-__attribute__((visibility("default"))) int fsync(int fd)
+static void note_flush(int fd, int write_out)
 {
     struct fsync_log* log = &g_fsyncs;
-    if (log->watched != NULL && log->count < 8)
-    {
-        struct stat st;
-        log->is_dir[log->count] = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
-        log->dst_was_old[log->count] = log->old_content != NULL
-            ? ni_test_file_equals(log->watched, log->old_content, strlen(log->old_content)) : !exists(log->watched);
-        log->count++;
-    }
+    if (log->watched == NULL || log->count >= 8)
+        return;
+    struct stat st;
+    log->kind[log->count] = write_out ? WRITE_OUT : fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? FLUSH_DIR : FLUSH_FILE;
+    log->dst_was_old[log->count] = log->old_content != NULL
+        ? ni_test_file_equals(log->watched, log->old_content, strlen(log->old_content)) : !exists(log->watched);
+    log->count++;
+}
+
+__attribute__((visibility("default"))) int fsync(int fd)
+{
+    note_flush(fd, 0);
     return (int)syscall(SYS_fsync, fd);
 }
 
-/* Durable: one flush of the new file while the destination is still the old one (or absent), then one of the
-   directory once the destination is the new file. Not durable: no flush at all. For a new destination, a
-   replaced one, and one written in place (a mount point). */
+__attribute__((visibility("default"))) int sync_file_range(int fd, off64_t offset, off64_t length, unsigned int flags)
+{
+    note_flush(fd, 1);
+    return (int)syscall(SYS_sync_file_range, fd, offset, length, flags);
+}
+
+/* Durable: the new file flushed (or, on ext4 with a journal and XFS, its data written out) while the destination
+   is still the old one (or absent), then the directory flushed once the destination is the new file. Not durable:
+   no flush at all. For a new destination and a replaced one. */
 static void copy_durable_flushes_in_order(void)
 {
     char dir[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
@@ -1561,14 +1572,15 @@ static void copy_durable_flushes_in_order(void)
             }
             if (!CHECK_INT(g_fsyncs.count, 2))
                 continue;
-            CHECK(!g_fsyncs.is_dir[0] && g_fsyncs.dst_was_old[0]); /* the file, before its name */
-            CHECK(g_fsyncs.is_dir[1] && !g_fsyncs.dst_was_old[1]); /* the directory, after */
+            CHECK(g_fsyncs.kind[0] != FLUSH_DIR && g_fsyncs.dst_was_old[0]); /* the file, before its name */
+            CHECK(g_fsyncs.kind[1] == FLUSH_DIR && !g_fsyncs.dst_was_old[1]); /* the directory, after */
         }
     }
 }
 
-/* fsync failing (EIO: the device lost the write) fails a durable copy: no new destination, the old one
-   intact, no temp; a copy that is not durable does not flush, and succeeds. With and without O_TMPFILE. */
+/* fsync and sync_file_range failing (EIO: the device lost the write) fail a durable copy: no new destination,
+   the old one intact, no temp; a copy that is not durable does not flush, and succeeds. With and without
+   O_TMPFILE. */
 struct durable_failure
 {
     struct injected_copy files;
@@ -1597,9 +1609,11 @@ static void copy_durable_fsync_fails(void)
 {
     struct injected_copy t;
     prepare_injected(&t);
-    const struct ni_test_fault eio[] = { { SYS_fsync, -1, 0, EIO }, { SYS_fdatasync, -1, 0, EIO } };
-    const struct ni_test_fault eio_named[] = { { SYS_fsync, -1, 0, EIO }, { SYS_fdatasync, -1, 0, EIO }, FAULT_NO_TMPFILE };
-    int rc = ni_test_run_injected(eio, 2, fsync_eio_round, &t);
+    const struct ni_test_fault eio[] = { { SYS_fsync, -1, 0, EIO }, { SYS_fdatasync, -1, 0, EIO },
+                                         { SYS_sync_file_range, -1, 0, EIO } };
+    const struct ni_test_fault eio_named[] = { { SYS_fsync, -1, 0, EIO }, { SYS_fdatasync, -1, 0, EIO },
+                                               { SYS_sync_file_range, -1, 0, EIO }, FAULT_NO_TMPFILE };
+    int rc = ni_test_run_injected(eio, 3, fsync_eio_round, &t);
     if (rc >= 0)
         rc = ni_test_run_injected(eio_named, sizeof eio_named / sizeof eio_named[0], fsync_eio_round, &t);
     if (rc < 0)

@@ -229,6 +229,10 @@ int32_t ni_temp_create(struct ni_temp* t, const char* target, int durable)
 
 int32_t ni_temp_sync(struct ni_temp* t)
 {
+    /* Where the directory's flush will commit the file along with its name, its data only has to be written
+       before the name changes: one journal commit for the copy instead of two. */
+    if (t->dir_fd >= 0 && ni_sys_journal_covers_file(t->fd))
+        return ni_sys_write_out(t->fd);
     return ni_sys_sync(t->fd);
 }
 
@@ -248,7 +252,13 @@ int32_t ni_temp_finish(struct ni_temp* t)
     if (close(fd) < 0 && errno != EINTR)
         return errno;
     error = ni_unix_try_lock(keep);
-    return error == EWOULDBLOCK || (error == 0 && !still_named(keep, t->path)) ? ESTALE : 0;
+    if (error == EWOULDBLOCK || (error == 0 && !still_named(keep, t->path)))
+    {
+        free(t->path); /* taken for a leftover meanwhile: the name is not ours to remove any more */
+        t->path = NULL;
+        return ESTALE;
+    }
+    return 0;
 }
 
 void ni_temp_discard(struct ni_temp* t)

@@ -166,6 +166,13 @@ int ni_sys_replace_starts_writeback(int fd);
 /* Flushes a file's data and metadata (or a directory's entries) to stable storage: fsync, F_FULLFSYNC on
    macOS (fsync there stops at the drive's cache). A file system that cannot (EINVAL) has nothing to flush. */
 int32_t ni_sys_sync(int fd);
+/* Whether, on the file system of `fd`, the flush of a directory after a rename into it also puts the renamed
+   file's data and metadata on stable storage, in the same journal commit or an earlier one, provided its data
+   was written out before (ni_sys_write_out): ext4 with a journal, XFS. A durable copy then flushes once. */
+int ni_sys_journal_covers_file(int fd);
+/* Writes a file's dirty pages and waits for them (sync_file_range), without flushing the device's cache or
+   the file's metadata. ENOSYS where the system has no such call. */
+int32_t ni_sys_write_out(int fd);
 
 /* ---- The kernel layer for processes ---- */
 

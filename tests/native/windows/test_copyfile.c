@@ -403,6 +403,17 @@ static void copy_over_read_only_destination(void)
     free(wide);
 }
 
+/* `path` opened for reading, sharing reading and writing but not deleting: it cannot be renamed over. */
+static HANDLE hold_without_delete_sharing(const char* path)
+{
+    wchar_t* wide = ni_test_wide_path(path);
+    HANDLE holder = wide != NULL ? CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                                               OPEN_EXISTING, 0, NULL) : INVALID_HANDLE_VALUE;
+    free(wide);
+    CHECK(holder != INVALID_HANDLE_VALUE);
+    return holder;
+}
+
 /* A destination another process has open for reading and writing (but not for deleting) cannot be
    replaced by a rename: as CopyFileExW would, the copy is written into it. */
 static void copy_onto_open_destination(void)
@@ -413,13 +424,10 @@ static void copy_onto_open_destination(void)
     path_in(dst, dir, "dst");
     CHECK(make_file(src, 300000, 2));
     CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
-    wchar_t* wide = ni_test_wide_path(dst);
-    HANDLE holder = wide != NULL ? CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-                                               OPEN_EXISTING, 0, NULL) : INVALID_HANDLE_VALUE;
-    free(wide);
-    CHECK(holder != INVALID_HANDLE_VALUE);
+    HANDLE holder = hold_without_delete_sharing(dst);
     CHECK_OK(ni_copyfile(src, dst, NI_COPY_OVERWRITE));
-    CloseHandle(holder);
+    if (holder != INVALID_HANDLE_VALUE)
+        CloseHandle(holder);
     CHECK(same_content(src, dst));
     CHECK_INT(count_entries(dir, ""), 2);
 }
@@ -457,9 +465,7 @@ static void copy_durable(void)
         SetFileAttributesW(wide_dst, FILE_ATTRIBUTE_NORMAL);
 
     CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
-    HANDLE holder = wide_dst != NULL ? CreateFileW(wide_dst, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-                                                   OPEN_EXISTING, 0, NULL) : INVALID_HANDLE_VALUE;
-    CHECK(holder != INVALID_HANDLE_VALUE);
+    HANDLE holder = hold_without_delete_sharing(dst);
     CHECK_OK(ni_copyfile(src, dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE));
     if (holder != INVALID_HANDLE_VALUE)
         CloseHandle(holder);
