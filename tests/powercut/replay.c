@@ -23,7 +23,7 @@
 #define LOG_FUA (1u << 1)
 #define LOG_DISCARD (1u << 2)
 #define LOG_MARK (1u << 3)
-#define PC_BETWEEN 2
+#define PC_BETWEEN 4
 
 struct log_super { uint64_t magic, version, nr_entries; uint32_t sectorsize; } __attribute__((packed));
 struct log_entry { uint64_t sector, nr_sectors, flags, data_len; };

@@ -117,7 +117,7 @@ run_case() { # fs mode; its lines on stdout, its JUnit case in $out/<fs>-<mode>.
   rm -rf "$dir" && mkdir -p "$dir"
   case "$fs" in
     ext4) truncate -s 64M "$dir/data.img" && mkfs.ext4 -q -F -b 4096 "$dir/data.img" ;;
-    xfs) truncate -s 320M "$dir/data.img" && mkfs.xfs -q -f "$dir/data.img" ;;
+    xfs) truncate -s 320M "$dir/data.img" && mkfs.xfs -q -f -m reflink=0 "$dir/data.img" ;;
   esac
   cp --sparse=always "$dir/data.img" "$dir/replay.img"
   truncate -s 1G "$dir/log.img"

@@ -284,13 +284,17 @@ int ni_sys_replace_starts_writeback(int fd)
 }
 
 /* Whether the ext4 file system on device `dev` has a journal: /sys/fs/ext4/<device name>/journal_task says
-   "<none>" without one. The last answer is kept (a process copies to few file systems). */
+   "<none>" without one. The last answer is kept (a process copies to few file systems) in one word, so that
+   threads never see one device's answer under another's number: the kernel's device number (12 + 20 bits),
+   then a bit for "known", then the answer. */
+static uint64_t g_ext4_journal;
+
 static int ext4_has_journal(dev_t dev)
 {
-    static dev_t known_dev;
-    static int known = -1;
-    if (__atomic_load_n(&known, __ATOMIC_ACQUIRE) >= 0 && known_dev == dev)
-        return known;
+    uint64_t key = ((uint64_t)major(dev) << 20 | (minor(dev) & 0xfffff)) << 2 | 2;
+    uint64_t known = __atomic_load_n(&g_ext4_journal, __ATOMIC_RELAXED);
+    if ((known & ~(uint64_t)1) == key)
+        return (int)(known & 1);
     char path[320], target[256], answer[16];
     snprintf(path, sizeof path, "/sys/dev/block/%u:%u", major(dev), minor(dev));
     ssize_t n = readlink(path, target, sizeof target - 1);
@@ -306,8 +310,7 @@ static int ext4_has_journal(dev_t dev)
             close(fd);
         result = n > 0 && answer[0] != '<'; /* a task id; "<none>" without a journal */
     }
-    known_dev = dev;
-    __atomic_store_n(&known, result, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_ext4_journal, key | (uint64_t)result, __ATOMIC_RELAXED);
     return result;
 }
 
