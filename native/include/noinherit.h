@@ -82,7 +82,7 @@ typedef intptr_t ni_handle;
 
 /* ni_copyfile flags. */
 #define NI_COPY_OVERWRITE 0x0001  /* replace an existing destination instead of failing with EEXIST */
-#define NI_COPY_DURABLE 0x0002  /* the new file reaches stable storage before the name points at it, the name before the return */
+#define NI_COPY_DURABLE 0x0002  /* on stable storage when the call returns; old or whole new whenever the power goes */
 
 /* ni_capabilities bits: set when the creation is atomic (non-inheritable in the creating call). */
 #define NI_CAP_OPEN_ATOMIC 0x0001  /* ni_open, ni_copyfile: O_CLOEXEC / bInheritHandle=FALSE */
@@ -177,12 +177,13 @@ NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_len
  *    the destination's name pointing at it (before it, or in the same journal commit), and the name before
  *    the call returns (Windows: FlushFileBuffers, then MOVEFILE_WRITE_THROUGH). Once it returns, a power cut
  *    or system crash leaves the new file; before, the destination is its old content (or absent) or the
- *    whole new file, whenever the power goes. A failed flush (EIO) fails the copy with the old destination in place, except a failure of
- *    the last flush, of the directory, which comes after the name changed: the call fails, the destination
- *    names the new file, and a power cut may still undo that. Without the flag nothing is flushed: the
- *    replacement is atomic for every process, and the one copying dying; after a power cut or system crash
- *    the destination may be its old content, the new one, or (as after File.Copy) empty or short, on file
- *    systems that write data after metadata (ext4 and XFS with delayed allocation).
+ *    whole new file, whenever the power goes. A failed flush (EIO) fails the copy with the old destination
+ *    in place, except a failure of the last flush, of the directory, which comes after the name changed:
+ *    the call fails, the destination names the new file, and a power cut may still undo that. Without the
+ *    flag nothing is flushed: the replacement is atomic for every process, and the one copying dying; after
+ *    a power cut or system crash the destination may be its old content even though the copy returned, or
+ *    (as after File.Copy) the new name with an empty, short or zero-filled file on file systems that write
+ *    data after metadata (ext4 and XFS with delayed allocation).
  *  - As fast as the system allows (a reflink where the file system shares extents, else an in-kernel
  *    copy); a source with holes keeps them (as cp --sparse=auto): the destination allocates about the blocks
  *    the source does.
