@@ -82,7 +82,7 @@ typedef intptr_t ni_handle;
 
 /* ni_copyfile flags. */
 #define NI_COPY_OVERWRITE 0x0001  /* replace an existing destination instead of failing with EEXIST */
-#define NI_COPY_DURABLE 0x0002  /* on stable storage when the call returns; old or whole new whenever the power goes */
+#define NI_COPY_DURABLE 0x0002  /* on stable storage when it returns; old or whole new whenever the power goes */
 
 /* ni_capabilities bits: set when the creation is atomic (non-inheritable in the creating call). */
 #define NI_CAP_OPEN_ATOMIC 0x0001  /* ni_open, ni_copyfile: O_CLOEXEC / bInheritHandle=FALSE */
