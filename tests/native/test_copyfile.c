@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -532,19 +533,17 @@ static void copy_across_file_systems(void)
     unlink(shm);
 }
 
-/* A reflink-capable file system (XFS on a loop device, made here if mkfs.xfs and loop mounts are
-   available): the copy shares the source's blocks (FICLONE) instead of writing new ones. */
-static void copy_reflink(void)
+/* Makes and loop-mounts an XFS image in the test dir at `mnt` ("xfs"): 1, or 0 after saying why it cannot
+   (no mkfs.xfs, not root, no loop devices). The caller unmounts it. */
+static int mount_xfs(char mnt[PATH_MAX])
 {
-    char image[PATH_MAX], mnt[PATH_MAX], src[PATH_MAX], dst[PATH_MAX], command[4 * PATH_MAX];
+    char image[PATH_MAX], command[4 * PATH_MAX];
     ni_test_path(image, "xfs.img");
     make_dir(mnt, "xfs");
-    path_in(src, mnt, "src");
-    path_in(dst, mnt, "dst");
     if (access("/usr/sbin/mkfs.xfs", X_OK) != 0 && access("/sbin/mkfs.xfs", X_OK) != 0)
     {
-        ni_test_skip("no mkfs.xfs (xfsprogs) here: no reflink file system to copy on");
-        return;
+        ni_test_skip("no mkfs.xfs (xfsprogs) here: no XFS to copy on");
+        return 0;
     }
     int fd = open(image, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     CHECK(fd >= 0 && ftruncate(fd, 400 << 20) == 0);
@@ -555,8 +554,20 @@ static void copy_reflink(void)
     if (system(command) != 0)
     {
         ni_test_skip("cannot make and loop-mount an XFS image here (needs root and loop devices)");
-        return;
+        return 0;
     }
+    return 1;
+}
+
+/* A reflink-capable file system (XFS on a loop device): the copy shares the source's blocks (FICLONE) instead of
+   writing new ones. */
+static void copy_reflink(void)
+{
+    char mnt[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
+    if (!mount_xfs(mnt))
+        return;
+    path_in(src, mnt, "src");
+    path_in(dst, mnt, "dst");
     CHECK(make_file(src, 64u << 20, 12));
     sync();
     struct statfs before, after;
@@ -1540,13 +1551,12 @@ __attribute__((visibility("default"))) int sync_file_range(int fd, off64_t offse
     return (int)syscall(SYS_sync_file_range, fd, offset, length, flags);
 }
 
-/* Durable: the new file flushed (or, on ext4 with a journal and XFS, its data written out) while the destination
-   is still the old one (or absent), then the directory flushed once the destination is the new file. Not durable:
-   no flush at all. For a new destination and a replaced one. */
-static void copy_durable_flushes_in_order(void)
+/* The flushes of copies into `dir` (new and replaced, durable and not): durable, `first` (the file's fsync, or its
+   data written out) while the destination is still the old one (or absent), then the directory's fsync once it is
+   the new file; not durable, none. */
+static void check_flush_order(const char* dir, int first)
 {
-    char dir[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
-    make_dir(dir, "d");
+    char src[PATH_MAX], dst[PATH_MAX];
     path_in(src, dir, "src");
     path_in(dst, dir, "dst");
     CHECK(make_file(src, 3u << 20, 31));
@@ -1572,10 +1582,45 @@ static void copy_durable_flushes_in_order(void)
             }
             if (!CHECK_INT(g_fsyncs.count, 2))
                 continue;
-            CHECK(g_fsyncs.kind[0] != FLUSH_DIR && g_fsyncs.dst_was_old[0]); /* the file, before its name */
+            CHECK(g_fsyncs.kind[0] == first && g_fsyncs.dst_was_old[0]); /* the file, before its name */
             CHECK(g_fsyncs.kind[1] == FLUSH_DIR && !g_fsyncs.dst_was_old[1]); /* the directory, after */
         }
     }
+}
+
+/* Whether the ext4 holding `dir` has a journal (/sys/fs/ext4/<device>/journal_task is a task id, not "<none>"). */
+static int ext4_journaled(const char* dir)
+{
+    struct stat st;
+    char link[128], target[PATH_MAX], path[PATH_MAX + 64];
+    if (stat(dir, &st) != 0)
+        return 0;
+    snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0)
+        return 0;
+    target[n] = '\0';
+    snprintf(path, sizeof path, "/sys/fs/ext4/%s/journal_task", strrchr(target, '/') + 1);
+    char* answer = ni_test_read_file(path, NULL);
+    int journaled = answer != NULL && answer[0] != '<';
+    free(answer);
+    return journaled;
+}
+
+/* In the test dir (fsync of the file, unless it is an ext4 with a journal), and on XFS, whose journal commits the
+   file with its name: there the data is only written out (sync_file_range) before the rename. */
+static void copy_durable_flushes_in_order(void)
+{
+    char dir[PATH_MAX], mnt[PATH_MAX];
+    make_dir(dir, "d");
+    struct statfs fs;
+    CHECK_INT(statfs(dir, &fs), 0);
+    int one_commit = fs.f_type == 0x58465342 || (fs.f_type == 0xEF53 && ext4_journaled(dir));
+    check_flush_order(dir, one_commit ? WRITE_OUT : FLUSH_FILE);
+    if (!mount_xfs(mnt))
+        return;
+    check_flush_order(mnt, WRITE_OUT);
+    CHECK_INT(umount2(mnt, MNT_DETACH), 0);
 }
 
 /* fsync and sync_file_range failing (EIO: the device lost the write) fail a durable copy: no new destination,
