@@ -62,6 +62,9 @@ stage_needs() {
     managed-qemu-arm64) rid_needs linux-arm64 --test; echo "$arm64_openssl" ;;
     package)            for rid in $(ni_shipped_rids); do rid_needs "$rid" --test; done
                         echo unzip=unzip readelf=binutils "$arm64_openssl" ;;
+    powercut)           rid_needs "$host"
+                        echo qemu-system-x86_64=qemu-system-x86 mkfs.xfs=xfsprogs mkfs.ext4=e2fsprogs \
+                             dpkg:busybox-static=busybox-static objcopy=binutils xz=xz-utils ;;
     *)                  echo "prereqs: unknown stage '$1' (build/test.sh --list names them)" >&2; return 1 ;;
   esac
 }

@@ -17,6 +17,7 @@ ni_stages() {
   echo "hardening|hardening.sh|C tests under ASan+UBSan and under valgrind memcheck; a libFuzzer run beside them"
   echo "managed-qemu-arm64|managed.sh qemu-arm64|xunit suite, net10.0 self-contained linux-arm64, under qemu-aarch64"
   echo "package|package.sh|dotnet pack, then a fresh app consumes the .nupkg every way users do"
+  echo "powercut|powercut.sh|the power-cut test of durable copies: a VM records every block write, each crash state is checked"
   for rid in $(ni_shipped_rids); do
     if [[ " $ni_compile_only_rids " == *" $rid "* ]]; then
       echo "native-$rid|native.sh $rid --compile-only|C library and C tests for $rid, built only (nothing here runs it)"

@@ -8,9 +8,9 @@
 #
 # One case per file system and mode: ext4 and XFS, durable and not. Prints "PASS|FAIL|SKIP powercut.<fs>.<mode>
 # ..." per case and ends with "powercut: N passed, N failed, N skipped". Uses KVM where it can (else qemu's
-# TCG: about 5 minutes for the four cases on 2 cores) and, when missing,
-# installs (as root) qemu-system-x86, busybox-static, xfsprogs and e2fsprogs, and downloads the kernel
-# package (not installed: unpacked) into artifacts/powercut/, where the kernel and initramfs stay cached.
+# TCG: about 5 minutes for the four cases on 2 cores). Needs qemu-system-x86, busybox-static, xfsprogs and
+# e2fsprogs (build/prereqs.sh powercut), and downloads the kernel package (not installed: unpacked) into
+# artifacts/powercut/, where the kernel and initramfs stay cached.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="$root/artifacts/powercut"
@@ -64,12 +64,8 @@ for tool in qemu-system-x86_64:qemu-system-x86 mkfs.xfs:xfsprogs mkfs.ext4:e2fsp
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || need+=(busybox-static)
-if [[ ${#need[@]} -gt 0 ]]; then
-  [[ $(id -u) -eq 0 ]] || skip_all "missing ${need[*]} and not root to install them"
-  echo "installing: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# build/prereqs.sh installs them (the powercut stage of build/test.sh asks it first).
+[[ ${#need[@]} -eq 0 ]] || skip_all "missing ${need[*]} (build/prereqs.sh powercut installs them)"
 
 # ---- The kernel: Debian's, unpacked from its package (no install, no postinst) ----
 kernel_dir="$out/kernel"
