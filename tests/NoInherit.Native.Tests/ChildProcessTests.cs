@@ -658,9 +658,11 @@ public partial class ChildProcessTests
         Supported();
         // WaitForExit blocks on the process handle (the pidfd on Linux). Dispose meanwhile must neither close it under
         // the waiter (which would then wait on whatever reuses the number) nor leave it open: the last one out closes it.
+        // The child ends when its stdin does, and Dispose closes it: it cannot end before the test is ready, however
+        // slow the machine (a child that slept a fixed time could, under an emulator on a busy machine).
         ChildProcess child = ChildProcess.Start(Windows
-            ? Waiter() // ends when its stdin does: Dispose closes it
-            : new ProcessStartInfo("/bin/sh", "-c \"sleep 0.5; exit 3\"") { UseShellExecute = false });
+            ? Waiter()
+            : new ProcessStartInfo("/bin/sh", "-c \"read line; exit 3\"") { RedirectStandardInput = true, UseShellExecute = false });
         int pidfds = Windows ? 0 : PidfdsOf(child.Id);
         bool exited = false;
         var waiting = new Thread(() => exited = child.WaitForExit(30_000));

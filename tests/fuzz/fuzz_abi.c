@@ -479,7 +479,7 @@ static void op_copyfile(struct reader* r)
     char source[PATH_MAX + 512], destination[PATH_MAX + 512];
     const char* s = pick_path(r, source, sizeof source);
     const char* d = pick_path(r, destination, sizeof destination);
-    int32_t flags = flag_word(r, NI_COPY_OVERWRITE);
+    int32_t flags = flag_word(r, NI_COPY_OVERWRITE | NI_COPY_DURABLE);
     uint8_t how = u8(r) % 3; /* ni_copyfile, ni_copyfile_ex without and with a progress callback */
     g_cancel_after = u8(r) % 4;
     remember_name(d);
@@ -487,7 +487,7 @@ static void op_copyfile(struct reader* r)
     int32_t rc = how == 0 ? ni_copyfile(s, d, flags)
                : ni_copyfile_ex(s, d, flags, how == 2 ? progress : NULL, &calls);
     check_code("ni_copyfile", rc);
-    if (s == NULL || d == NULL || (flags & ~NI_COPY_OVERWRITE))
+    if (s == NULL || d == NULL || (flags & ~(NI_COPY_OVERWRITE | NI_COPY_DURABLE)))
         expect("ni_copyfile (invalid arguments)", rc, EINVAL);
     if (how == 2 && calls > g_cancel_after && rc != ECANCELED)
         FAIL("the progress callback cancelled, yet ni_copyfile_ex returned %d", rc);
