@@ -25,6 +25,13 @@
 #  include <windows.h>
 #  define NI_TEST_PATH_MAX 4096 /* MAX_PATH is too small for the long-path tests */
 #  define NI_TEST_SEPARATOR "\\"
+/* The POSIX signal numbers that ni_kill and friends take on Windows too (see noinherit.h for what each does there). */
+#  define SIGINT 2
+#  define SIGKILL 9
+#  define SIGTERM 15
+#  ifndef ERROR_NOTHING_TO_TERMINATE
+#    define ERROR_NOTHING_TO_TERMINATE 758L /* missing from MinGW's headers */
+#  endif
 #else
 #  include <arpa/inet.h>
 #  include <netinet/in.h>
@@ -299,6 +306,35 @@ const char* ni_test_self(void);
 void ni_test_command_line(const char* program, const char* const* extra, const char* out[NI_TEST_MAX_ARGS]);
 /* A monotonic clock in milliseconds. */
 long long ni_test_now_ms(void);
+
+/* ---- Children of this test program in a role (ni_test_spawn.c) ---- */
+
+/* How long a finished child is waited for: POSIX blocks in waitpid, wine's children get a bound. */
+#define NI_TEST_WAIT_MS NI_TEST_CODE(-1, 30000)
+/* The environment of a child that plays `role` (wine needs SystemRoot in any environment block); a static
+   array, good until the next call. */
+const char* const* ni_test_role_env(const char* role);
+/* Runs argv[0] with stdout mapped to a new pipe (then the `extra` mappings, at most 15) and `flags`: its output
+   (malloc'd) and *exit_code, the child waited for and closed; NULL (after a failed check) if it did not start. */
+char* ni_test_run(const char* const* argv, const char* const* envp, const char* cwd, const ni_fd_mapping* extra,
+                  int32_t extra_count, int32_t flags, int32_t* exit_code);
+/* Starts this program in `role` with `args` and `flags`, its stdin `in` (if not NI_INVALID_HANDLE): ni_spawn's
+   result. */
+int32_t ni_test_start_role(const char* role, const char* const* args, ni_handle in, int32_t flags, ni_process* process);
+#ifndef _WIN32
+/* Whether this process has no child left, exited or not (waitpid(-1, WNOHANG) says ECHILD). */
+int ni_test_no_children_left(void);
+#else
+/*
+ * What the library keeps for the life of the process (the helper process and the job that ends it; with
+ * NI_SPAWN_KILL_ON_PARENT_EXIT, that flag's job) exists from the first spawn that needs it on: made before the
+ * first case by one spawn with a mapped pipe and `flags`, so that its handles count as no case's leak. Call it
+ * from a constructor (NI_TEST_WARM_UP); it does nothing in a child's role.
+ */
+void ni_test_warm_up(int32_t flags);
+#  define NI_TEST_WARM_UP(flags) \
+      __attribute__((constructor)) static void ni_test_warm_up_here(void) { ni_test_warm_up(flags); }
+#endif
 
 /* ---- POSIX (Linux): processes seen through /proc/<pid>/stat ---- */
 

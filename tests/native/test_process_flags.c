@@ -1,0 +1,520 @@
+/* The process flags of ni_spawn and ni_process_resume: a suspended child, process groups and sessions, kill on
+   parent exit (with real parents that die), LISTEN_PID. Trees: test_process_tree.c. */
+#include "ni_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+#  include <fcntl.h>
+#  include <poll.h>
+#  include <pthread.h>
+#  include <signal.h>
+#  include <sys/resource.h>
+#  include <sys/wait.h>
+#endif
+#ifdef __linux__
+#  include <dirent.h>
+#  include <sys/ioctl.h>
+#  include <sys/prctl.h>
+#  include <sys/syscall.h>
+#endif
+
+/* ---- NI_SPAWN_SUSPENDED and ni_process_resume ---- */
+
+#ifndef _WIN32
+static const char* const echo_ran[] = { "/bin/sh", "-c", "echo ran", NULL };
+
+/* Starts echo_ran suspended, its stdout a new pipe whose read end goes to *r; 1 if it did. */
+static int start_suspended_echo(ni_handle* r, ni_process* process)
+{
+    ni_handle w;
+    if (!CHECK_OK(ni_pipe(r, &w)))
+        return 0;
+    ni_fd_mapping m[] = { { w, 1 } };
+    int32_t rc = ni_spawn(echo_ran[0], echo_ran, NULL, NULL, m, 1, NI_SPAWN_SUSPENDED, process);
+    ni_close(w);
+    if (!CHECK_OK(rc))
+        ni_close(*r);
+    return rc == 0;
+}
+#endif
+
+#ifdef __linux__
+
+/* The descriptors process `pid` holds, counted in /proc/<pid>/fd, below our descriptor limit: under valgrind a
+   child that has not called execve yet still holds valgrind's own, which sit above the limit it shows us. */
+static int fd_count_of(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    struct rlimit limit;
+    DIR* dir = opendir(path);
+    if (dir == NULL || getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    {
+        if (dir != NULL)
+            closedir(dir);
+        return -1;
+    }
+    int count = 0;
+    for (struct dirent* entry; (entry = readdir(dir)) != NULL;)
+        count += entry->d_name[0] != '.' && (rlim_t)atol(entry->d_name) < limit.rlim_cur;
+    closedir(dir);
+    return count;
+}
+
+/* Whether process `pid` still has our name (/proc/<pid>/comm; execve gives it the program's): a suspended child
+   has not called execve. Not /proc/<pid>/exe: under qemu-user that is the emulator's for both. */
+static int has_our_name(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", pid);
+    char* theirs = ni_test_read_file(path, NULL);
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)getpid());
+    char* ours = ni_test_read_file(path, NULL);
+    int same = theirs != NULL && ours != NULL && strcmp(theirs, ours) == 0;
+    free(theirs);
+    free(ours);
+    return same;
+}
+
+static void suspended_child_waits_until_resumed(void)
+{
+    ni_handle r;
+    ni_process process;
+    if (!start_suspended_echo(&r, &process))
+        return;
+    /* ni_spawn returned while the child waits: it is ready (its descriptors in place, the rest closed, not just
+       marked) and has not run the program. */
+    CHECK(process.resume != NI_INVALID_HANDLE && ni_test_inherit_flag(process.resume) == 0);
+    CHECK(process.job == NI_INVALID_HANDLE);
+    CHECK(has_our_name((int)process.pid));
+    CHECK_INT(fd_count_of((int)process.pid), 2); /* its stdout and the resume socket */
+    struct pollfd p = { (int)r, POLLIN, 0 };
+    CHECK_INT(poll(&p, 1, 0), 0); /* nothing written, no end of file: the child still holds the pipe */
+    int32_t exited = -1, code = -1;
+    CHECK_OK(ni_wait(&process, 0, &exited, &code));
+    CHECK_INT(exited, 0);
+
+    CHECK_OK(ni_process_resume(&process));
+    CHECK_INT(process.resume, NI_INVALID_HANDLE);
+    CHECK_RC(ni_process_resume(&process), EINVAL); /* once only */
+    int timed_out;
+    char* text = ni_test_read_all(r, 20000, &timed_out);
+    CHECK(strcmp(text, "ran\n") == 0);
+    free(text);
+    CHECK_OK(ni_wait(&process, -1, &exited, &code));
+    CHECK_INT(code, 0);
+    CHECK_OK(ni_process_close(&process));
+    ni_close(r);
+    /* Not suspended: there is nothing to resume. */
+    const char* t[] = { "/bin/true", NULL };
+    if (CHECK_OK(ni_spawn(t[0], t, NULL, NULL, NULL, 0, 0, &process)))
+    {
+        CHECK_INT(process.resume, NI_INVALID_HANDLE);
+        CHECK_RC(ni_process_resume(&process), EINVAL);
+        CHECK_OK(ni_wait(&process, -1, &exited, &code));
+        CHECK_OK(ni_process_close(&process));
+    }
+    CHECK_RC(ni_process_resume(NULL), EINVAL);
+}
+
+/* Failures up to the wait are ni_spawn's; execve's are ni_process_resume's, and leave no process. */
+static void suspended_failures_are_errors(void)
+{
+    char missing[NI_TEST_PATH_MAX];
+    ni_test_path(missing, "no-such-program");
+    const char* argv[] = { "x", NULL };
+    ni_process process = { 12345, 678, 679, 680 };
+    CHECK_RC(ni_spawn("/bin/sh", argv, NULL, missing, NULL, 0, NI_SPAWN_SUSPENDED, &process), ENOENT); /* chdir */
+    CHECK_INT(process.pid, 12345);
+    CHECK(ni_test_no_children_left());
+    if (!CHECK_OK(ni_spawn(missing, argv, NULL, NULL, NULL, 0, NI_SPAWN_SUSPENDED, &process)))
+        return;
+    CHECK(ni_test_alive((int)process.pid)); /* waiting: the program is only looked for at execve */
+    CHECK_RC(ni_process_resume(&process), ENOENT);
+    CHECK_INT(process.resume, NI_INVALID_HANDLE);
+    CHECK(ni_test_no_children_left()); /* collected: no zombie, no child that "exited 127" */
+    CHECK_OK(ni_process_close(&process));
+}
+
+#endif
+
+#ifndef _WIN32
+/* A suspended child that is never resumed: released, it exits 127 without running the program; killed, it dies
+   of the signal (its handlers are the defaults already), and a later resume says ESRCH. */
+static void suspended_child_never_resumed(void)
+{
+    ni_handle r;
+    ni_process process;
+    int32_t exited = -1, code = -1;
+    if (start_suspended_echo(&r, &process))
+    {
+        CHECK_OK(ni_process_close(&process));
+        CHECK_INT(process.resume, NI_INVALID_HANDLE);
+        CHECK_OK(ni_wait(&process, 20000, &exited, &code));
+        CHECK_INT(exited, 1);
+        CHECK_INT(code, 127);
+        int timed_out;
+        char* text = ni_test_read_all(r, 20000, &timed_out);
+        CHECK(!timed_out && text[0] == '\0'); /* the program never ran */
+        free(text);
+        ni_close(r);
+    }
+    if (CHECK_OK(ni_spawn(echo_ran[0], echo_ran, NULL, NULL, NULL, 0, NI_SPAWN_SUSPENDED, &process)))
+    {
+        CHECK_OK(ni_kill(&process, SIGTERM));
+        CHECK_OK(ni_wait(&process, 20000, &exited, &code));
+        CHECK_INT(code, 128 + SIGTERM);
+        CHECK_RC(ni_process_resume(&process), ESRCH);
+        CHECK_INT(process.resume, NI_INVALID_HANDLE);
+        CHECK_OK(ni_process_close(&process));
+    }
+    CHECK(ni_test_no_children_left());
+}
+
+#endif
+
+/* ---- Process groups and sessions ---- */
+
+#ifdef __linux__
+
+/* Starts `sleep 30` with `flags` and reads its /proc entry once it runs the program. */
+static int start_sleeper(int32_t flags, ni_process* process, struct ni_test_proc* proc)
+{
+    const char* argv[] = { "/bin/sleep", "30", NULL };
+    if (!CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, flags, process)))
+        return 0;
+    return CHECK(ni_test_proc_stat((int)process->pid, proc));
+}
+
+static void stop_sleeper(ni_process* process)
+{
+    int32_t exited, code;
+    CHECK_OK(ni_kill(process, SIGKILL));
+    CHECK_OK(ni_wait(process, -1, &exited, &code));
+    CHECK_OK(ni_process_close(process));
+}
+
+static void process_group_and_session(void)
+{
+    struct ni_test_proc proc;
+    int group = (int)getpgrp(), session = (int)getsid(0); /* not /proc/self: qemu-user makes that one up */
+    const struct { int32_t flags; int own_group, own_session; } cases[] = {
+        { 0, 0, 0 }, { NI_SPAWN_NEW_PROCESS_GROUP, 1, 0 }, { NI_SPAWN_PROCESS_TREE, 1, 0 },
+        { NI_SPAWN_DETACHED, 1, 1 }, { NI_SPAWN_DETACHED | NI_SPAWN_NEW_PROCESS_GROUP, 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+        ni_process process;
+        if (!start_sleeper(cases[i].flags, &process, &proc))
+            continue;
+        int pid = (int)process.pid;
+        if (!CHECK_INT(proc.group, cases[i].own_group ? pid : group) ||
+            !CHECK_INT(proc.session, cases[i].own_session ? pid : session))
+            fprintf(stderr, "case %zu (flags 0x%x)\n", i, (unsigned)cases[i].flags);
+        if (cases[i].own_session)
+            CHECK_INT(proc.tty, 0); /* no controlling terminal */
+        stop_sleeper(&process);
+    }
+    const char* argv[] = { "/bin/true", NULL };
+    ni_process process;
+    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, NI_SPAWN_DETACHED | NI_SPAWN_KILL_ON_PARENT_EXIT, &process),
+             EINVAL);
+}
+
+/* A session leader with a terminal (the controlling process) exits: the kernel hangs the terminal's foreground
+   group up (SIGHUP). A child started plainly is in that group and dies with it; a detached one, in a session of
+   its own, lives on, and so does one in a new process group. In a forked child that takes a pseudo-terminal as
+   its controlling terminal; the pids come back through a pipe. */
+struct session_pids { int plain, group, detached; };
+
+static int session_leader_round(void* arg)
+{
+    int* out = arg;
+    ni_pty pty;
+    struct session_pids pids = { 0, 0, 0 };
+    if (!CHECK(setsid() > 0) || !CHECK_OK(ni_pty_open(80, 24, &pty)) ||
+        !CHECK(ioctl((int)pty.console, TIOCSCTTY, 0) == 0))
+        return 0;
+    ni_process plain, group, detached;
+    struct ni_test_proc proc;
+    int ok = start_sleeper(0, &plain, &proc) && CHECK(proc.tty != 0) && start_sleeper(NI_SPAWN_NEW_PROCESS_GROUP, &group, &proc) &&
+             CHECK(proc.tty != 0) && start_sleeper(NI_SPAWN_DETACHED, &detached, &proc) && CHECK_INT(proc.tty, 0);
+    if (ok)
+    {
+        pids.plain = (int)plain.pid, pids.group = (int)group.pid, pids.detached = (int)detached.pid;
+        ok = CHECK(write(out[1], &pids, sizeof pids) == (ssize_t)sizeof pids);
+    }
+    /* Exits holding the terminal (the master too: closing it would hang the terminal up on its own). */
+    return ok;
+}
+
+static void detached_child_outlives_the_session(void)
+{
+    int out[2];
+    if (!CHECK(pipe2(out, O_CLOEXEC) == 0))
+        return;
+    int passed = ni_test_run_injected(NULL, 0, session_leader_round, out);
+    close(out[1]);
+    struct session_pids pids = { 0, 0, 0 };
+    int got = read(out[0], &pids, sizeof pids) == (ssize_t)sizeof pids;
+    close(out[0]);
+    if (!CHECK_INT(passed, 1) || !CHECK(got))
+        return;
+    CHECK(ni_test_wait_gone(pids.plain, 5000)); /* hung up with the session */
+    CHECK(ni_test_alive(pids.detached));
+    CHECK(ni_test_alive(pids.group));
+    kill(pids.detached, SIGKILL);
+    kill(pids.group, SIGKILL);
+    kill(pids.plain, SIGKILL);
+    CHECK(ni_test_wait_gone(pids.detached, 5000) && ni_test_wait_gone(pids.group, 5000));
+}
+
+/* ---- NI_SPAWN_KILL_ON_PARENT_EXIT ---- */
+
+/* A child started on a thread that then exits, and how it was started. */
+struct thread_child
+{
+    int with_library; /* ni_spawn with NI_SPAWN_KILL_ON_PARENT_EXIT; else the control: fork + PR_SET_PDEATHSIG */
+    pid_t tid;
+    pid_t pid;
+};
+
+static void* start_on_short_lived_thread(void* arg)
+{
+    struct thread_child* c = arg;
+    c->tid = (pid_t)syscall(SYS_gettid);
+    const char* argv[] = { "/bin/sleep", "100", NULL };
+    if (c->with_library)
+    {
+        ni_process process;
+        if (ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, NI_SPAWN_KILL_ON_PARENT_EXIT, &process) == 0)
+            c->pid = (pid_t)process.pid;
+        return NULL;
+    }
+    /* The control arms the signal itself, from this thread, and the thread waits until it is armed (the
+       child has reached execve: the pipe is close-on-exec). */
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0)
+        return NULL;
+    pid_t pid = fork();
+    if (pid == 0)
+    {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execv(argv[0], (char* const*)argv);
+        _exit(127);
+    }
+    close(ready[1]);
+    char byte;
+    while (read(ready[0], &byte, 1) < 0 && errno == EINTR) { }
+    close(ready[0]);
+    c->pid = pid;
+    return NULL;
+}
+
+/* Whether the thread `tid` of this process is gone, waiting up to 5 s: only then has the kernel done what a
+   thread's exit does to the children it created (pthread_join returns a moment before). */
+static int thread_gone(pid_t tid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d", (int)tid);
+    for (int i = 0; i < 5000 && access(path, F_OK) == 0; i++)
+        usleep(1000);
+    return access(path, F_OK) != 0;
+}
+
+/* NI_TEST_ROLE=parent: starts one child with the flag and one control child (each on a thread that
+   exits), waits until both threads are gone, starts a third child plainly, prints the three pids and waits to
+   be killed (60 s at most, so that a test that died leaves nothing behind for long). */
+static void parent_death_role(void)
+{
+    struct thread_child children[2] = { { 1, 0, 0 }, { 0, 0, 0 } };
+    for (int i = 0; i < 2; i++)
+    {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, start_on_short_lived_thread, &children[i]) != 0 ||
+            pthread_join(thread, NULL) != 0 || children[i].pid <= 0 || !thread_gone(children[i].tid))
+            _exit(3);
+    }
+    const char* argv[] = { "/bin/sleep", "100", NULL };
+    ni_process plain;
+    if (ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &plain) != 0)
+        _exit(4);
+    printf("%d %d %d\n", (int)children[0].pid, (int)children[1].pid, (int)plain.pid);
+    fflush(stdout);
+    sleep(60);
+    _exit(5);
+}
+
+/* The "parent" role is this file's own (it needs the library, the framework's roles do not): taken before main. */
+__attribute__((constructor)) static void take_the_parent_role(void)
+{
+    const char* role = getenv("NI_TEST_ROLE");
+    if (role != NULL && strcmp(role, "parent") == 0)
+        parent_death_role();
+}
+
+/* The child of a flagged spawn dies with its parent process, not with the thread that started it. The parent is
+   a real process (this program in its "parent" role), killed with SIGKILL; a plain child of it lives on. */
+static void kill_on_parent_exit_holds(void)
+{
+    ni_handle r, w;
+    if (!CHECK_OK(ni_pipe(&r, &w)))
+        return;
+    const char* argv[NI_TEST_MAX_ARGS];
+    ni_test_command_line(ni_test_self(), NULL, argv);
+    const char* const* envp = ni_test_role_env("parent");
+    ni_fd_mapping m[] = { { w, 1 }, { 2, 2 } };
+    ni_process parent;
+    int32_t rc = ni_spawn(argv[0], argv, envp, NULL, m, 2, 0, &parent);
+    ni_close(w);
+    if (!CHECK_OK(rc))
+    {
+        ni_close(r);
+        return;
+    }
+    char line[128] = { 0 };
+    size_t have = 0;
+    struct pollfd p = { (int)r, POLLIN, 0 };
+    while (have < sizeof line - 1 && strchr(line, '\n') == NULL && poll(&p, 1, 20000) > 0)
+    {
+        ssize_t got = read((int)r, line + have, sizeof line - 1 - have);
+        if (got <= 0)
+            break;
+        have += (size_t)got;
+    }
+    ni_close(r);
+    int flagged = 0, control = 0, plain = 0;
+    if (CHECK_INT(sscanf(line, "%d %d %d", &flagged, &control, &plain), 3))
+    {
+        /* The threads that started them are gone: the control died with its thread, ours did not. */
+        CHECK(ni_test_wait_gone(control, 5000));
+        CHECK(ni_test_alive(flagged));
+        CHECK(ni_test_alive(plain));
+    }
+    int32_t exited, code;
+    CHECK_OK(ni_kill(&parent, SIGKILL));
+    CHECK_OK(ni_wait(&parent, -1, &exited, &code));
+    CHECK_INT(code, 128 + SIGKILL);
+    CHECK_OK(ni_process_close(&parent));
+    if (flagged > 0)
+    {
+        CHECK(ni_test_wait_gone(flagged, 1000)); /* within a second of its parent */
+        CHECK(ni_test_alive(plain));             /* the plain child outlives its parent */
+    }
+    int leftovers[] = { flagged, control, plain };
+    for (size_t i = 0; i < 3; i++)
+        if (leftovers[i] > 0)
+        {
+            kill(leftovers[i], SIGKILL);
+            CHECK(ni_test_wait_gone(leftovers[i], 5000));
+        }
+}
+
+/* The parent died before the child armed the signal: the child sees another parent (getppid, made to answer
+   otherwise by a seccomp filter in a forked child) and must not run the program. */
+static int orphan_round(void* arg)
+{
+    (void)arg;
+    const char* argv[] = { "/bin/true", NULL };
+    ni_process process;
+    int ok = CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, NI_SPAWN_KILL_ON_PARENT_EXIT, &process), ESRCH);
+    return ok & CHECK(ni_test_no_children_left());
+}
+
+static void kill_on_parent_exit_refuses_an_orphan(void)
+{
+    /* First a flagged spawn here, so that the library's thread exists when the round forks: the forked
+       process must start a thread of its own. */
+    const char* argv[] = { "/bin/true", NULL };
+    ni_process process;
+    int32_t exited, code;
+    if (CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, NI_SPAWN_KILL_ON_PARENT_EXIT, &process)))
+    {
+        CHECK_OK(ni_wait(&process, -1, &exited, &code));
+        CHECK_INT(code, 0);
+        CHECK_OK(ni_process_close(&process));
+    }
+    const struct ni_test_fault faults[] = { { SYS_getppid, -1, 0, ESRCH } };
+    if (ni_test_run_injected(faults, 1, orphan_round, NULL) < 0)
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
+}
+#endif
+
+#ifndef _WIN32
+/* ---- NI_SPAWN_LISTEN_PID ---- */
+
+/* LISTEN_PID is the child's own pid, replacing the caller's; the caller's strings are not changed. On each path
+   a child can take: shared memory, a copy (suspended), the lasting thread. */
+static void listen_pid_is_the_childs_own(void)
+{
+    char old_entry[] = "LISTEN_PID=999999";
+    const char* envp[] = { "A=1", old_entry, "LISTEN_FDS=1", NULL };
+    const char* argv[] = { "/bin/sh", "-c", "echo $$ $LISTEN_PID $LISTEN_FDS $A", NULL };
+    const int32_t paths[] = {
+        0, NI_SPAWN_SUSPENDED,
+#ifdef __linux__
+        NI_SPAWN_KILL_ON_PARENT_EXIT, /* other systems: ENOTSUP */
+#endif
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+    {
+        ni_handle r, w;
+        if (!CHECK_OK(ni_pipe(&r, &w)))
+            return;
+        ni_fd_mapping m[] = { { w, 1 } };
+        ni_process process;
+        int rc = ni_spawn(argv[0], argv, envp, NULL, m, 1, NI_SPAWN_LISTEN_PID | paths[i], &process);
+        ni_close(w);
+        if (CHECK_OK(rc))
+        {
+            if (paths[i] == NI_SPAWN_SUSPENDED)
+                CHECK_OK(ni_process_resume(&process));
+            int timed_out;
+            char* text = ni_test_read_all(r, 20000, &timed_out);
+            char expected[64];
+            snprintf(expected, sizeof expected, "%d %d 1 1\n", (int)process.pid, (int)process.pid);
+            if (!CHECK(strcmp(text, expected) == 0))
+                fprintf(stderr, "got \"%s\", expected \"%s\"\n", text, expected);
+            free(text);
+            int32_t exited, code;
+            CHECK_OK(ni_wait(&process, -1, &exited, &code));
+            CHECK_OK(ni_process_close(&process));
+        }
+        ni_close(r);
+    }
+    CHECK(strcmp(old_entry, "LISTEN_PID=999999") == 0 && strcmp(envp[0], "A=1") == 0);
+    /* Without envp: this process's environment, with the entry added. */
+    ni_handle r, w;
+    const char* show[] = { "/bin/sh", "-c", "echo $$ $LISTEN_PID", NULL };
+    if (!CHECK_OK(ni_pipe(&r, &w)))
+        return;
+    ni_fd_mapping m[] = { { w, 1 } };
+    ni_process process;
+    int rc = ni_spawn(show[0], show, NULL, NULL, m, 1, NI_SPAWN_LISTEN_PID, &process);
+    ni_close(w);
+    if (CHECK_OK(rc))
+    {
+        int timed_out;
+        char* text = ni_test_read_all(r, 20000, &timed_out);
+        char expected[64];
+        snprintf(expected, sizeof expected, "%d %d\n", (int)process.pid, (int)process.pid);
+        CHECK(strcmp(text, expected) == 0);
+        free(text);
+        int32_t exited, code;
+        CHECK_OK(ni_wait(&process, -1, &exited, &code));
+        CHECK_OK(ni_process_close(&process));
+    }
+    ni_close(r);
+}
+#endif
+
+NI_TEST_MAIN(
+    NI_TEST_LINUX(suspended_child_waits_until_resumed),
+    NI_TEST_LINUX(suspended_failures_are_errors),
+    NI_TEST_POSIX(suspended_child_never_resumed),
+    NI_TEST_LINUX(process_group_and_session),
+    NI_TEST_LINUX(detached_child_outlives_the_session),
+    NI_TEST_LINUX(kill_on_parent_exit_holds),
+    NI_TEST_LINUX(kill_on_parent_exit_refuses_an_orphan),
+    NI_TEST_POSIX(listen_pid_is_the_childs_own))
