@@ -138,6 +138,7 @@ int ni_test_main(int argc, char** argv, const struct ni_test_case* cases, size_t
  *   argv     prints its arguments "[a][b]...", as the platform splits them (Windows: CommandLineToArgvW), UTF-8
  *   env      Windows: prints the names of its environment block in their order, "[A][b]..."
  *   accept   POSIX: accepts one connection on the listening fd 3, sends "accepted"
+ *   sleep N  Windows: sleeps N milliseconds (60 s without N), then exits 0
  */
 int ni_test_role(const char* role, int argc, char** argv);
 
@@ -232,6 +233,9 @@ long long ni_test_seek(ni_handle h, long long offset, int whence);
 /* Everything readable from a pipe until its end, waiting at most timeout_ms for more each time (then
    *timed_out = 1); malloc'd, NUL-terminated. */
 char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out);
+/* What is read from a pipe until `want` turns up in it, the end, or timeout_ms pass in all (then *timed_out = 1);
+   malloc'd, NUL-terminated. */
+char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* timed_out);
 /* Blocking or not (FIONBIO, O_NONBLOCK); 1 if it worked. */
 int ni_test_set_nonblocking(ni_handle h, int on);
 
@@ -321,6 +325,13 @@ char* ni_test_run(const char* const* argv, const char* const* envp, const char* 
 /* Starts this program in `role` with `args` and `flags`, its stdin `in` (if not NI_INVALID_HANDLE): ni_spawn's
    result. */
 int32_t ni_test_start_role(const char* role, const char* const* args, ni_handle in, int32_t flags, ni_process* process);
+/* Starts this program in `role` with `args` and `flags`, its stdout a new pipe whose read end goes to *out; 1 if it
+   started (after a failed check if not). */
+int ni_test_start_reporting(const char* role, const char* const* args, int32_t flags, ni_handle* out,
+                            ni_process* process);
+/* The first line of `out` (waiting up to 10 s, a check fails if it does not come), malloc'd, with no \r (the one
+   text-mode stdout writes on Windows). */
+char* ni_test_first_line(ni_handle out);
 #ifndef _WIN32
 /* Whether this process has no child left, exited or not (waitpid(-1, WNOHANG) says ECHILD). */
 int ni_test_no_children_left(void);
@@ -332,6 +343,10 @@ int ni_test_no_children_left(void);
  * from a constructor (NI_TEST_WARM_UP); it does nothing in a child's role.
  */
 void ni_test_warm_up(int32_t flags);
+/* A handle of the test's own on process `pid` (to wait for it, and to end what a failed test left), or NULL. */
+HANDLE ni_test_open_pid(long long pid);
+/* Ends a process opened so, if it still runs, and closes the handle (NULL: nothing). */
+void ni_test_end_process(HANDLE process);
 #  define NI_TEST_WARM_UP(flags) \
       __attribute__((constructor)) static void ni_test_warm_up_here(void) { ni_test_warm_up(flags); }
 #endif
@@ -385,6 +400,8 @@ int ni_test_platform_role(const char* role, int argc, char** argv);
 char* const* ni_test_child_argv(void);
 
 #ifdef _WIN32
+/* Whether this runs under wine (ntdll exports wine_get_version): for the skips that name what wine lacks. */
+int ni_test_wine(void);
 /* "[<text>]" in UTF-8 to standard output (ni_describe.c). */
 void ni_test_print_bracketed(const wchar_t* text, size_t length);
 /* Prints this process's arguments from `first` on, bracketed, as CommandLineToArgvW splits them; 0 or

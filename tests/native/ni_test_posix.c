@@ -262,6 +262,36 @@ char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
     return text;
 }
 
+char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* timed_out)
+{
+    size_t size = 0, capacity = 4096;
+    char* text = malloc(capacity);
+    text[0] = '\0';
+    long long deadline = ni_test_now_ms() + timeout_ms;
+    *timed_out = 0;
+    while (strstr(text, want) == NULL)
+    {
+        long long left = deadline - ni_test_now_ms();
+        struct pollfd p = { (int)h, POLLIN, 0 };
+        int ready = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+        {
+            *timed_out = 1;
+            break;
+        }
+        if (size + 1024 > capacity)
+            text = realloc(text, capacity *= 2);
+        ssize_t n = read((int)h, text + size, capacity - size - 1);
+        if (n <= 0)
+            break;
+        size += (size_t)n;
+        text[size] = '\0';
+    }
+    return text;
+}
+
 int ni_test_set_nonblocking(ni_handle h, int on)
 {
     int flags = fcntl((int)h, F_GETFL);

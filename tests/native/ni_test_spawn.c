@@ -54,6 +54,32 @@ int32_t ni_test_start_role(const char* role, const char* const* args, ni_handle 
     return ni_spawn(argv[0], argv, ni_test_role_env(role), NULL, m, in != NI_INVALID_HANDLE, flags, process);
 }
 
+int ni_test_start_reporting(const char* role, const char* const* args, int32_t flags, ni_handle* out,
+                            ni_process* process)
+{
+    ni_handle w;
+    if (!CHECK_OK(ni_pipe(out, &w)))
+        return 0;
+    const char* argv[NI_TEST_MAX_ARGS];
+    ni_test_command_line(ni_test_self(), args, argv);
+    ni_fd_mapping m[] = { { w, 1 } };
+    int32_t rc = ni_spawn(argv[0], argv, ni_test_role_env(role), NULL, m, 1, flags, process);
+    ni_close(w);
+    if (!CHECK_OK(rc))
+        ni_close(*out);
+    return rc == 0;
+}
+
+char* ni_test_first_line(ni_handle out)
+{
+    int timed_out;
+    char* line = ni_test_read_until(out, "\n", 10000, &timed_out);
+    CHECK(!timed_out);
+    for (char* cr; (cr = strchr(line, '\r')) != NULL;)
+        memmove(cr, cr + 1, strlen(cr));
+    return line;
+}
+
 #ifndef _WIN32
 int ni_test_no_children_left(void)
 {
@@ -65,8 +91,7 @@ void ni_test_warm_up(int32_t flags)
 {
     if (getenv("NI_TEST_ROLE") != NULL)
         return; /* a child in a role: no case runs here */
-    char self[MAX_PATH];
-    GetModuleFileNameA(NULL, self, MAX_PATH); /* before main: the framework knows nothing yet */
+    const char* self = ni_test_self();
     const char* argv[] = { self, "0", NULL };
     ni_handle r, w;
     if (ni_pipe(&r, &w) != 0)
@@ -80,5 +105,20 @@ void ni_test_warm_up(int32_t flags)
         ni_process_close(&process);
     }
     ni_close(r), ni_close(w);
+}
+
+HANDLE ni_test_open_pid(long long pid)
+{
+    return pid > 0 ? OpenProcess(SYNCHRONIZE | PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid)
+                   : NULL;
+}
+
+void ni_test_end_process(HANDLE process)
+{
+    if (process == NULL)
+        return;
+    TerminateProcess(process, 1);
+    WaitForSingleObject(process, 10000);
+    CloseHandle(process);
 }
 #endif

@@ -11,6 +11,8 @@
 #  include <signal.h>
 #  include <sys/resource.h>
 #  include <sys/wait.h>
+#else
+#  include <winternl.h>
 #endif
 #ifdef __linux__
 #  include <dirent.h>
@@ -21,26 +23,37 @@
 
 /* ---- NI_SPAWN_SUSPENDED and ni_process_resume ---- */
 
-#ifndef _WIN32
+/* A program that prints "ran": sh on POSIX (so that execve changes the process's name), this program in its argv
+   role on Windows. */
+#ifdef _WIN32
+#  define RAN_OUTPUT "[ran]"
+#else
+#  define RAN_OUTPUT "ran\n"
 static const char* const echo_ran[] = { "/bin/sh", "-c", "echo ran", NULL };
+#endif
 
-/* Starts echo_ran suspended, its stdout a new pipe whose read end goes to *r; 1 if it did. */
+/* Starts the program that prints "ran" suspended, its stdout a new pipe whose read end goes to *r; 1 if it did. */
 static int start_suspended_echo(ni_handle* r, ni_process* process)
 {
     ni_handle w;
     if (!CHECK_OK(ni_pipe(r, &w)))
         return 0;
     ni_fd_mapping m[] = { { w, 1 } };
+#ifdef _WIN32
+    const char* args[] = { "ran", NULL };
+    const char* argv[NI_TEST_MAX_ARGS];
+    ni_test_command_line(ni_test_self(), args, argv);
+    int32_t rc = ni_spawn(argv[0], argv, ni_test_role_env("argv"), NULL, m, 1, NI_SPAWN_SUSPENDED, process);
+#else
     int32_t rc = ni_spawn(echo_ran[0], echo_ran, NULL, NULL, m, 1, NI_SPAWN_SUSPENDED, process);
+#endif
     ni_close(w);
     if (!CHECK_OK(rc))
         ni_close(*r);
     return rc == 0;
 }
-#endif
 
 #ifdef __linux__
-
 /* The descriptors process `pid` holds, counted in /proc/<pid>/fd, below our descriptor limit: under valgrind a
    child that has not called execve yet still holds valgrind's own, which sit above the limit it shows us. */
 static int fd_count_of(int pid)
@@ -76,6 +89,7 @@ static int has_our_name(int pid)
     free(ours);
     return same;
 }
+#endif
 
 static void suspended_child_waits_until_resumed(void)
 {
@@ -83,65 +97,87 @@ static void suspended_child_waits_until_resumed(void)
     ni_process process;
     if (!start_suspended_echo(&r, &process))
         return;
-    /* ni_spawn returned while the child waits: it is ready (its descriptors in place, the rest closed, not just
-       marked) and has not run the program. */
+    /* ni_spawn returned while the child waits: it is ready (POSIX: its descriptors in place, the rest closed, not
+       just marked) and has not run the program. */
     CHECK(process.resume != NI_INVALID_HANDLE && ni_test_inherit_flag(process.resume) == 0);
     CHECK(process.job == NI_INVALID_HANDLE);
+#ifdef __linux__
     CHECK(has_our_name((int)process.pid));
     CHECK_INT(fd_count_of((int)process.pid), 2); /* its stdout and the resume socket */
-    struct pollfd p = { (int)r, POLLIN, 0 };
-    CHECK_INT(poll(&p, 1, 0), 0); /* nothing written, no end of file: the child still holds the pipe */
+#endif
+    int timed_out;
+    char* text = ni_test_read_all(r, 300, &timed_out);
+    CHECK(timed_out && text[0] == '\0'); /* nothing written, no end of file: the child still holds the pipe */
+    free(text);
     int32_t exited = -1, code = -1;
     CHECK_OK(ni_wait(&process, 0, &exited, &code));
     CHECK_INT(exited, 0);
 
     CHECK_OK(ni_process_resume(&process));
     CHECK_INT(process.resume, NI_INVALID_HANDLE);
-    CHECK_RC(ni_process_resume(&process), EINVAL); /* once only */
-    int timed_out;
-    char* text = ni_test_read_all(r, 20000, &timed_out);
-    CHECK(strcmp(text, "ran\n") == 0);
+    CHECK_RC(ni_process_resume(&process), NI_TEST_EINVAL); /* once only */
+    text = ni_test_read_all(r, 20000, &timed_out);
+    if (!CHECK(strcmp(text, RAN_OUTPUT) == 0))
+        fprintf(stderr, "got \"%s\"\n", text);
     free(text);
-    CHECK_OK(ni_wait(&process, -1, &exited, &code));
+    CHECK_OK(ni_wait(&process, NI_TEST_WAIT_MS, &exited, &code));
     CHECK_INT(code, 0);
     CHECK_OK(ni_process_close(&process));
     ni_close(r);
     /* Not suspended: there is nothing to resume. */
-    const char* t[] = { "/bin/true", NULL };
-    if (CHECK_OK(ni_spawn(t[0], t, NULL, NULL, NULL, 0, 0, &process)))
+    const char* args[] = { "0", NULL };
+    if (CHECK_OK(ni_test_start_role("exit", args, NI_INVALID_HANDLE, 0, &process)))
     {
         CHECK_INT(process.resume, NI_INVALID_HANDLE);
-        CHECK_RC(ni_process_resume(&process), EINVAL);
-        CHECK_OK(ni_wait(&process, -1, &exited, &code));
+        CHECK_RC(ni_process_resume(&process), NI_TEST_EINVAL);
+        CHECK_OK(ni_wait(&process, NI_TEST_WAIT_MS, &exited, &code));
         CHECK_OK(ni_process_close(&process));
     }
-    CHECK_RC(ni_process_resume(NULL), EINVAL);
+    CHECK_RC(ni_process_resume(NULL), NI_TEST_EINVAL);
 }
 
-/* Failures up to the wait are ni_spawn's; execve's are ni_process_resume's, and leave no process. */
+/* Failures up to the wait are ni_spawn's. POSIX: execve's are ni_process_resume's, and leave no process. Windows:
+   CreateProcessW finds and maps the program before the child exists, so a missing one is ni_spawn's error too. */
 static void suspended_failures_are_errors(void)
 {
     char missing[NI_TEST_PATH_MAX];
     ni_test_path(missing, "no-such-program");
     const char* argv[] = { "x", NULL };
+    const char* program = NI_TEST_CODE("/bin/sh", ni_test_self());
     ni_process process = { 12345, 678, 679, 680 };
-    CHECK_RC(ni_spawn("/bin/sh", argv, NULL, missing, NULL, 0, NI_SPAWN_SUSPENDED, &process), ENOENT); /* chdir */
+    CHECK_RC(ni_spawn(program, argv, NULL, missing, NULL, 0, NI_SPAWN_SUSPENDED, &process),
+             NI_TEST_CODE(ENOENT, ERROR_DIRECTORY)); /* the directory */
     CHECK_INT(process.pid, 12345);
+#ifdef _WIN32
+    CHECK_RC(ni_spawn(missing, argv, NULL, NULL, NULL, 0, NI_SPAWN_SUSPENDED, &process), ERROR_FILE_NOT_FOUND);
+    CHECK_INT(process.pid, 12345);
+#else
     CHECK(ni_test_no_children_left());
     if (!CHECK_OK(ni_spawn(missing, argv, NULL, NULL, NULL, 0, NI_SPAWN_SUSPENDED, &process)))
         return;
+#  ifdef __linux__
     CHECK(ni_test_alive((int)process.pid)); /* waiting: the program is only looked for at execve */
+#  endif
     CHECK_RC(ni_process_resume(&process), ENOENT);
     CHECK_INT(process.resume, NI_INVALID_HANDLE);
     CHECK(ni_test_no_children_left()); /* collected: no zombie, no child that "exited 127" */
     CHECK_OK(ni_process_close(&process));
+#endif
 }
 
+/* What waits for a child once ni_process_close released it: POSIX waits by pid; Windows on a handle of its own. */
+static ni_process waitable(const ni_process* process)
+{
+    ni_process copy = { process->pid, NI_INVALID_HANDLE, NI_INVALID_HANDLE, NI_INVALID_HANDLE };
+#ifdef _WIN32
+    CHECK_OK(ni_dup(process->handle, &copy.handle));
 #endif
+    return copy;
+}
 
-#ifndef _WIN32
-/* A suspended child that is never resumed: released, it exits 127 without running the program; killed, it dies
-   of the signal (its handlers are the defaults already), and a later resume says ESRCH. */
+/* A suspended child that is never resumed: released, it exits 127 without running the program (POSIX: it reads
+   the end of its resume socket; Windows: ni_process_close ends it so); killed, it dies of the kill, and a later
+   resume says it is gone (ESRCH, ERROR_NOTHING_TO_TERMINATE). */
 static void suspended_child_never_resumed(void)
 {
     ni_handle r;
@@ -149,9 +185,10 @@ static void suspended_child_never_resumed(void)
     int32_t exited = -1, code = -1;
     if (start_suspended_echo(&r, &process))
     {
+        ni_process released = waitable(&process);
         CHECK_OK(ni_process_close(&process));
         CHECK_INT(process.resume, NI_INVALID_HANDLE);
-        CHECK_OK(ni_wait(&process, 20000, &exited, &code));
+        CHECK_OK(ni_wait(&released, 20000, &exited, &code));
         CHECK_INT(exited, 1);
         CHECK_INT(code, 127);
         int timed_out;
@@ -159,20 +196,22 @@ static void suspended_child_never_resumed(void)
         CHECK(!timed_out && text[0] == '\0'); /* the program never ran */
         free(text);
         ni_close(r);
+        CHECK_OK(ni_process_close(&released));
     }
-    if (CHECK_OK(ni_spawn(echo_ran[0], echo_ran, NULL, NULL, NULL, 0, NI_SPAWN_SUSPENDED, &process)))
+    if (start_suspended_echo(&r, &process))
     {
+        ni_close(r);
         CHECK_OK(ni_kill(&process, SIGTERM));
         CHECK_OK(ni_wait(&process, 20000, &exited, &code));
-        CHECK_INT(code, 128 + SIGTERM);
-        CHECK_RC(ni_process_resume(&process), ESRCH);
+        CHECK_INT(code, NI_TEST_CODE(128 + SIGTERM, -1));
+        CHECK_RC(ni_process_resume(&process), NI_TEST_CODE(ESRCH, ERROR_NOTHING_TO_TERMINATE));
         CHECK_INT(process.resume, NI_INVALID_HANDLE);
         CHECK_OK(ni_process_close(&process));
     }
+#ifndef _WIN32
     CHECK(ni_test_no_children_left());
-}
-
 #endif
+}
 
 /* ---- Process groups and sessions ---- */
 
@@ -509,12 +548,245 @@ static void listen_pid_is_the_childs_own(void)
 }
 #endif
 
+/* ---- Windows: groups, jobs, detached children, kill on parent exit, LISTEN_PID ---- */
+
+#ifdef _WIN32
+/* What the library keeps for the life of the process exists before the first case: the helper, and the job of
+   NI_SPAWN_KILL_ON_PARENT_EXIT. */
+NI_TEST_WARM_UP(NI_SPAWN_KILL_ON_PARENT_EXIT)
+
+#define SLEEP_MS "60000" /* the children that must be ended by what is tested: they would otherwise outlive it */
+
+/* NI_TEST_ROLE=console_flags: whether this process ignores Ctrl-C, which CREATE_NEW_PROCESS_GROUP sets for a new
+   group: RTL_USER_PROCESS_PARAMETERS.ConsoleFlags (bit 0), the pointer-sized slot after ConsoleHandle, which
+   MinGW's winternl.h calls Reserved2[1]. */
+static int console_flags_role(void)
+{
+    typedef NTSTATUS(NTAPI * query_fn)(HANDLE, PROCESSINFOCLASS, PVOID, ULONG, PULONG);
+    query_fn query = (query_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtQueryInformationProcess");
+    PROCESS_BASIC_INFORMATION basic;
+    if (query == NULL || query(GetCurrentProcess(), ProcessBasicInformation, &basic, sizeof basic, NULL) != 0)
+        return 3;
+    ULONG flags;
+    memcpy(&flags, &basic.PebBaseAddress->ProcessParameters->Reserved2[1], sizeof flags);
+    printf("ignores ctrl-c: %d\n", (int)(flags & 1));
+    return 0;
+}
+
+/* NI_SPAWN_NEW_PROCESS_GROUP, NI_SPAWN_PROCESS_TREE and NI_SPAWN_DETACHED start a new process group (the child
+   ignores Ctrl-C, as Windows makes a new group's leader do); the first two give the child a job of its own
+   (result->job, what ni_signal_group and ni_kill_tree act on), which holds it. */
+static void process_group_and_job(void)
+{
+    const struct { int32_t flags; int group, job; } cases[] = {
+        { 0, 0, 0 }, { NI_SPAWN_NEW_PROCESS_GROUP, 1, 1 }, { NI_SPAWN_PROCESS_TREE, 1, 1 }, { NI_SPAWN_DETACHED, 1, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+        ni_handle out;
+        ni_process process;
+        if (!ni_test_start_reporting("console_flags", NULL, cases[i].flags, &out, &process))
+            continue;
+        char* line = ni_test_first_line(out);
+        char expected[32];
+        snprintf(expected, sizeof expected, "ignores ctrl-c: %d\n", cases[i].group);
+        BOOL in_job = FALSE;
+        if (!CHECK(strcmp(line, expected) == 0) | !CHECK_INT(process.job != NI_INVALID_HANDLE, cases[i].job) ||
+            (cases[i].job && (!CHECK_INT(ni_test_inherit_flag(process.job), 0) ||
+                              !CHECK(IsProcessInJob((HANDLE)process.handle, (HANDLE)process.job, &in_job) && in_job))))
+            fprintf(stderr, "case %zu (flags 0x%x): \"%s\"\n", i, (unsigned)cases[i].flags, line);
+        free(line);
+        int32_t exited, code;
+        CHECK_OK(ni_wait(&process, NI_TEST_WAIT_MS, &exited, &code));
+        CHECK_INT(code, 0);
+        CHECK_OK(ni_process_close(&process));
+        ni_close(out);
+    }
+    const char* argv[] = { ni_test_self(), NULL };
+    ni_process process;
+    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, NI_SPAWN_DETACHED | NI_SPAWN_KILL_ON_PARENT_EXIT, &process),
+             ERROR_INVALID_PARAMETER);
+}
+
+/* NI_TEST_ROLE=detacher: starts a sleeping child with NI_SPAWN_DETACHED and says "<its pid> <in a job: 0/1>". */
+static int detacher_role(void)
+{
+    const char* args[] = { SLEEP_MS, NULL };
+    ni_process child;
+    int32_t rc = ni_test_start_role("sleep", args, NI_INVALID_HANDLE, NI_SPAWN_DETACHED, &child);
+    if (rc != 0)
+        return 3;
+    BOOL in_job = TRUE;
+    IsProcessInJob((HANDLE)child.handle, NULL, &in_job);
+    printf("%lld %d\n", (long long)child.pid, (int)in_job);
+    ni_process_close(&child);
+    return 0;
+}
+
+/* A detached child breaks away from the job its parent is in, where that job allows it, and outlives it then; where
+   it does not, the child still starts, in that job. The parent here is this program in its detacher role, put in a
+   kill-on-close job of the test's own, which is then closed. And the child holds nothing of its parent's but what
+   was mapped: the probe, detached, does not hold an inheritable pipe of ours. */
+static void detached_child_leaves_the_job(void)
+{
+    for (int allowed = 1; allowed >= 0; allowed--)
+    {
+        HANDLE job = CreateJobObjectW(NULL, NULL);
+        JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits;
+        memset(&limits, 0, sizeof limits);
+        limits.BasicLimitInformation.LimitFlags =
+            JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | (allowed ? JOB_OBJECT_LIMIT_BREAKAWAY_OK : 0);
+        ni_handle out;
+        ni_process parent;
+        if (!CHECK(job != NULL) ||
+            !CHECK(SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits)) ||
+            !ni_test_start_reporting("detacher", NULL, NI_SPAWN_SUSPENDED, &out, &parent))
+            return;
+        CHECK(AssignProcessToJobObject(job, (HANDLE)parent.handle));
+        CHECK_OK(ni_process_resume(&parent));
+        char* line = ni_test_first_line(out);
+        long long pid = 0;
+        int in_job = -1;
+        HANDLE child = sscanf(line, "%lld %d", &pid, &in_job) == 2 ? ni_test_open_pid(pid) : NULL;
+        if (!CHECK(child != NULL) | !CHECK_INT(in_job, !allowed))
+            fprintf(stderr, "allowed %d: the detacher said \"%s\"\n", allowed, line);
+        free(line);
+        int32_t exited, code;
+        CHECK_OK(ni_wait(&parent, NI_TEST_WAIT_MS, &exited, &code));
+        CHECK_INT(code, 0);
+        CHECK_OK(ni_process_close(&parent));
+        ni_close(out);
+        CloseHandle(job); /* kills what is left in it */
+        if (child != NULL)
+            CHECK_INT(WaitForSingleObject(child, allowed ? 500 : 10000), allowed ? WAIT_TIMEOUT : WAIT_OBJECT_0);
+        ni_test_end_process(child);
+    }
+    ni_handle control_r, control_w;
+    if (!CHECK(ni_test_plain_pipe(&control_r, &control_w)))
+        return;
+    char value[32];
+    snprintf(value, sizeof value, "0x%llx", (unsigned long long)control_r);
+    const char* args[] = { value, NULL };
+    const char* argv[NI_TEST_MAX_ARGS];
+    ni_test_command_line(NULL, args, argv);
+    int32_t code = -1;
+    char* output = ni_test_run(argv, NULL, NULL, NULL, 0, NI_SPAWN_DETACHED, &code);
+    if (CHECK(output != NULL))
+    {
+        CHECK_INT(code, 0);
+        CHECK(ni_test_probe_lines(output) == 1 && !ni_test_probe_holds(output, control_r)); /* it ran, without ours */
+        free(output);
+    }
+    CHECK(ni_test_child_sees(control_r)); /* the control: an ordinary child does hold it */
+    ni_close(control_r), ni_close(control_w);
+}
+
+/* NI_TEST_ROLE=parent: starts sleeping children with NI_SPAWN_KILL_ON_PARENT_EXIT (one from a thread that exits at
+   once, one also with NI_SPAWN_PROCESS_TREE: its job nests in the lasting one) and one without, says their pids and
+   waits to be killed (60 s at most, so that a test that died leaves nothing behind for long). */
+struct flagged_start
+{
+    int32_t flags;
+    long long pid;
+};
+
+static DWORD WINAPI start_flagged(void* parameter)
+{
+    struct flagged_start* start = parameter;
+    const char* args[] = { SLEEP_MS, NULL };
+    ni_process child;
+    if (ni_test_start_role("sleep", args, NI_INVALID_HANDLE, start->flags, &child) == 0)
+    {
+        start->pid = child.pid;
+        ni_process_close(&child);
+    }
+    return 0;
+}
+
+static int parent_role(void)
+{
+    struct flagged_start starts[3] = { { NI_SPAWN_KILL_ON_PARENT_EXIT, 0 },
+                                       { NI_SPAWN_KILL_ON_PARENT_EXIT | NI_SPAWN_PROCESS_TREE, 0 },
+                                       { 0, 0 } };
+    HANDLE thread = CreateThread(NULL, 0, start_flagged, &starts[0], 0, NULL);
+    if (thread == NULL || WaitForSingleObject(thread, 30000) != WAIT_OBJECT_0)
+        return 3;
+    CloseHandle(thread); /* the thread that started it is gone */
+    start_flagged(&starts[1]);
+    start_flagged(&starts[2]);
+    printf("%lld %lld %lld\n", starts[0].pid, starts[1].pid, starts[2].pid);
+    fflush(stdout);
+    Sleep(60000);
+    return 5;
+}
+
+/* The children of a flagged spawn end with the process that started them (killed here with TerminateProcess),
+   within a second; not with the thread that started them; a plain child lives on. */
+static void kill_on_parent_exit_ends_with_the_parent(void)
+{
+    ni_handle out;
+    ni_process parent;
+    if (!ni_test_start_reporting("parent", NULL, 0, &out, &parent))
+        return;
+    char* line = ni_test_first_line(out);
+    long long pids[3] = { 0, 0, 0 };
+    int parsed = sscanf(line, "%lld %lld %lld", &pids[0], &pids[1], &pids[2]) == 3;
+    HANDLE children[3];
+    for (int i = 0; i < 3; i++)
+        children[i] = ni_test_open_pid(pids[i]);
+    if (CHECK(parsed) && CHECK(children[0] != NULL && children[1] != NULL && children[2] != NULL))
+        for (int i = 0; i < 3; i++)
+            CHECK_INT(WaitForSingleObject(children[i], 0), WAIT_TIMEOUT); /* all run: the thread's end killed none */
+    free(line);
+    ni_close(out);
+    int32_t exited, code;
+    CHECK_OK(ni_kill(&parent, SIGKILL));
+    CHECK_OK(ni_wait(&parent, NI_TEST_WAIT_MS, &exited, &code));
+    CHECK_OK(ni_process_close(&parent));
+    if (children[0] != NULL && children[1] != NULL && children[2] != NULL)
+    {
+        CHECK_INT(WaitForSingleObject(children[0], 1000), WAIT_OBJECT_0); /* within a second of its parent */
+        CHECK_INT(WaitForSingleObject(children[1], 1000), WAIT_OBJECT_0);
+        CHECK_INT(WaitForSingleObject(children[2], 0), WAIT_TIMEOUT); /* the plain one outlives its parent */
+    }
+    for (int i = 0; i < 3; i++)
+        ni_test_end_process(children[i]);
+}
+
+/* LISTEN_PID is sd_listen_fds(3)'s; Windows hands sockets over with WSADuplicateSocketW. */
+static void listen_pid_is_not_supported(void)
+{
+    const char* argv[] = { ni_test_self(), NULL };
+    ni_process process = { 12345, 678, 679, 680 };
+    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, NI_SPAWN_LISTEN_PID, &process), ERROR_NOT_SUPPORTED);
+    CHECK_INT(process.pid, 12345);
+}
+
+/* This file's roles, which need the library (the framework's do not): taken before main. */
+__attribute__((constructor)) static void take_this_files_roles(void)
+{
+    const char* role = getenv("NI_TEST_ROLE");
+    if (role == NULL)
+        return;
+    if (strcmp(role, "console_flags") == 0)
+        exit(console_flags_role());
+    if (strcmp(role, "detacher") == 0)
+        exit(detacher_role());
+    if (strcmp(role, "parent") == 0)
+        exit(parent_role());
+}
+#endif
+
 NI_TEST_MAIN(
-    NI_TEST_LINUX(suspended_child_waits_until_resumed),
-    NI_TEST_LINUX(suspended_failures_are_errors),
-    NI_TEST_POSIX(suspended_child_never_resumed),
+    NI_TEST(suspended_child_waits_until_resumed),
+    NI_TEST(suspended_failures_are_errors),
+    NI_TEST(suspended_child_never_resumed),
     NI_TEST_LINUX(process_group_and_session),
     NI_TEST_LINUX(detached_child_outlives_the_session),
     NI_TEST_LINUX(kill_on_parent_exit_holds),
     NI_TEST_LINUX(kill_on_parent_exit_refuses_an_orphan),
-    NI_TEST_POSIX(listen_pid_is_the_childs_own))
+    NI_TEST_POSIX(listen_pid_is_the_childs_own),
+    NI_TEST_WINDOWS(process_group_and_job),
+    NI_TEST_WINDOWS(detached_child_leaves_the_job),
+    NI_TEST_WINDOWS(kill_on_parent_exit_ends_with_the_parent),
+    NI_TEST_WINDOWS(listen_pid_is_not_supported))
