@@ -78,6 +78,9 @@ static void bad_arguments(void)
     CHECK_RC(ni_spawn(program, NULL, NULL, NULL, NULL, 0, 0, &process), NI_TEST_EINVAL);
     CHECK_RC(ni_spawn(program, argv, NULL, NULL, NULL, 1, 0, &process), NI_TEST_EINVAL);
     CHECK_RC(ni_spawn(program, argv, NULL, NULL, NULL, 0, 0, NULL), NI_TEST_EINVAL);
+    /* Flags that exclude each other: outliving us and dying with us. */
+    CHECK_RC(ni_spawn(program, argv, NULL, NULL, NULL, 0, NI_SPAWN_DETACHED | NI_SPAWN_KILL_ON_PARENT_EXIT, &process),
+             NI_TEST_EINVAL);
     int32_t exited, code;
     CHECK_RC(ni_wait(NULL, 0, &exited, &code), NI_TEST_EINVAL);
     CHECK_RC(ni_kill(NULL, SIGKILL), NI_TEST_EINVAL);

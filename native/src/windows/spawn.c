@@ -93,10 +93,12 @@ static DWORD add_mappings(struct spawn* s, const ni_fd_mapping* mappings, int32_
         else
             s->std[target] = (int)at;
     }
-    /* The terminal is the child's standard streams: no other handle may be one. */
+    /* The terminal is the child's standard streams: no other handle may be one. And no handle can be passed with
+       it: the child would come from the helper, and CreateProcessW takes the console, a handle of ours, from the
+       process named as the parent (wine fails with ERROR_INVALID_HANDLE). */
     if (s->console != NI_INVALID_HANDLE && (s->std[0] != -1 || s->std[1] != -1 || s->std[2] != -1))
         return ERROR_INVALID_PARAMETER;
-    return 0;
+    return s->console != NI_INVALID_HANDLE && s->count > 0 ? ERROR_NOT_SUPPORTED : 0;
 }
 
 /* NI_SPAWN_INHERIT_STDIO: this process's standard handles for the targets no mapping names. */
