@@ -142,6 +142,22 @@ int ni_test_main(int argc, char** argv, const struct ni_test_case* cases, size_t
  */
 int ni_test_role(const char* role, int argc, char** argv);
 
+/* A test file's own roles, which need the library or that file's code (the framework's do not): taken before
+   main, by a constructor. NI_TEST_ROLES({ "parent", parent_role }, ...) runs the one named by NI_TEST_ROLE and
+   exits with what it returns. */
+struct ni_test_file_role
+{
+    const char* name;
+    int (*run)(void);
+};
+void ni_test_take_role(const struct ni_test_file_role* roles, size_t count);
+#define NI_TEST_ROLES(...)                                                             \
+    __attribute__((constructor)) static void ni_test_take_this_files_roles(void)       \
+    {                                                                                  \
+        static const struct ni_test_file_role roles[] = { __VA_ARGS__ };               \
+        ni_test_take_role(roles, sizeof roles / sizeof roles[0]);                      \
+    }
+
 /* ---- The temp dir and files (ni_test_files.c) ---- */
 
 /* `out` = <temp dir><separator><name>; the temp dir is a real path (no symlink). */
@@ -233,8 +249,8 @@ long long ni_test_seek(ni_handle h, long long offset, int whence);
 /* Everything readable from a pipe until its end, waiting at most timeout_ms for more each time (then
    *timed_out = 1); malloc'd, NUL-terminated. */
 char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out);
-/* What is read from a pipe until `want` turns up in it, the end, or timeout_ms pass in all (then *timed_out = 1);
-   malloc'd, NUL-terminated. */
+/* What is read from a pipe until `want` turns up in it, its end, or timeout_ms pass with nothing to read (then
+   *timed_out = 1); malloc'd, NUL-terminated. */
 char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* timed_out);
 /* Blocking or not (FIONBIO, O_NONBLOCK); 1 if it worked. */
 int ni_test_set_nonblocking(ni_handle h, int on);

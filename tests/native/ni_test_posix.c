@@ -238,42 +238,17 @@ long long ni_test_seek(ni_handle h, long long offset, int whence)
     return position >= 0 ? (long long)position : -(long long)errno;
 }
 
-char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
-{
-    size_t size = 0, capacity = 4096;
-    char* text = malloc(capacity);
-    *timed_out = 0;
-    for (;;)
-    {
-        struct pollfd p = { (int)h, POLLIN, 0 };
-        if (poll(&p, 1, timeout_ms) == 0)
-        {
-            *timed_out = 1;
-            break;
-        }
-        if (size + 1024 > capacity)
-            text = realloc(text, capacity *= 2);
-        ssize_t n = read((int)h, text + size, capacity - size - 1);
-        if (n <= 0)
-            break;
-        size += (size_t)n;
-    }
-    text[size] = '\0';
-    return text;
-}
-
-char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* timed_out)
+/* Reads `h` until `want` is in the text (NULL: until the end), or timeout_ms pass with nothing to read. */
+static char* read_pipe(ni_handle h, const char* want, int timeout_ms, int* timed_out)
 {
     size_t size = 0, capacity = 4096;
     char* text = malloc(capacity);
     text[0] = '\0';
-    long long deadline = ni_test_now_ms() + timeout_ms;
     *timed_out = 0;
-    while (strstr(text, want) == NULL)
+    while (want == NULL || strstr(text, want) == NULL)
     {
-        long long left = deadline - ni_test_now_ms();
         struct pollfd p = { (int)h, POLLIN, 0 };
-        int ready = left > 0 ? poll(&p, 1, (int)left) : 0;
+        int ready = poll(&p, 1, timeout_ms);
         if (ready < 0 && errno == EINTR)
             continue;
         if (ready <= 0)
@@ -290,6 +265,16 @@ char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* tim
         text[size] = '\0';
     }
     return text;
+}
+
+char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
+{
+    return read_pipe(h, NULL, timeout_ms, timed_out);
+}
+
+char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* timed_out)
+{
+    return read_pipe(h, want, timeout_ms, timed_out);
 }
 
 int ni_test_set_nonblocking(ni_handle h, int on)

@@ -345,52 +345,20 @@ long long ni_test_seek(ni_handle h, long long offset, int whence)
     return SetFilePointerEx((HANDLE)h, to, &position, (DWORD)whence) ? position.QuadPart : -(long long)GetLastError();
 }
 
-char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
-{
-    size_t size = 0, capacity = 4096;
-    char* text = malloc(capacity);
-    long long deadline = ni_test_now_ms() + timeout_ms;
-    *timed_out = 0;
-    for (;;)
-    {
-        /* A pipe cannot be polled: peek until there is something, the end, or the deadline. */
-        DWORD available = 0;
-        if (!PeekNamedPipe((HANDLE)h, NULL, 0, NULL, &available, NULL))
-            break; /* ERROR_BROKEN_PIPE: the end */
-        if (available == 0)
-        {
-            if (ni_test_now_ms() > deadline)
-            {
-                *timed_out = 1;
-                break;
-            }
-            Sleep(1);
-            continue;
-        }
-        if (size + 1024 > capacity)
-            text = realloc(text, capacity *= 2);
-        long long n = ni_test_read(h, text + size, capacity - size - 1);
-        if (n <= 0)
-            break;
-        size += (size_t)n;
-        deadline = ni_test_now_ms() + timeout_ms;
-    }
-    text[size] = '\0';
-    return text;
-}
-
-char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* timed_out)
+/* Reads `h` until `want` is in the text (NULL: until the end), or timeout_ms pass with nothing to read. A pipe
+   cannot be polled: it is peeked until there is something, the end, or the deadline. */
+static char* read_pipe(ni_handle h, const char* want, int timeout_ms, int* timed_out)
 {
     size_t size = 0, capacity = 4096;
     char* text = malloc(capacity);
     text[0] = '\0';
     long long deadline = ni_test_now_ms() + timeout_ms;
     *timed_out = 0;
-    while (strstr(text, want) == NULL)
+    while (want == NULL || strstr(text, want) == NULL)
     {
         DWORD available = 0;
         if (!PeekNamedPipe((HANDLE)h, NULL, 0, NULL, &available, NULL))
-            break; /* the end */
+            break; /* ERROR_BROKEN_PIPE: the end */
         if (available == 0)
         {
             if (ni_test_now_ms() > deadline)
@@ -408,8 +376,19 @@ char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* tim
             break;
         size += (size_t)n;
         text[size] = '\0';
+        deadline = ni_test_now_ms() + timeout_ms;
     }
     return text;
+}
+
+char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
+{
+    return read_pipe(h, NULL, timeout_ms, timed_out);
+}
+
+char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* timed_out)
+{
+    return read_pipe(h, want, timeout_ms, timed_out);
 }
 
 int ni_test_set_nonblocking(ni_handle h, int on)

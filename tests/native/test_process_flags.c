@@ -365,7 +365,7 @@ static int thread_gone(pid_t tid)
 /* NI_TEST_ROLE=parent: starts one child with the flag and one control child (each on a thread that
    exits), waits until both threads are gone, starts a third child plainly, prints the three pids and waits to
    be killed (60 s at most, so that a test that died leaves nothing behind for long). */
-static void parent_death_role(void)
+static int parent_death_role(void)
 {
     struct thread_child children[2] = { { 1, 0, 0 }, { 0, 0, 0 } };
     for (int i = 0; i < 2; i++)
@@ -386,12 +386,7 @@ static void parent_death_role(void)
 }
 
 /* The "parent" role is this file's own (it needs the library, the framework's roles do not): taken before main. */
-__attribute__((constructor)) static void take_the_parent_role(void)
-{
-    const char* role = getenv("NI_TEST_ROLE");
-    if (role != NULL && strcmp(role, "parent") == 0)
-        parent_death_role();
-}
+NI_TEST_ROLES({ "parent", parent_death_role })
 
 /* The child of a flagged spawn dies with its parent process, not with the thread that started it. The parent is
    a real process (this program in its "parent" role), killed with SIGKILL; a plain child of it lives on. */
@@ -762,19 +757,7 @@ static void listen_pid_is_not_supported(void)
     CHECK_INT(process.pid, 12345);
 }
 
-/* This file's roles, which need the library (the framework's do not): taken before main. */
-__attribute__((constructor)) static void take_this_files_roles(void)
-{
-    const char* role = getenv("NI_TEST_ROLE");
-    if (role == NULL)
-        return;
-    if (strcmp(role, "console_flags") == 0)
-        exit(console_flags_role());
-    if (strcmp(role, "detacher") == 0)
-        exit(detacher_role());
-    if (strcmp(role, "parent") == 0)
-        exit(parent_role());
-}
+NI_TEST_ROLES({ "console_flags", console_flags_role }, { "detacher", detacher_role }, { "parent", parent_role })
 #endif
 
 NI_TEST_MAIN(

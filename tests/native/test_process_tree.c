@@ -549,19 +549,7 @@ static void signal_group_sends_ctrl_break(void)
 /* The helper the first spawn passing a handle starts exists before the first case. */
 NI_TEST_WARM_UP(0)
 
-/* This file's roles: taken before main. */
-__attribute__((constructor)) static void take_this_files_roles(void)
-{
-    const char* role = getenv("NI_TEST_ROLE");
-    if (role == NULL)
-        return;
-    if (strcmp(role, "tree") == 0)
-        exit(tree_role());
-    if (strcmp(role, "forker") == 0)
-        exit(forker_role());
-    if (strcmp(role, "break") == 0)
-        exit(break_role());
-}
+NI_TEST_ROLES({ "tree", tree_role }, { "forker", forker_role }, { "break", break_role })
 #endif
 
 NI_TEST_MAIN(

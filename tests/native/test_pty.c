@@ -431,12 +431,7 @@ static int console_role(void)
     return 7;
 }
 
-__attribute__((constructor)) static void take_the_console_role(void)
-{
-    const char* role = getenv("NI_TEST_ROLE");
-    if (role != NULL && strcmp(role, "console") == 0)
-        exit(console_role());
-}
+NI_TEST_ROLES({ "console", console_role })
 
 /* Starts the console role on `pty`, with nothing else mapped. */
 static int start_console(const ni_pty* pty, ni_process* process)

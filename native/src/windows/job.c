@@ -74,14 +74,23 @@ DWORD ni_win_jobs_assign(const struct ni_win_jobs* jobs, HANDLE process)
     return 0;
 }
 
-/* Whether any process of the job is still running (one that has ended counts no more, handles open or not). */
-static DWORD job_active(HANDLE job, int* active)
+/* 0 while a process of the job runs (one that has ended counts no more, handles open or not);
+   ERROR_NOTHING_TO_TERMINATE once none does; or the Win32 error of the query. */
+static int32_t job_running(HANDLE job)
 {
     JOBOBJECT_BASIC_ACCOUNTING_INFORMATION info;
     if (!QueryInformationJobObject(job, JobObjectBasicAccountingInformation, &info, sizeof info, NULL))
-        return GetLastError();
-    *active = info.ActiveProcesses > 0;
-    return 0;
+        return (int32_t)GetLastError();
+    return info.ActiveProcesses > 0 ? 0 : ERROR_NOTHING_TO_TERMINATE;
+}
+
+/* Terminates every process of the job, with ni_kill's exit code. */
+static int32_t end_job(HANDLE job)
+{
+    int32_t error = job_running(job);
+    if (error != 0)
+        return error;
+    return TerminateJobObject(job, NI_TERMINATED_CODE) ? 0 : (int32_t)GetLastError();
 }
 
 static int usable(const ni_process* process)
@@ -95,13 +104,7 @@ int32_t ni_kill_tree(const ni_process* process, int32_t signal)
         return ERROR_INVALID_PARAMETER;
     if (process->job == NI_INVALID_HANDLE)
         return ni_kill(process, signal); /* no job: the child alone */
-    int active = 0;
-    DWORD error = job_active((HANDLE)process->job, &active);
-    if (error != 0)
-        return (int32_t)error;
-    if (!active)
-        return ERROR_NOTHING_TO_TERMINATE;
-    return TerminateJobObject((HANDLE)process->job, NI_TERMINATED_CODE) ? 0 : (int32_t)GetLastError();
+    return end_job((HANDLE)process->job);
 }
 
 /*
@@ -114,18 +117,14 @@ int32_t ni_signal_group(const ni_process* process, int32_t signal)
 {
     if (!usable(process) || signal < 0)
         return ERROR_INVALID_PARAMETER;
+    HANDLE job = (HANDLE)process->job;
     if (process->job == NI_INVALID_HANDLE)
         return ni_kill(process, signal);
-    int active = 0;
-    DWORD error = job_active((HANDLE)process->job, &active);
-    if (error != 0)
-        return (int32_t)error;
-    if (!active)
-        return ERROR_NOTHING_TO_TERMINATE;
-    if (signal == 0)
-        return 0;
     if (signal == NI_SIGKILL)
-        return TerminateJobObject((HANDLE)process->job, NI_TERMINATED_CODE) ? 0 : (int32_t)GetLastError();
+        return end_job(job);
+    int32_t error = job_running(job);
+    if (error != 0 || signal == 0)
+        return error;
     /* CTRL_C_EVENT cannot be aimed at a group: CTRL_BREAK_EVENT stands for every other signal. */
     return GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, (DWORD)process->pid) ? 0 : (int32_t)GetLastError();
 }
