@@ -1,7 +1,7 @@
 /* ni_spawn: a child with exactly the handles listed, its arguments, environment and directory, and what a failed
    start leaves (nothing). The children are this test program in a role (ni_test_role), the checker / probe, and
    on POSIX /bin/sh. Waiting and killing: test_process.c; the tree: test_process_tree.c; the process flags:
-   test_process_flags.c. */
+   test_process_flags.c and test_parent_exit.c. */
 #include "ni_test.h"
 
 #include <stdlib.h>
