@@ -191,11 +191,13 @@ NI_TEST_WARM_UP(0)
 
 
 /* NI_TEST_ROLE=parent: starts sleeping children with NI_SPAWN_KILL_ON_PARENT_EXIT (one from a thread that exits at
-   once, one also with NI_SPAWN_PROCESS_TREE: its job nests in the lasting one) and one without, says their pids and
-   waits to be killed (60 s at most, so that a test that died leaves nothing behind for long). */
+   once; one also with NI_SPAWN_PROCESS_TREE, whose job nests in the lasting one, and a handle, so that it comes from
+   the helper process) and one without, says their pids and waits to be killed (60 s at most, so that a test that
+   died leaves nothing behind for long). */
 struct flagged_start
 {
     int32_t flags;
+    int with_handle; /* a pipe as its stdin: then it is created from the helper process, whose job lets it go */
     long long pid;
 };
 
@@ -203,20 +205,25 @@ static DWORD WINAPI start_flagged(void* parameter)
 {
     struct flagged_start* start = parameter;
     const char* args[] = { SLEEP_MS, NULL };
+    ni_handle r = NI_INVALID_HANDLE, w = NI_INVALID_HANDLE;
+    if (start->with_handle && ni_pipe(&r, &w) != 0)
+        return 0;
     ni_process child;
-    if (ni_test_start_role("sleep", args, NI_INVALID_HANDLE, start->flags, &child) == 0)
+    if (ni_test_start_role("sleep", args, r, start->flags, &child) == 0)
     {
         start->pid = child.pid;
         ni_process_close(&child);
     }
+    if (r != NI_INVALID_HANDLE)
+        ni_close(r), ni_close(w);
     return 0;
 }
 
 static int parent_role(void)
 {
-    struct flagged_start starts[3] = { { NI_SPAWN_KILL_ON_PARENT_EXIT, 0 },
-                                       { NI_SPAWN_KILL_ON_PARENT_EXIT | NI_SPAWN_PROCESS_TREE, 0 },
-                                       { 0, 0 } };
+    struct flagged_start starts[3] = { { NI_SPAWN_KILL_ON_PARENT_EXIT, 0, 0 },
+                                       { NI_SPAWN_KILL_ON_PARENT_EXIT | NI_SPAWN_PROCESS_TREE, 1, 0 },
+                                       { 0, 1, 0 } };
     HANDLE thread = CreateThread(NULL, 0, start_flagged, &starts[0], 0, NULL);
     if (thread == NULL || WaitForSingleObject(thread, 30000) != WAIT_OBJECT_0)
         return 3;

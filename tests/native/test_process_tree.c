@@ -408,7 +408,9 @@ static int start_tree(int32_t flags, ni_process* process, HANDLE children[3])
 
 /* Three levels: the child, its sleeping children and the forker, the forker's children (started while the kill
    runs, too). A kill of the child alone leaves the rest (the control); the tree kill ends every process in the
-   child's job, found by pid before and counted by the job after. */
+   child's job, found by pid before and counted by the job after. (Under wine 8, a process that wine is still
+   starting when the job is ended may now and then be left as a Unix process that Windows no longer sees: wine's
+   own race, not one of Windows' jobs; seen in 2 of about 45 runs here.) */
 static void kill_tree_reaches_the_whole_job(void)
 {
     ni_process process;
@@ -439,7 +441,11 @@ static void kill_tree_reaches_the_whole_job(void)
         ni_test_end_process(children[i]);
 }
 
-/* ni_process_close releases the child's job without ending anything in it: the job has no kill-on-close limit. */
+/* Every process of the tree role once its forker is done: the child, two sleeps, the forker and its 30. */
+#define WHOLE_TREE 34
+
+/* ni_process_close releases the child's job without ending anything in it (the job has no kill-on-close limit), and
+   the tree goes on growing in it: the forker's children keep coming into the job until all 34 processes run. */
 static void closing_the_job_leaves_the_tree(void)
 {
     ni_process process;
@@ -451,7 +457,9 @@ static void closing_the_job_leaves_the_tree(void)
                               DUPLICATE_SAME_ACCESS));
         CHECK_OK(ni_process_close(&process));
         CHECK_INT(process.job, NI_INVALID_HANDLE);
-        Sleep(300);
+        /* Waited for whole, also so that the clean-up below ends no process that wine is still starting: wine 8 can
+           leave such a one behind as a Unix process that Windows no longer sees. */
+        CHECK_INT(job != NULL ? job_running(job, WHOLE_TREE) : 0, WHOLE_TREE);
         CHECK(child != NULL && WaitForSingleObject(child, 0) == WAIT_TIMEOUT);
         for (int i = 0; i < 3; i++)
             CHECK_INT(WaitForSingleObject(children[i], 0), WAIT_TIMEOUT);
