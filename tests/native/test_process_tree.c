@@ -406,11 +406,16 @@ static int start_tree(int32_t flags, ni_process* process, HANDLE children[3])
     return parsed && children[0] != NULL && children[1] != NULL && children[2] != NULL;
 }
 
+/* Every process of the tree role once its forker is done: the child, two sleeps, the forker and its 30. */
+#define WHOLE_TREE 34
+
 /* Three levels: the child, its sleeping children and the forker, the forker's children (started while the kill
    runs, too). A kill of the child alone leaves the rest (the control); the tree kill ends every process in the
-   child's job, found by pid before and counted by the job after. (Under wine 8, a process that wine is still
-   starting when the job is ended may now and then be left as a Unix process that Windows no longer sees: wine's
-   own race, not one of Windows' jobs; seen in 2 of about 45 runs here.) */
+   child's job, found by pid before and counted by the job after. Under wine the kill waits for the forker to be
+   done: wine 8 starts a process by fork, and the new Unix process waits on a pipe for its parent to let it go on;
+   ended in between (its parent killed), it stays blocked for ever, a process Windows no longer sees and
+   `wineserver -k` does not end (seen 3 times in about 50 runs). Windows creates a process in one step, inside
+   the job. */
 static void kill_tree_reaches_the_whole_job(void)
 {
     ni_process process;
@@ -418,7 +423,8 @@ static void kill_tree_reaches_the_whole_job(void)
     if (start_tree(NI_SPAWN_PROCESS_TREE, &process, children))
     {
         HANDLE job = (HANDLE)process.job;
-        CHECK(job_running(job, 8) >= 8); /* the forker's children come into the job as they are created */
+        DWORD least = ni_test_wine() ? WHOLE_TREE : 8;
+        CHECK(job_running(job, least) >= least); /* the forker's children come into the job as they are created */
         int32_t exited, code;
         CHECK_OK(ni_kill(&process, SIGKILL));
         CHECK_OK(ni_wait(&process, NI_TEST_WAIT_MS, &exited, &code));
@@ -441,9 +447,6 @@ static void kill_tree_reaches_the_whole_job(void)
         ni_test_end_process(children[i]);
 }
 
-/* Every process of the tree role once its forker is done: the child, two sleeps, the forker and its 30. */
-#define WHOLE_TREE 34
-
 /* ni_process_close releases the child's job without ending anything in it (the job has no kill-on-close limit), and
    the tree goes on growing in it: the forker's children keep coming into the job until all 34 processes run. */
 static void closing_the_job_leaves_the_tree(void)
@@ -457,8 +460,8 @@ static void closing_the_job_leaves_the_tree(void)
                               DUPLICATE_SAME_ACCESS));
         CHECK_OK(ni_process_close(&process));
         CHECK_INT(process.job, NI_INVALID_HANDLE);
-        /* Waited for whole, also so that the clean-up below ends no process that wine is still starting: wine 8 can
-           leave such a one behind as a Unix process that Windows no longer sees. */
+        /* Waited for whole, also so that the clean-up below ends no process that wine is still starting (see
+           kill_tree_reaches_the_whole_job). */
         CHECK_INT(job != NULL ? job_running(job, WHOLE_TREE) : 0, WHOLE_TREE);
         CHECK(child != NULL && WaitForSingleObject(child, 0) == WAIT_TIMEOUT);
         for (int i = 0; i < 3; i++)
