@@ -354,8 +354,11 @@ NI_API int32_t ni_seal(const ni_handle* keep, int32_t keep_count, int32_t* chang
  * NI_SPAWN_TERMINAL: the source is a pseudo-terminal (ni_pty_open's `console`). POSIX: it becomes the child's
  * 0, 1 and 2 and the controlling terminal of a new session the child leads (its process group is the
  * terminal's foreground group, so Ctrl-C reaches it); ENOTTY for a source that is no terminal. Windows: the
- * pseudo console is attached to the child. At most one such mapping, and none then for targets 0, 1, 2 (EINVAL);
- * it excludes NI_SPAWN_DETACHED (EINVAL).
+ * pseudo console is attached to the child (PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE) with NULL standard handles, which
+ * Windows replaces with the console's; ERROR_INVALID_HANDLE for a source that is no open console of ni_pty_open;
+ * no handle can be passed by value with it (ERROR_NOT_SUPPORTED: such a child is created from the helper process,
+ * where the console, a handle of ours, is not). At most one such mapping, and none then for targets 0, 1, 2
+ * (EINVAL); it excludes NI_SPAWN_DETACHED (EINVAL).
  */
 typedef struct ni_fd_mapping
 {
@@ -371,7 +374,7 @@ typedef struct ni_process
     ni_handle handle; /* a handle on the process itself: a Linux pidfd (kernel 5.3+), a process HANDLE on Windows */
     ni_handle resume; /* NI_SPAWN_SUSPENDED until ni_process_resume: POSIX a close-on-exec socket to the waiting
                          child; Windows its primary thread */
-    ni_handle job;    /* Windows: the child's job object (NI_SPAWN_PROCESS_TREE, NI_SPAWN_KILL_ON_PARENT_EXIT) */
+    ni_handle job;    /* Windows: the child's own job (NI_SPAWN_PROCESS_TREE, NI_SPAWN_NEW_PROCESS_GROUP) */
 } ni_process;
 
 /* ni_spawn flags. */
@@ -393,23 +396,38 @@ typedef struct ni_process
  *    that point is still ni_spawn's error. result->resume is the means to let it go: ni_process_resume.
  *    Meanwhile it holds only its mapped descriptors (POSIX), and ni_kill, ni_kill_tree and ni_wait work on
  *    it as on any child. A child never resumed: ni_process_close (or this process ending) releases
- *    result->resume, and the child then exits with 127 without running the program (POSIX); on Windows it
- *    stays suspended until killed.
+ *    result->resume, and the child then exits with 127 without running the program (POSIX). Windows: the child
+ *    is created suspended (CREATE_SUSPENDED) and result->resume is its primary thread; ni_process_close ends a
+ *    child never resumed with exit code 127 (TerminateProcess), as POSIX's exits (this process ending without
+ *    closing it leaves it suspended until killed). The program is found and mapped before ni_spawn returns, so
+ *    its errors are ni_spawn's; a failure after the resume (a missing DLL) is the child's exit code.
  *  - NI_SPAWN_NEW_PROCESS_GROUP: the child leads a process group of its own (its pid is the group id), so
- *    ni_signal_group reaches it and what it starts, and a Ctrl-C of our terminal does not.
+ *    ni_signal_group reaches it and what it starts, and a Ctrl-C of our terminal does not. Windows:
+ *    CREATE_NEW_PROCESS_GROUP (the child ignores Ctrl-C, as a new group's leader does; Ctrl-Break reaches it),
+ *    and a job of its own (result->job) that holds it and what it starts, for ni_signal_group and ni_kill_tree.
  *  - NI_SPAWN_DETACHED: the child leads a new session (and group) with no controlling terminal; nothing ties
  *    it to us but what the caller maps (the standard streams included: map the null device to detach fully).
- *    It excludes NI_SPAWN_KILL_ON_PARENT_EXIT and a NI_SPAWN_TERMINAL mapping (EINVAL).
+ *    It excludes NI_SPAWN_KILL_ON_PARENT_EXIT and a NI_SPAWN_TERMINAL mapping (EINVAL). Windows:
+ *    DETACHED_PROCESS (no console) and CREATE_NEW_PROCESS_GROUP; the child breaks away from the job this
+ *    process is in where that job allows it (CREATE_BREAKAWAY_FROM_JOB); where it does not, the child still
+ *    starts, in that job, and ends with it if that job kills on close. No job of its own (ni_signal_group and
+ *    ni_kill_tree then end the child alone) unless NI_SPAWN_PROCESS_TREE or NI_SPAWN_NEW_PROCESS_GROUP.
  *  - NI_SPAWN_KILL_ON_PARENT_EXIT: the child is killed (SIGKILL) when this process ends, however it ends
  *    (exit, crash, SIGKILL), not when the thread that called ni_spawn ends. If this process is already gone
  *    when the child has armed it, the child exits without running the program. Linux: the parent-death
  *    signal, armed by a thread the library keeps for the life of the process (the kernel sends that signal
  *    when the thread that created the child exits); it does not survive the child running a set-user-ID or
- *    set-group-ID program, and descendants of the child are not covered. Windows: a job with
- *    KILL_ON_JOB_CLOSE that this process keeps open. Other POSIX systems: ENOTSUP.
+ *    set-group-ID program, and descendants of the child are not covered. Windows: before it runs, the child is
+ *    put in a job with KILL_ON_JOB_CLOSE whose one handle this process keeps open (made on first use; the
+ *    system closes it when this process ends, and the job then ends what is in it): the child and its
+ *    descendants, but those that broke away (the job allows CREATE_BREAKAWAY_FROM_JOB, as a detached start
+ *    asks). Other POSIX systems: ENOTSUP.
  *  - NI_SPAWN_PROCESS_TREE: ni_kill_tree can reach the whole tree. POSIX: the child leads a new process group
  *    (as NI_SPAWN_NEW_PROCESS_GROUP), which keeps the descendants that stay in it reachable even after their
- *    parent died. Windows: the child is put in a job of its own (result->job).
+ *    parent died. Windows: the child leads a new process group and is put, before it runs, in a job of its own
+ *    (result->job), which every process it starts is in from its creation and which none can leave
+ *    (CREATE_BREAKAWAY_FROM_JOB fails there with ERROR_ACCESS_DENIED); closing the job ends nothing. With
+ *    NI_SPAWN_KILL_ON_PARENT_EXIT as well, this job nests inside that one (Windows 8+).
  *  - NI_SPAWN_LISTEN_PID: POSIX: the child's environment (envp, or this process's) gets LISTEN_PID=<the child's
  *    own pid>, replacing any LISTEN_PID there, for sd_listen_fds(3) socket activation; the caller's strings
  *    are not changed. Windows: ERROR_NOT_SUPPORTED (sockets are handed over by WSADuplicateSocketW there).
@@ -422,8 +440,8 @@ typedef struct ni_process
  * their targets, and nothing else: not the standard streams unless mapped (or NI_SPAWN_INHERIT_STDIO), not
  * descriptors that other code left inheritable. Errors: EINVAL for a NULL path, argv or result, unknown
  * flags, flags that exclude each other (see the process flags above), a negative target other than
- * NI_SPAWN_SAME_NUMBER and NI_SPAWN_TERMINAL, or two mappings with one target; ENOTSUP for a flag this
- * system cannot honour; EBADF (ERROR_INVALID_HANDLE) for a source that is not open, or (POSIX) a target at
+ * NI_SPAWN_SAME_NUMBER and NI_SPAWN_TERMINAL, or two mappings with one target; ENOTSUP (ERROR_NOT_SUPPORTED) for
+ * a flag or a combination this system cannot honour; EBADF (ERROR_INVALID_HANDLE) for a source that is not open, or (POSIX) a target at
  * or above the descriptor limit; EMFILE (POSIX) when the child has no free descriptor number left for its
  * temporary copies; and any failure of the child before it runs the program (ENOENT, EACCES, ENOEXEC from
  * execve; chdir's errors; with NI_SPAWN_SUSPENDED those up to the wait, execve's come from
@@ -495,8 +513,14 @@ NI_API int32_t ni_kill(const ni_process* process, int32_t signal);
  * group. For a graceful stop: SIGTERM here, then ni_kill_tree with SIGKILL when the grace period ends. Once the
  * child has been collected (ni_wait), the group is still reached while any member lives (the kernel keeps its
  * id for it); ESRCH when nothing is left. EINVAL for a NULL process, a pid <= 0 or a negative signal (0 only
- * checks). Windows: a child in a new process group gets CTRL_BREAK_EVENT for any signal but SIGKILL, which
- * terminates it; otherwise as ni_kill.
+ * checks). Windows: a child with a job of its own (NI_SPAWN_NEW_PROCESS_GROUP, NI_SPAWN_PROCESS_TREE) leads a
+ * group: SIGKILL terminates its job (exit code -1: the child and every process in it), 0 checks that one of them
+ * runs, any other signal is CTRL_BREAK_EVENT to the group (CTRL_C_EVENT cannot be aimed at a group), which
+ * reaches only the group's processes attached to this process's console: not a detached child, and none when
+ * this process has no console (then the call fails with GenerateConsoleCtrlEvent's error; under wine 8 it always
+ * does); ERROR_NOTHING_TO_TERMINATE once nothing of the job runs. A child without a job of its own is terminated alone,
+ * as ni_kill does, and is never sent a console event (to a process that leads no group the console would send it
+ * to every process on it, this one included). EINVAL too for a process without a handle (closed).
  */
 NI_API int32_t ni_signal_group(const ni_process* process, int32_t signal);
 
@@ -513,8 +537,12 @@ NI_API int32_t ni_signal_group(const ni_process* process, int32_t signal);
  * they are (as with Process.Kill(true)). Without /proc (other systems): the child and its group only. Once
  * the child has been collected, its group is still reached while any member lives (a member killed but not
  * yet collected by its new parent counts). ESRCH when nothing was reached; EINVAL for a NULL process, a pid
- * <= 0 or a signal <= 0. Windows: TerminateJobObject on result->job (any signal terminates), else the child
- * alone.
+ * <= 0 or a signal <= 0. Windows: TerminateJobObject on result->job (any signal terminates, exit code -1): the
+ * child and every process created in its job at any depth, those created while this runs included (a job holds
+ * a process from its creation, and none can leave it); out of reach: a process that something else starts on the
+ * tree's behalf (a service, the task scheduler, a COM server, WMI's Win32_Process.Create), which is not in the
+ * job. ERROR_NOTHING_TO_TERMINATE once nothing of the job runs. Without a job of its own, the child alone, as
+ * ni_kill.
  */
 NI_API int32_t ni_kill_tree(const ni_process* process, int32_t signal);
 
@@ -524,7 +552,8 @@ NI_API int32_t ni_kill_tree(const ni_process* process, int32_t signal);
  * exited and been collected: no process is left. A child that died while it waited (killed): ESRCH, and it is
  * left for ni_wait. Either way, and on success, result->resume is released and set to NI_INVALID_HANDLE.
  * EINVAL for a NULL process or one with no resume handle (not suspended, or already resumed). Windows:
- * ResumeThread on the primary thread.
+ * ResumeThread on the primary thread; a child killed while it waited: ERROR_NOTHING_TO_TERMINATE (ESRCH's
+ * counterpart).
  */
 NI_API int32_t ni_process_resume(ni_process* process);
 
@@ -532,14 +561,16 @@ NI_API int32_t ni_process_resume(ni_process* process);
  * Releases every handle of `process` (handle, resume, job) that is not NI_INVALID_HANDLE and sets each to
  * NI_INVALID_HANDLE; a second call does nothing. It neither waits nor kills: on POSIX a child never waited for
  * stays a zombie until this process exits. A suspended child that was never resumed exits (127) without
- * running its program once its resume handle is released (POSIX).
+ * running its program once its resume handle is released (POSIX); on Windows ni_process_close ends it so
+ * (TerminateProcess, 127). Closing the child's job (Windows) ends nothing: that job has no kill-on-close limit.
  */
 NI_API int32_t ni_process_close(ni_process* process);
 
 /* ---- Pseudo-terminals: a child on a terminal of its own. ---- */
 
 /* A pseudo-terminal. POSIX: input and output are both the master (one descriptor), console the slave; all
-   close-on-exec. Windows: input is our write end, output our read end, console the pseudo console (HPCON). */
+   close-on-exec. Windows: input is our write end, output our read end (both non-inheritable), console the pseudo
+   console (an HPCON, not a handle: ni_close must not be given it). */
 typedef struct ni_pty
 {
     ni_handle input;   /* write the child's keystrokes here (0x03 is Ctrl-C) */
@@ -557,21 +588,31 @@ typedef struct ni_pty
  * elsewhere): so close our `console` as soon as the children are started (ni_close it and set it to
  * NI_INVALID_HANDLE; ni_spawn does not close it) or reading never ends. EINVAL for a NULL result or a size
  * outside 1..65535; the system's error otherwise (ENOENT or EACCES without /dev/ptmx, ENOSPC when the system
- * has no terminal left); nothing is left open on failure.
+ * has no terminal left); nothing is left open on failure. Windows: CreatePseudoConsole (Windows 10 1809+, looked
+ * up at run time: ERROR_NOT_SUPPORTED where kernel32 lacks it) on two pipes made non-inheritable, of which we
+ * keep the ends named above; sizes 1..32767 (COORD); the console runs in a console host process of its own.
+ * End of output: reading `output` ends (ERROR_BROKEN_PIPE) once the console is closed, which also ends the
+ * processes still attached to it; to end it while still reading, close the console alone (ni_pty_close on a
+ * copy in which only `console` is set, then set ours to NI_INVALID_HANDLE), and keep reading meanwhile (before
+ * Windows 11 24H2, ClosePseudoConsole waits while output is left unread). Under wine 8 the output also ends once
+ * the last process on the console has exited.
  */
 NI_API int32_t ni_pty_open(int32_t columns, int32_t rows, ni_pty* result);
 
 /*
  * Sets the terminal's size to `columns` x `rows`. POSIX: TIOCSWINSZ, which sends SIGWINCH to the terminal's
  * foreground process group when the size changes. EINVAL for a NULL pty or a size outside 1..65535; EBADF
- * once the pty is closed.
+ * once the pty is closed. Windows: ResizePseudoConsole; sizes 1..32767; ERROR_INVALID_HANDLE once the console is
+ * closed; wine 8 has no resize (ERROR_NOT_SUPPORTED, its E_NOTIMPL).
  */
 NI_API int32_t ni_pty_resize(const ni_pty* pty, int32_t columns, int32_t rows);
 
 /*
  * Closes every handle of `pty` that is still open (POSIX: the master once, and the console unless the caller
  * closed it already) and sets each to NI_INVALID_HANDLE; a second call does nothing. Children still on the
- * terminal get SIGHUP once the master is closed (POSIX). EINVAL for a NULL pty.
+ * terminal get SIGHUP once the master is closed (POSIX). EINVAL for a NULL pty. Windows: our pipe ends first,
+ * then ClosePseudoConsole, which ends the processes still attached (and, our read end closed, cannot wait on
+ * unread output); a console that is not open: ERROR_INVALID_HANDLE.
  */
 NI_API int32_t ni_pty_close(ni_pty* pty);
 

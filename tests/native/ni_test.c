@@ -85,6 +85,14 @@ int ni_test_role(const char* role, int argc, char** argv)
     return 90;
 }
 
+void ni_test_take_role(const struct ni_test_file_role* roles, size_t count)
+{
+    const char* role = getenv("NI_TEST_ROLE");
+    for (size_t i = 0; role != NULL && i < count; i++)
+        if (strcmp(role, roles[i].name) == 0)
+            exit(roles[i].run());
+}
+
 /* Runs one case; its result printed as "[ OK ]", "[ FAIL ]" or "[ SKIP ]". */
 static void run_case(const struct ni_test_case* c)
 {

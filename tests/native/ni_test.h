@@ -25,6 +25,13 @@
 #  include <windows.h>
 #  define NI_TEST_PATH_MAX 4096 /* MAX_PATH is too small for the long-path tests */
 #  define NI_TEST_SEPARATOR "\\"
+/* The POSIX signal numbers that ni_kill and friends take on Windows too (see noinherit.h for what each does there). */
+#  define SIGINT 2
+#  define SIGKILL 9
+#  define SIGTERM 15
+#  ifndef ERROR_NOTHING_TO_TERMINATE
+#    define ERROR_NOTHING_TO_TERMINATE 758L /* missing from MinGW's headers */
+#  endif
 #else
 #  include <arpa/inet.h>
 #  include <netinet/in.h>
@@ -131,8 +138,25 @@ int ni_test_main(int argc, char** argv, const struct ni_test_case* cases, size_t
  *   argv     prints its arguments "[a][b]...", as the platform splits them (Windows: CommandLineToArgvW), UTF-8
  *   env      Windows: prints the names of its environment block in their order, "[A][b]..."
  *   accept   POSIX: accepts one connection on the listening fd 3, sends "accepted"
+ *   sleep N  Windows: sleeps N milliseconds (60 s without N), then exits 0
  */
 int ni_test_role(const char* role, int argc, char** argv);
+
+/* A test file's own roles, which need the library or that file's code (the framework's do not): taken before
+   main, by a constructor. NI_TEST_ROLES({ "parent", parent_role }, ...) runs the one named by NI_TEST_ROLE and
+   exits with what it returns. */
+struct ni_test_file_role
+{
+    const char* name;
+    int (*run)(void);
+};
+void ni_test_take_role(const struct ni_test_file_role* roles, size_t count);
+#define NI_TEST_ROLES(...)                                                             \
+    __attribute__((constructor)) static void ni_test_take_this_files_roles(void)       \
+    {                                                                                  \
+        static const struct ni_test_file_role roles[] = { __VA_ARGS__ };               \
+        ni_test_take_role(roles, sizeof roles / sizeof roles[0]);                      \
+    }
 
 /* ---- The temp dir and files (ni_test_files.c) ---- */
 
@@ -225,6 +249,9 @@ long long ni_test_seek(ni_handle h, long long offset, int whence);
 /* Everything readable from a pipe until its end, waiting at most timeout_ms for more each time (then
    *timed_out = 1); malloc'd, NUL-terminated. */
 char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out);
+/* What is read from a pipe until `want` turns up in it, its end, or timeout_ms pass with nothing to read (then
+   *timed_out = 1); malloc'd, NUL-terminated. */
+char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* timed_out);
 /* Blocking or not (FIONBIO, O_NONBLOCK); 1 if it worked. */
 int ni_test_set_nonblocking(ni_handle h, int on);
 
@@ -300,6 +327,46 @@ void ni_test_command_line(const char* program, const char* const* extra, const c
 /* A monotonic clock in milliseconds. */
 long long ni_test_now_ms(void);
 
+/* ---- Children of this test program in a role (ni_test_spawn.c) ---- */
+
+/* How long a finished child is waited for: POSIX blocks in waitpid, wine's children get a bound. */
+#define NI_TEST_WAIT_MS NI_TEST_CODE(-1, 30000)
+/* The environment of a child that plays `role` (wine needs SystemRoot in any environment block); a static
+   array, good until the next call. */
+const char* const* ni_test_role_env(const char* role);
+/* Runs argv[0] with stdout mapped to a new pipe (then the `extra` mappings, at most 15) and `flags`: its output
+   (malloc'd) and *exit_code, the child waited for and closed; NULL (after a failed check) if it did not start. */
+char* ni_test_run(const char* const* argv, const char* const* envp, const char* cwd, const ni_fd_mapping* extra,
+                  int32_t extra_count, int32_t flags, int32_t* exit_code);
+/* Starts this program in `role` with `args` and `flags`, its stdin `in` (if not NI_INVALID_HANDLE): ni_spawn's
+   result. */
+int32_t ni_test_start_role(const char* role, const char* const* args, ni_handle in, int32_t flags, ni_process* process);
+/* Starts this program in `role` with `args` and `flags`, its stdout a new pipe whose read end goes to *out; 1 if it
+   started (after a failed check if not). */
+int ni_test_start_reporting(const char* role, const char* const* args, int32_t flags, ni_handle* out,
+                            ni_process* process);
+/* The first line of `out` (waiting up to 10 s, a check fails if it does not come), malloc'd, with no \r (the one
+   text-mode stdout writes on Windows). */
+char* ni_test_first_line(ni_handle out);
+#ifndef _WIN32
+/* Whether this process has no child left, exited or not (waitpid(-1, WNOHANG) says ECHILD). */
+int ni_test_no_children_left(void);
+#else
+/*
+ * What the library keeps for the life of the process (the helper process and the job that ends it; with
+ * NI_SPAWN_KILL_ON_PARENT_EXIT, that flag's job) exists from the first spawn that needs it on: made before the
+ * first case by one spawn with a mapped pipe and `flags`, so that its handles count as no case's leak. Call it
+ * from a constructor (NI_TEST_WARM_UP); it does nothing in a child's role.
+ */
+void ni_test_warm_up(int32_t flags);
+/* A handle of the test's own on process `pid` (to wait for it, and to end what a failed test left), or NULL. */
+HANDLE ni_test_open_pid(long long pid);
+/* Ends a process opened so, if it still runs, and closes the handle (NULL: nothing). */
+void ni_test_end_process(HANDLE process);
+#  define NI_TEST_WARM_UP(flags) \
+      __attribute__((constructor)) static void ni_test_warm_up_here(void) { ni_test_warm_up(flags); }
+#endif
+
 /* ---- POSIX (Linux): processes seen through /proc/<pid>/stat ---- */
 
 #ifndef _WIN32
@@ -349,6 +416,8 @@ int ni_test_platform_role(const char* role, int argc, char** argv);
 char* const* ni_test_child_argv(void);
 
 #ifdef _WIN32
+/* Whether this runs under wine (ntdll exports wine_get_version): for the skips that name what wine lacks. */
+int ni_test_wine(void);
 /* "[<text>]" in UTF-8 to standard output (ni_describe.c). */
 void ni_test_print_bracketed(const wchar_t* text, size_t length);
 /* Prints this process's arguments from `first` on, bracketed, as CommandLineToArgvW splits them; 0 or

@@ -238,15 +238,20 @@ long long ni_test_seek(ni_handle h, long long offset, int whence)
     return position >= 0 ? (long long)position : -(long long)errno;
 }
 
-char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
+/* Reads `h` until `want` is in the text (NULL: until the end), or timeout_ms pass with nothing to read. */
+static char* read_pipe(ni_handle h, const char* want, int timeout_ms, int* timed_out)
 {
     size_t size = 0, capacity = 4096;
     char* text = malloc(capacity);
+    text[0] = '\0';
     *timed_out = 0;
-    for (;;)
+    while (want == NULL || strstr(text, want) == NULL)
     {
         struct pollfd p = { (int)h, POLLIN, 0 };
-        if (poll(&p, 1, timeout_ms) == 0)
+        int ready = poll(&p, 1, timeout_ms);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
         {
             *timed_out = 1;
             break;
@@ -257,9 +262,19 @@ char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
         if (n <= 0)
             break;
         size += (size_t)n;
+        text[size] = '\0';
     }
-    text[size] = '\0';
     return text;
+}
+
+char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
+{
+    return read_pipe(h, NULL, timeout_ms, timed_out);
+}
+
+char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* timed_out)
+{
+    return read_pipe(h, want, timeout_ms, timed_out);
 }
 
 int ni_test_set_nonblocking(ni_handle h, int on)

@@ -80,6 +80,15 @@ static int make_temp_dir(char dir[NI_TEST_PATH_MAX])
     return WideCharToMultiByte(CP_UTF8, 0, wide_dir, -1, dir, NI_TEST_PATH_MAX, NULL, NULL) != 0 ? 0 : -1;
 }
 
+/* The module's own name, also in a child's role (before main, or where ni_test_platform_start never ran). */
+static int find_self(void)
+{
+    wchar_t wide_self[MAX_PATH];
+    DWORD n = GetModuleFileNameW(NULL, wide_self, MAX_PATH);
+    return n != 0 && n < MAX_PATH &&
+           WideCharToMultiByte(CP_UTF8, 0, wide_self, -1, g_self, (int)sizeof g_self, NULL, NULL) != 0;
+}
+
 int ni_test_platform_start(const char* self, const char* child, char** emulator, char dir[NI_TEST_PATH_MAX])
 {
     (void)self; /* the module's own name is exact, argv[0] may not be */
@@ -89,21 +98,28 @@ int ni_test_platform_start(const char* self, const char* child, char** emulator,
         return -1;
     }
     g_child_argv[0] = (char*)child;
-    wchar_t wide_self[MAX_PATH];
-    DWORD n = GetModuleFileNameW(NULL, wide_self, MAX_PATH);
-    if (n == 0 || n >= MAX_PATH ||
-        WideCharToMultiByte(CP_UTF8, 0, wide_self, -1, g_self, (int)sizeof g_self, NULL, NULL) == 0)
+    if (!find_self())
         return -1;
     /* No error box may wait for a click in an unattended run. */
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
     return start_winsock() == 0 ? make_temp_dir(dir) : -1;
 }
 
+int ni_test_wine(void)
+{
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
 int ni_test_platform_role(const char* role, int argc, char** argv)
 {
-    (void)argc; (void)argv;
     if (strcmp(role, "argv") == 0)
         return ni_test_print_arguments(1);
+    if (strcmp(role, "sleep") == 0)
+    {
+        Sleep(argc > 1 ? (DWORD)atoi(argv[1]) : 60000);
+        return 0;
+    }
     if (strcmp(role, "env") != 0)
         return -1;
     wchar_t* block = GetEnvironmentStringsW();
@@ -122,6 +138,8 @@ char* const* ni_test_child_argv(void)
 
 const char* ni_test_self(void)
 {
+    if (g_self[0] == '\0')
+        find_self();
     return g_self;
 }
 
@@ -327,15 +345,17 @@ long long ni_test_seek(ni_handle h, long long offset, int whence)
     return SetFilePointerEx((HANDLE)h, to, &position, (DWORD)whence) ? position.QuadPart : -(long long)GetLastError();
 }
 
-char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
+/* Reads `h` until `want` is in the text (NULL: until the end), or timeout_ms pass with nothing to read. A pipe
+   cannot be polled: it is peeked until there is something, the end, or the deadline. */
+static char* read_pipe(ni_handle h, const char* want, int timeout_ms, int* timed_out)
 {
     size_t size = 0, capacity = 4096;
     char* text = malloc(capacity);
+    text[0] = '\0';
     long long deadline = ni_test_now_ms() + timeout_ms;
     *timed_out = 0;
-    for (;;)
+    while (want == NULL || strstr(text, want) == NULL)
     {
-        /* A pipe cannot be polled: peek until there is something, the end, or the deadline. */
         DWORD available = 0;
         if (!PeekNamedPipe((HANDLE)h, NULL, 0, NULL, &available, NULL))
             break; /* ERROR_BROKEN_PIPE: the end */
@@ -349,16 +369,26 @@ char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
             Sleep(1);
             continue;
         }
-        if (size + 1024 > capacity)
-            text = realloc(text, capacity *= 2);
-        long long n = ni_test_read(h, text + size, capacity - size - 1);
+        if (size + available + 1 > capacity)
+            text = realloc(text, capacity = size + available + 4096);
+        long long n = ni_test_read(h, text + size, available);
         if (n <= 0)
             break;
         size += (size_t)n;
+        text[size] = '\0';
         deadline = ni_test_now_ms() + timeout_ms;
     }
-    text[size] = '\0';
     return text;
+}
+
+char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
+{
+    return read_pipe(h, NULL, timeout_ms, timed_out);
+}
+
+char* ni_test_read_until(ni_handle h, const char* want, int timeout_ms, int* timed_out)
+{
+    return read_pipe(h, want, timeout_ms, timed_out);
 }
 
 int ni_test_set_nonblocking(ni_handle h, int on)

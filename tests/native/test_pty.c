@@ -1,19 +1,41 @@
-/* ni_pty_open, ni_pty_resize, ni_pty_close and NI_SPAWN_TERMINAL: children on a pseudo-terminal of their own,
-   with real programs (python3, stty, sh), and no descriptor of any terminal anywhere else. POSIX only for now:
-   Windows' pseudo console is not implemented yet (native/src/windows/pending.c). */
+/* ni_pty_open, ni_pty_resize, ni_pty_close and NI_SPAWN_TERMINAL: children on a pseudo-terminal of their own
+   (POSIX: with real programs, python3, stty, sh; Windows: a pseudo console, with this program in its console
+   role), and no descriptor of any terminal anywhere else. */
 #include "ni_test.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
+#ifndef _WIN32
+#  include <fcntl.h>
+#  include <poll.h>
+#  include <signal.h>
+#  include <sys/stat.h>
+#  include <time.h>
+#endif
 #ifdef __linux__
 #  include <sys/sysmacros.h>
 #endif
+
+/* The largest size a terminal takes: struct winsize counts in unsigned short, COORD in SHORT. */
+#define SIZE_MAX_HERE NI_TEST_CODE(65535, 32767)
+
+static int32_t exit_code(ni_process* process)
+{
+    int32_t exited = 0, code = -1;
+    CHECK_OK(ni_wait(process, 20000, &exited, &code));
+    CHECK_INT(exited, 1);
+    CHECK_OK(ni_process_close(process));
+    return code;
+}
+
+#ifndef _WIN32
+/* Starts argv on the terminal (and `extra` flags), with nothing else mapped. */
+static int start_on(const ni_pty* pty, const char* const* argv, int32_t flags, ni_process* process)
+{
+    ni_fd_mapping m[] = { { pty->console, NI_SPAWN_TERMINAL } };
+    return CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, m, 1, flags, process));
+}
 
 #define PYTHON "/usr/bin/python3"
 /* How the master's reads end once no slave is open (ni_pty_open): EIO on Linux, a 0-byte read elsewhere. */
@@ -56,22 +78,6 @@ static char* read_terminal(const ni_pty* pty, const char* want, int* end)
             break;
     }
     return text;
-}
-
-/* Starts argv on the terminal (and `extra` flags), with nothing else mapped. */
-static int start_on(const ni_pty* pty, const char* const* argv, int32_t flags, ni_process* process)
-{
-    ni_fd_mapping m[] = { { pty->console, NI_SPAWN_TERMINAL } };
-    return CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, m, 1, flags, process));
-}
-
-static int32_t exit_code(ni_process* process)
-{
-    int32_t exited = 0, code = -1;
-    CHECK_OK(ni_wait(process, 20000, &exited, &code));
-    CHECK_INT(exited, 1);
-    CHECK_OK(ni_process_close(process));
-    return code;
 }
 
 /* The name of the console's device, as the child should see it from ttyname (and, on Linux, as the checker
@@ -309,55 +315,276 @@ static void no_terminal_descriptor_leaks(void)
 
 #endif
 
-/* 200 terminals at once, then closed: every descriptor goes (the runner counts them around each case too). */
+#endif
+
+/* Many terminals at once (200; Windows: 20, each a console host process), then closed: every descriptor goes (the
+   runner counts them around each case too). */
 static void many_terminals_leave_nothing_behind(void)
 {
-    enum { COUNT = 200 };
+    enum { COUNT = NI_TEST_CODE(200, 20) };
     static ni_pty ptys[COUNT];
     int before = ni_test_count_handles();
     int opened = 0;
     for (; opened < COUNT; opened++)
         if (!CHECK_OK(ni_pty_open(80, 24, &ptys[opened])))
             break;
-    CHECK_INT(ni_test_count_handles(), before + 2 * opened);
+#ifndef _WIN32
+    CHECK_INT(ni_test_count_handles(), before + 2 * opened); /* a master and a slave each */
+#endif
     for (int i = 0; i < opened; i++)
         CHECK_OK(ni_pty_close(&ptys[i]));
     CHECK_INT(ni_test_count_handles(), before);
 }
 
+/* ni_pty_resize where the system has no resize: wine 8's ResizePseudoConsole answers E_NOTIMPL. */
+static int32_t resized(const ni_pty* pty, int32_t columns, int32_t rows)
+{
+    int32_t rc = ni_pty_resize(pty, columns, rows);
+#ifdef _WIN32
+    if (rc == ERROR_NOT_SUPPORTED && ni_test_wine())
+        return 0;
+#endif
+    return rc;
+}
+
 static void bad_arguments(void)
 {
     ni_pty pty = { 7, 8, 9 };
-    CHECK_RC(ni_pty_open(80, 24, NULL), EINVAL);
-    const int32_t sizes[][2] = { { 0, 24 }, { 80, 0 }, { -1, 24 }, { 80, -5 }, { 65536, 24 }, { 80, 65536 } };
+    CHECK_RC(ni_pty_open(80, 24, NULL), NI_TEST_EINVAL);
+    const int32_t sizes[][2] = { { 0, 24 }, { 80, 0 }, { -1, 24 }, { 80, -5 }, { SIZE_MAX_HERE + 1, 24 }, { 80, SIZE_MAX_HERE + 1 } };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-        CHECK_RC(ni_pty_open(sizes[i][0], sizes[i][1], &pty), EINVAL);
+        CHECK_RC(ni_pty_open(sizes[i][0], sizes[i][1], &pty), NI_TEST_EINVAL);
     CHECK_INT(pty.input, 7); /* untouched on failure */
-    CHECK_RC(ni_pty_resize(NULL, 80, 24), EINVAL);
-    CHECK_RC(ni_pty_close(NULL), EINVAL);
-    if (!CHECK_OK(ni_pty_open(65535, 1, &pty)))
+    CHECK_RC(ni_pty_resize(NULL, 80, 24), NI_TEST_EINVAL);
+    CHECK_RC(ni_pty_close(NULL), NI_TEST_EINVAL);
+    if (!CHECK_OK(ni_pty_open(SIZE_MAX_HERE, 1, &pty)))
         return;
-    CHECK_RC(ni_pty_resize(&pty, 0, 24), EINVAL);
-    CHECK_OK(ni_pty_resize(&pty, 1, 65535));
-    const char* argv[] = { "/bin/true", NULL };
+    CHECK_RC(ni_pty_resize(&pty, 0, 24), NI_TEST_EINVAL);
+    CHECK_RC(ni_pty_resize(&pty, 80, SIZE_MAX_HERE + 1), NI_TEST_EINVAL);
+    CHECK_OK(resized(&pty, 1, SIZE_MAX_HERE));
+    const char* argv[] = { NI_TEST_CODE("/bin/true", ni_test_self()), NULL };
     ni_process process;
     ni_fd_mapping two[] = { { pty.console, NI_SPAWN_TERMINAL }, { pty.console, NI_SPAWN_TERMINAL } };
     ni_fd_mapping with_stdout[] = { { pty.console, NI_SPAWN_TERMINAL }, { pty.console, 1 } };
+    ni_fd_mapping closed[] = { { NI_TEST_BAD_HANDLE, NI_SPAWN_TERMINAL } };
+    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, two, 2, 0, &process), NI_TEST_EINVAL);
+    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, with_stdout, 2, 0, &process), NI_TEST_EINVAL);
+    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, two, 1, NI_SPAWN_DETACHED, &process), NI_TEST_EINVAL);
+    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, closed, 1, 0, &process), NI_TEST_EBADF);
+#ifdef _WIN32
+    /* Any handle that is no open pseudo console of ni_pty_open: a pipe, or the console once closed (below). */
+    ni_handle r, w;
+    if (CHECK_OK(ni_pipe(&r, &w)))
+    {
+        ni_fd_mapping not_a_console[] = { { r, NI_SPAWN_TERMINAL } };
+        CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, not_a_console, 1, 0, &process), ERROR_INVALID_HANDLE);
+        ni_close(r), ni_close(w);
+    }
+    ni_pty copy = pty;
+#else
     ni_fd_mapping same_number[] = { { pty.console, NI_SPAWN_TERMINAL }, { 2, NI_SPAWN_SAME_NUMBER } };
     ni_fd_mapping not_a_terminal[] = { { 2, NI_SPAWN_TERMINAL } };
     int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     not_a_terminal[0].source = null_fd;
-    ni_fd_mapping closed[] = { { NI_TEST_BAD_HANDLE, NI_SPAWN_TERMINAL } };
-    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, two, 2, 0, &process), EINVAL);
-    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, with_stdout, 2, 0, &process), EINVAL);
     CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, same_number, 2, 0, &process), EINVAL);
-    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, two, 1, NI_SPAWN_DETACHED, &process), EINVAL);
     CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, not_a_terminal, 1, 0, &process), ENOTTY);
-    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, closed, 1, 0, &process), EBADF);
     close(null_fd);
+#endif
     CHECK_OK(ni_pty_close(&pty));
-    CHECK_RC(ni_pty_resize(&pty, 80, 24), EBADF);
+    CHECK_RC(ni_pty_resize(&pty, 80, 24), NI_TEST_EBADF);
+#ifdef _WIN32
+    ni_fd_mapping stale[] = { { copy.console, NI_SPAWN_TERMINAL } };
+    CHECK_RC(ni_spawn(argv[0], argv, NULL, NULL, stale, 1, 0, &process), ERROR_INVALID_HANDLE);
+    CHECK_RC(ni_pty_resize(&copy, 80, 24), ERROR_INVALID_HANDLE);
+#endif
 }
+
+/* ---- Windows: the pseudo console ---- */
+
+#ifdef _WIN32
+/* NI_TEST_ROLE=console: on its console (CONOUT$, CONIN$: wine gives a pseudo console's child no standard handles)
+   says "size <columns>x<rows> stdout <console|none|other>", then reads a line and says "got [<line>]"; exits 7. */
+static int console_role(void)
+{
+    HANDLE out = CreateFileW(L"CONOUT$", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                             OPEN_EXISTING, 0, NULL);
+    HANDLE in = CreateFileW(L"CONIN$", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                            OPEN_EXISTING, 0, NULL);
+    CONSOLE_SCREEN_BUFFER_INFO info;
+    if (out == INVALID_HANDLE_VALUE || in == INVALID_HANDLE_VALUE || !GetConsoleScreenBufferInfo(out, &info))
+        return 3;
+    HANDLE std = GetStdHandle(STD_OUTPUT_HANDLE);
+    DWORD mode, done;
+    const char* kind = std == NULL || std == INVALID_HANDLE_VALUE ? "none" : GetConsoleMode(std, &mode) ? "console" : "other";
+    char text[128];
+    int n = snprintf(text, sizeof text, "size %dx%d stdout %s\r\n", info.srWindow.Right - info.srWindow.Left + 1,
+                     info.srWindow.Bottom - info.srWindow.Top + 1, kind);
+    WriteConsoleA(out, text, (DWORD)n, &done, NULL);
+    char line[64];
+    DWORD got = 0;
+    if (!ReadConsoleA(in, line, sizeof line - 1, &got, NULL))
+        return 4;
+    line[got] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    n = snprintf(text, sizeof text, "got [%s]\r\n", line);
+    WriteConsoleA(out, text, (DWORD)n, &done, NULL);
+    return 7;
+}
+
+NI_TEST_ROLES({ "console", console_role })
+
+/* Starts the console role on `pty`, with nothing else mapped. */
+static int start_console(const ni_pty* pty, ni_process* process)
+{
+    const char* argv[] = { ni_test_self(), NULL };
+    ni_fd_mapping m[] = { { pty->console, NI_SPAWN_TERMINAL } };
+    return CHECK_OK(ni_spawn(argv[0], argv, ni_test_role_env("console"), NULL, m, 1, 0, process));
+}
+
+/* What the console shows until `want` (20 s at most); whether it came. The text (VT sequences and all) is freed. */
+static int console_shows(const ni_pty* pty, const char* want)
+{
+    int timed_out;
+    char* text = ni_test_read_until(pty->output, want, 20000, &timed_out);
+    int seen = strstr(text, want) != NULL;
+    if (!seen)
+        fprintf(stderr, "the console showed \"%s\", not \"%s\"\n", text, want);
+    free(text);
+    return seen;
+}
+
+/* The child is on the console, of the size asked for, and reads what is typed. The output ends once the console is
+   closed (closing the console alone, while our pipe end is still read). No handle can be passed with a console
+   (ERROR_NOT_SUPPORTED): a child that gets handles is created from the helper process, and CreateProcessW looks for
+   the console (a handle of ours) among the helper's handles. */
+static void child_sees_a_console(void)
+{
+    ni_pty pty;
+    ni_handle r, w;
+    if (!CHECK_OK(ni_pty_open(100, 30, &pty)))
+        return;
+    if (!CHECK_OK(ni_pipe(&r, &w)))
+    {
+        ni_pty_close(&pty);
+        return;
+    }
+    const char* argv[] = { ni_test_self(), NULL };
+    ni_fd_mapping with_a_pipe[] = { { pty.console, NI_SPAWN_TERMINAL }, { w, NI_SPAWN_SAME_NUMBER } };
+    ni_process process = { 12345, 678, 679, 680 };
+    CHECK_RC(ni_spawn(argv[0], argv, ni_test_role_env("console"), NULL, with_a_pipe, 2, 0, &process), ERROR_NOT_SUPPORTED);
+    CHECK_INT(process.pid, 12345);
+    ni_close(r), ni_close(w);
+    if (start_console(&pty, &process))
+    {
+        CHECK(console_shows(&pty, "size 100x30 stdout "));
+        CHECK_INT(ni_test_write(pty.input, "typed\r", 6), 6);
+        CHECK(console_shows(&pty, "got [typed]"));
+        CHECK_INT(exit_code(&process), 7);
+        int timed_out;
+        ni_pty console_only = { NI_INVALID_HANDLE, NI_INVALID_HANDLE, pty.console };
+        CHECK_OK(ni_pty_close(&console_only));
+        pty.console = NI_INVALID_HANDLE;
+        char* text = ni_test_read_all(pty.output, 10000, &timed_out);
+        CHECK(!timed_out); /* the end of the output */
+        free(text);
+    }
+    CHECK_OK(ni_pty_close(&pty));
+    CHECK_INT(pty.input, NI_INVALID_HANDLE);
+    CHECK_INT(pty.output, NI_INVALID_HANDLE);
+    CHECK_OK(ni_pty_close(&pty)); /* twice is harmless */
+}
+
+/* Closing the console (alone, our pipe ends still open) ends the children still on it and the output: the child
+   here waits for a line that never comes. */
+static void closing_the_console_ends_its_children(void)
+{
+    ni_pty pty;
+    if (!CHECK_OK(ni_pty_open(80, 25, &pty)))
+        return;
+    ni_process process;
+    if (start_console(&pty, &process))
+    {
+        CHECK(console_shows(&pty, "stdout ")); /* it runs, and waits for its line */
+        ni_pty console_only = { NI_INVALID_HANDLE, NI_INVALID_HANDLE, pty.console };
+        CHECK_OK(ni_pty_close(&console_only));
+        pty.console = NI_INVALID_HANDLE;
+        int32_t exited = 0, code = -1;
+        CHECK_OK(ni_wait(&process, 10000, &exited, &code));
+        CHECK_INT(exited, 1);
+        if (!exited)
+            ni_kill(&process, SIGKILL);
+        CHECK_OK(ni_process_close(&process));
+        int timed_out;
+        char* text = ni_test_read_all(pty.output, 10000, &timed_out);
+        CHECK(!timed_out); /* the end of the output */
+        free(text);
+    }
+    CHECK_OK(ni_pty_close(&pty));
+}
+
+/* The child's standard handles are the console's: ni_spawn gives it NULL ones (STARTF_USESTDHANDLES), never ours,
+   and Windows puts the console's in their place. */
+static void console_is_the_childs_stdout(void)
+{
+    ni_pty pty;
+    if (!CHECK_OK(ni_pty_open(80, 25, &pty)))
+        return;
+    ni_process process;
+    if (start_console(&pty, &process))
+    {
+        int timed_out;
+        char* text = ni_test_read_until(pty.output, "\r\n", 20000, &timed_out);
+        if (ni_test_wine() && strstr(text, "stdout none\r\n") != NULL)
+            ni_test_skip("wine 8 gives a pseudo console's child no standard handles (NULL where Windows puts the "
+                         "console's, seen here): the child reaches the console through CONOUT$ and CONIN$ only");
+        else if (!CHECK(strstr(text, "stdout console\r\n") != NULL))
+            fprintf(stderr, "the console showed \"%s\"\n", text);
+        free(text);
+        CHECK_INT(ni_test_write(pty.input, "\r", 1), 1);
+        CHECK_INT(exit_code(&process), 7);
+    }
+    CHECK_OK(ni_pty_close(&pty));
+}
+
+/* A resize is the size the next child sees. */
+static void resize_reaches_the_console(void)
+{
+    ni_pty pty;
+    if (!CHECK_OK(ni_pty_open(80, 25, &pty)))
+        return;
+    int32_t rc = ni_pty_resize(&pty, 120, 40);
+    if (ni_test_wine() && rc == ERROR_NOT_SUPPORTED)
+        ni_test_skip("wine 8's ResizePseudoConsole is not implemented (E_NOTIMPL, given as ERROR_NOT_SUPPORTED)");
+    else if (CHECK_OK(rc))
+    {
+        ni_process process;
+        if (start_console(&pty, &process))
+        {
+            CHECK(console_shows(&pty, "size 120x40 "));
+            CHECK_INT(ni_test_write(pty.input, "\r", 1), 1);
+            CHECK_INT(exit_code(&process), 7);
+        }
+    }
+    CHECK_OK(ni_pty_close(&pty));
+}
+
+/* Our ends of the console's pipes are not inheritable: an ordinary child (CreateProcess with bInheritHandles=TRUE)
+   holds neither, while it holds an inheritable control. */
+static void no_console_handle_leaks(void)
+{
+    ni_pty pty;
+    ni_handle control_r, control_w;
+    if (!CHECK_OK(ni_pty_open(80, 25, &pty)))
+        return;
+    if (CHECK(ni_test_plain_pipe(&control_r, &control_w)))
+    {
+        CHECK_NOT_INHERITED(pty.input, control_r);
+        CHECK_NOT_INHERITED(pty.output, control_r);
+        ni_close(control_r), ni_close(control_w);
+    }
+    CHECK_OK(ni_pty_close(&pty));
+}
+#endif
 
 NI_TEST_MAIN(
     NI_TEST_POSIX(child_sees_a_terminal),
@@ -366,5 +593,10 @@ NI_TEST_MAIN(
     NI_TEST_POSIX(resize_delivers_sigwinch),
     NI_TEST_POSIX(ctrl_c_interrupts_the_foreground_group),
     NI_TEST_LINUX(no_terminal_descriptor_leaks),
-    NI_TEST_POSIX(many_terminals_leave_nothing_behind),
-    NI_TEST_POSIX(bad_arguments))
+    NI_TEST(many_terminals_leave_nothing_behind),
+    NI_TEST(bad_arguments),
+    NI_TEST_WINDOWS(child_sees_a_console),
+    NI_TEST_WINDOWS(console_is_the_childs_stdout),
+    NI_TEST_WINDOWS(closing_the_console_ends_its_children),
+    NI_TEST_WINDOWS(resize_reaches_the_console),
+    NI_TEST_WINDOWS(no_console_handle_leaks))

@@ -1,4 +1,5 @@
-/* ni_wait, ni_wait_for_exit, ni_kill, ni_process_close on Win32: a started child's process handle. */
+/* ni_wait, ni_wait_for_exit, ni_kill, ni_process_resume, ni_process_close on Win32: a started child's process
+   handle and, while it is suspended (NI_SPAWN_SUSPENDED), its primary thread. Its job: job.c. */
 #include "win.h"
 
 static int usable(const ni_process* process, int32_t timeout_ms)
@@ -66,12 +67,39 @@ int32_t ni_kill(const ni_process* process, int32_t signal)
     return error == ERROR_ACCESS_DENIED && has_exited(handle) ? ERROR_NOTHING_TO_TERMINATE : (int32_t)error;
 }
 
+int32_t ni_process_resume(ni_process* process)
+{
+    if (process == NULL || process->pid <= 0 || process->resume == NI_INVALID_HANDLE)
+        return ERROR_INVALID_PARAMETER;
+    HANDLE thread = (HANDLE)process->resume;
+    process->resume = NI_INVALID_HANDLE;
+    int32_t error = 0;
+    /* A thread that has ended (the child was killed while it waited) is signalled; ResumeThread would still
+       succeed on it. */
+    if (WaitForSingleObject(thread, 0) == WAIT_OBJECT_0)
+        error = ERROR_NOTHING_TO_TERMINATE;
+    else if (ResumeThread(thread) == (DWORD)-1)
+        error = (int32_t)GetLastError();
+    CloseHandle(thread);
+    return error;
+}
+
+/* The exit code of a suspended child released without having been resumed: POSIX's child exits so. */
+#define NI_NEVER_RESUMED_CODE 127
+
 int32_t ni_process_close(ni_process* process)
 {
     if (process == NULL)
         return ERROR_INVALID_PARAMETER;
-    /* Every handle of it (resume and job stay NI_INVALID_HANDLE until the Windows flags exist), the first
-       failure reported. */
+    /* Never resumed: it would wait for ever, holding its handles; it ends without running the program. A
+       suspended process has only this one thread, so ending it ends the process, handle or not. */
+    if (process->resume != NI_INVALID_HANDLE)
+    {
+        if (process->handle == NI_INVALID_HANDLE || !TerminateProcess((HANDLE)process->handle, NI_NEVER_RESUMED_CODE))
+            TerminateThread((HANDLE)process->resume, NI_NEVER_RESUMED_CODE);
+    }
+    /* Every handle of it, the first failure reported. Closing the job kills nothing: it has no kill-on-close
+       limit (job.c). */
     ni_handle* handles[] = { &process->handle, &process->resume, &process->job };
     int32_t error = 0;
     for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)

@@ -1,8 +1,9 @@
 /*
  * ni_spawn on Win32: CreateProcessW with STARTUPINFOEX, whose handle list holds only the handles the
  * child is to get, inherited from the helper process (helper.c) so that no handle of this process is
- * ever inheritable. The command line and environment text come from cmdline.c and envblock.c;
- * waiting, killing and closing are in process.c.
+ * ever inheritable; a pseudo console (pty.c) goes in the same attribute list. The command line and
+ * environment text come from cmdline.c and envblock.c; the jobs a child is put in before it runs from
+ * job.c; waiting, resuming, killing and closing are in process.c.
  */
 #include "win.h"
 #include "spawn_text.h"
@@ -10,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NI_SPAWN_KNOWN (NI_SPAWN_DEFAULT_SIGPIPE | NI_SPAWN_RAW_ARGUMENTS | NI_SPAWN_NO_WINDOW | NI_SPAWN_INHERIT_STDIO)
+#define NI_SPAWN_KNOWN (NI_SPAWN_DEFAULT_SIGPIPE | NI_SPAWN_RAW_ARGUMENTS | NI_SPAWN_NO_WINDOW | NI_SPAWN_INHERIT_STDIO | \
+                        NI_SPAWN_SUSPENDED | NI_SPAWN_NEW_PROCESS_GROUP | NI_SPAWN_DETACHED |                        \
+                        NI_SPAWN_KILL_ON_PARENT_EXIT | NI_SPAWN_PROCESS_TREE | NI_SPAWN_LISTEN_PID)
+/* The flags that make the child lead a process group of its own. */
+#define NI_SPAWN_GROUP (NI_SPAWN_NEW_PROCESS_GROUP | NI_SPAWN_PROCESS_TREE | NI_SPAWN_DETACHED)
 
 /* Everything one spawn builds, released in one place. */
 struct spawn
@@ -26,7 +31,17 @@ struct spawn
     struct ni_wbuf line, env, cwd;
     wchar_t* path;
     LPPROC_THREAD_ATTRIBUTE_LIST attributes;
+    ni_handle console;        /* a NI_SPAWN_TERMINAL mapping's pseudo console, or NI_INVALID_HANDLE */
+    struct ni_win_jobs jobs;  /* jobs.own is ours until it becomes result->job */
 };
+
+static DWORD check_flags(int32_t flags)
+{
+    if ((flags & ~NI_SPAWN_KNOWN) != 0 || ((flags & NI_SPAWN_DETACHED) && (flags & NI_SPAWN_KILL_ON_PARENT_EXIT)))
+        return ERROR_INVALID_PARAMETER; /* unknown, or outliving us and dying with us */
+    /* LISTEN_PID is for sd_listen_fds(3): Windows hands sockets over with WSADuplicateSocketW. */
+    return (flags & NI_SPAWN_LISTEN_PID) ? ERROR_NOT_SUPPORTED : 0;
+}
 
 static DWORD allocate(struct spawn* s, size_t mapping_count)
 {
@@ -60,6 +75,13 @@ static DWORD add_mappings(struct spawn* s, const ni_fd_mapping* mappings, int32_
         int standard = target >= 0 && target <= 2;
         if (mappings[i].source == NI_INVALID_HANDLE || h == NULL)
             return ERROR_INVALID_HANDLE;
+        if (target == NI_SPAWN_TERMINAL)
+        {
+            if (s->console != NI_INVALID_HANDLE)
+                return ERROR_INVALID_PARAMETER; /* one terminal at most */
+            s->console = mappings[i].source;
+            continue;
+        }
         /* Windows cannot choose the value a handle gets in another process. */
         if (!standard && target != NI_SPAWN_SAME_NUMBER && (ni_handle)target != mappings[i].source)
             return target < 0 ? ERROR_INVALID_PARAMETER : ERROR_NOT_SUPPORTED;
@@ -71,7 +93,12 @@ static DWORD add_mappings(struct spawn* s, const ni_fd_mapping* mappings, int32_
         else
             s->std[target] = (int)at;
     }
-    return 0;
+    /* The terminal is the child's standard streams: no other handle may be one. And no handle can be passed with
+       it: the child would come from the helper, and CreateProcessW takes the console, a handle of ours, from the
+       process named as the parent (wine fails with ERROR_INVALID_HANDLE). */
+    if (s->console != NI_INVALID_HANDLE && (s->std[0] != -1 || s->std[1] != -1 || s->std[2] != -1))
+        return ERROR_INVALID_PARAMETER;
+    return s->console != NI_INVALID_HANDLE && s->count > 0 ? ERROR_NOT_SUPPORTED : 0;
 }
 
 /* NI_SPAWN_INHERIT_STDIO: this process's standard handles for the targets no mapping names. */
@@ -126,31 +153,65 @@ static DWORD build_text(struct spawn* s, const char* path, const char* const* ar
     return cwd != NULL ? ni_wbuf_utf8(&s->cwd, cwd) : 0;
 }
 
-/* Inherit from the helper, and there only the duplicates. */
+/* PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE (Windows 10 1809), which MinGW declares only for NTDDI_WIN10_RS5. */
+#ifndef PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE
+#  define PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE ProcThreadAttributeValue(22, FALSE, TRUE, FALSE)
+#endif
+
+/* Inherit from the helper, and there only the duplicates; and the pseudo console, if any. */
 static DWORD build_attributes(struct spawn* s)
 {
-    if (s->count == 0)
+    DWORD count = (s->count > 0 ? 2 : 0) + (s->console != NI_INVALID_HANDLE ? 1 : 0);
+    if (count == 0)
         return 0;
     SIZE_T size = 0;
-    InitializeProcThreadAttributeList(NULL, 2, 0, &size);
+    InitializeProcThreadAttributeList(NULL, count, 0, &size);
     LPPROC_THREAD_ATTRIBUTE_LIST attributes = malloc(size);
     if (attributes == NULL)
         return ERROR_NOT_ENOUGH_MEMORY;
-    if (!InitializeProcThreadAttributeList(attributes, 2, 0, &size))
+    if (!InitializeProcThreadAttributeList(attributes, count, 0, &size))
     {
         DWORD error = GetLastError();
         free(attributes);
         return error;
     }
     s->attributes = attributes;
-    if (!UpdateProcThreadAttribute(attributes, 0, PROC_THREAD_ATTRIBUTE_PARENT_PROCESS, &s->helper, sizeof s->helper,
-                                   NULL, NULL) ||
-        !UpdateProcThreadAttribute(attributes, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, s->dups, s->count * sizeof(HANDLE),
+    if (s->count > 0 &&
+        (!UpdateProcThreadAttribute(attributes, 0, PROC_THREAD_ATTRIBUTE_PARENT_PROCESS, &s->helper, sizeof s->helper,
+                                    NULL, NULL) ||
+         !UpdateProcThreadAttribute(attributes, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, s->dups, s->count * sizeof(HANDLE),
+                                    NULL, NULL)))
+        return GetLastError();
+    /* The value is the console itself (an HPCON), not a pointer to it. */
+    if (s->console != NI_INVALID_HANDLE &&
+        !UpdateProcThreadAttribute(attributes, 0, PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE, (void*)s->console, sizeof(void*),
                                    NULL, NULL))
         return GetLastError();
     return 0;
 }
 
+/* CreateProcessW's creation flags. Suspended also when the child must be put in jobs before it runs. A detached
+   child breaks away from the job this process is in, if any: where that job does not allow it, create_child
+   starts it without. */
+static DWORD creation_flags(const struct spawn* s, int32_t flags)
+{
+    DWORD creation = CREATE_UNICODE_ENVIRONMENT | (s->attributes != NULL ? EXTENDED_STARTUPINFO_PRESENT : 0);
+    BOOL in_job = FALSE;
+    if (flags & NI_SPAWN_NO_WINDOW)
+        creation |= CREATE_NO_WINDOW;
+    if ((flags & NI_SPAWN_SUSPENDED) || s->jobs.parent_exit != NULL || s->jobs.own != NULL)
+        creation |= CREATE_SUSPENDED;
+    if (flags & NI_SPAWN_GROUP)
+        creation |= CREATE_NEW_PROCESS_GROUP;
+    if (flags & NI_SPAWN_DETACHED)
+        creation |= DETACHED_PROCESS;
+    if ((flags & NI_SPAWN_DETACHED) && IsProcessInJob(GetCurrentProcess(), NULL, &in_job) && in_job)
+        creation |= CREATE_BREAKAWAY_FROM_JOB;
+    return creation;
+}
+
+/* Standard handles always come from STARTUPINFO: those not mapped are NULL, never ours. With a pseudo console,
+   all three are NULL, which Windows replaces with the console's. */
 static DWORD create_child(struct spawn* s, int32_t flags, int has_env, PROCESS_INFORMATION* pi)
 {
     STARTUPINFOEXW si;
@@ -161,13 +222,44 @@ static DWORD create_child(struct spawn* s, int32_t flags, int has_env, PROCESS_I
     si.StartupInfo.hStdOutput = s->std[1] != -1 ? s->dups[s->std[1]] : NULL;
     si.StartupInfo.hStdError = s->std[2] != -1 ? s->dups[s->std[2]] : NULL;
     si.lpAttributeList = s->attributes;
-    DWORD creation = CREATE_UNICODE_ENVIRONMENT | (s->attributes != NULL ? EXTENDED_STARTUPINFO_PRESENT : 0);
-    if (flags & NI_SPAWN_NO_WINDOW)
-        creation |= CREATE_NO_WINDOW;
-    if (!CreateProcessW(s->path, s->line.data, NULL, NULL, s->count > 0 ? TRUE : FALSE, creation,
-                        has_env ? s->env.data : NULL, s->cwd.data, &si.StartupInfo, pi))
-        return GetLastError();
-    return 0;
+    DWORD creation = creation_flags(s, flags);
+    for (;;)
+    {
+        if (CreateProcessW(s->path, s->line.data, NULL, NULL, s->count > 0 ? TRUE : FALSE, creation,
+                           has_env ? s->env.data : NULL, s->cwd.data, &si.StartupInfo, pi))
+            return 0;
+        DWORD error = GetLastError();
+        if (error != ERROR_ACCESS_DENIED || !(creation & CREATE_BREAKAWAY_FROM_JOB))
+            return error;
+        creation &= ~(DWORD)CREATE_BREAKAWAY_FROM_JOB; /* our job does not let it go: it stays in it */
+    }
+}
+
+/* Creates the child, puts it in its jobs and lets it run unless NI_SPAWN_SUSPENDED. A failure once it exists
+   ends it: no process is left behind. The pseudo console stays open until the child is attached to it. */
+static DWORD start_child(struct spawn* s, int32_t flags, int has_env, PROCESS_INFORMATION* pi)
+{
+    int terminal = s->console != NI_INVALID_HANDLE;
+    DWORD error = terminal ? ni_win_console_use(s->console) : 0;
+    if (error != 0)
+        return error;
+    error = create_child(s, flags, has_env, pi);
+    if (terminal)
+        ni_win_console_done();
+    if (error != 0)
+        return error;
+    int in_jobs = s->jobs.parent_exit != NULL || s->jobs.own != NULL; /* created suspended for them */
+    error = ni_win_jobs_assign(&s->jobs, pi->hProcess);
+    if (error == 0 && in_jobs && !(flags & NI_SPAWN_SUSPENDED) && ResumeThread(pi->hThread) == (DWORD)-1)
+        error = GetLastError();
+    if (error != 0)
+    {
+        TerminateProcess(pi->hProcess, (UINT)-1);
+        WaitForSingleObject(pi->hProcess, INFINITE); /* suspended: it ends at once */
+        CloseHandle(pi->hThread);
+        CloseHandle(pi->hProcess);
+    }
+    return error;
 }
 
 static void release(struct spawn* s)
@@ -187,46 +279,51 @@ static void release(struct spawn* s)
     ni_wbuf_free(&s->env);
     ni_wbuf_free(&s->cwd);
     free(s->path);
+    if (s->jobs.own != NULL)
+        CloseHandle(s->jobs.own);
 }
 
 int32_t ni_spawn(const char* path, const char* const* argv, const char* const* envp, const char* cwd,
                  const ni_fd_mapping* mappings, int32_t mapping_count, int32_t flags, ni_process* result)
 {
-    if (argv == NULL || argv[0] == NULL || result == NULL || mapping_count < 0 ||
-        (mappings == NULL && mapping_count > 0) || (flags & ~NI_SPAWN_KNOWN) != 0)
+    if (argv == NULL || argv[0] == NULL || result == NULL || mapping_count < 0 || (mappings == NULL && mapping_count > 0))
         return ERROR_INVALID_PARAMETER;
+    DWORD error = check_flags(flags);
+    if (error != 0)
+        return (int32_t)error;
 
     struct spawn s;
     memset(&s, 0, sizeof s);
     s.std[0] = s.std[1] = s.std[2] = -1;
+    s.console = NI_INVALID_HANDLE;
     PROCESS_INFORMATION pi;
-    DWORD error = allocate(&s, (size_t)mapping_count);
-    if (error != 0)
+    if ((error = allocate(&s, (size_t)mapping_count)) != 0 || (error = add_mappings(&s, mappings, mapping_count)) != 0)
         goto cleanup;
-    error = add_mappings(&s, mappings, mapping_count);
-    if (error != 0)
+    if (s.console != NI_INVALID_HANDLE && (flags & NI_SPAWN_DETACHED))
+    {
+        error = ERROR_INVALID_PARAMETER; /* a terminal ties the child to us */
         goto cleanup;
-    if (flags & NI_SPAWN_INHERIT_STDIO)
+    }
+    if ((flags & NI_SPAWN_INHERIT_STDIO) && s.console == NI_INVALID_HANDLE)
         add_own_std(&s);
-    error = pass_to_helper(&s);
-    if (error != 0)
+    if ((error = pass_to_helper(&s)) != 0 || (error = build_text(&s, path, argv, envp, cwd, flags)) != 0 ||
+        (error = build_attributes(&s)) != 0 || (error = ni_win_jobs_prepare(flags, &s.jobs)) != 0)
         goto cleanup;
-    error = build_text(&s, path, argv, envp, cwd, flags);
-    if (error != 0)
-        goto cleanup;
-    error = build_attributes(&s);
-    if (error != 0)
-        goto cleanup;
-    error = create_child(&s, flags, envp != NULL, &pi);
+    error = start_child(&s, flags, envp != NULL, &pi);
 
 cleanup:
+    if (error == 0)
+    {
+        result->pid = (int64_t)pi.dwProcessId;
+        result->handle = (ni_handle)pi.hProcess;
+        result->resume = NI_INVALID_HANDLE;
+        result->job = s.jobs.own != NULL ? (ni_handle)s.jobs.own : NI_INVALID_HANDLE;
+        s.jobs.own = NULL; /* the caller's now */
+        if (flags & NI_SPAWN_SUSPENDED)
+            result->resume = (ni_handle)pi.hThread;
+        else
+            CloseHandle(pi.hThread);
+    }
     release(&s);
-    if (error != 0)
-        return (int32_t)error;
-    CloseHandle(pi.hThread);
-    result->pid = (int64_t)pi.dwProcessId;
-    result->handle = (ni_handle)pi.hProcess;
-    result->resume = NI_INVALID_HANDLE; /* no NI_SPAWN_SUSPENDED / NI_SPAWN_PROCESS_TREE here yet (pending.c) */
-    result->job = NI_INVALID_HANDLE;
-    return 0;
+    return (int32_t)error;
 }

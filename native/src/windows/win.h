@@ -49,4 +49,23 @@ DWORD ni_win_helper_take(HANDLE helper, HANDLE ours, HANDLE* theirs);
 /* Closes a duplicate the helper holds. A failure would leave it there: nothing to report it to. */
 void ni_win_helper_release(HANDLE helper, HANDLE theirs);
 
+/* The jobs a child of ni_spawn is put in before it runs (job.c). */
+struct ni_win_jobs
+{
+    HANDLE parent_exit; /* NI_SPAWN_KILL_ON_PARENT_EXIT: the lasting kill-on-close job (not the caller's to close) */
+    HANDLE own;         /* NI_SPAWN_PROCESS_TREE, NI_SPAWN_NEW_PROCESS_GROUP: the child's own job, becomes result->job */
+};
+/* The jobs `flags` ask for (the lasting one made on first use, the child's own made now); 0 or a Win32 error. */
+DWORD ni_win_jobs_prepare(int32_t flags, struct ni_win_jobs* jobs);
+/* Puts the (suspended) process in them, the lasting one first; 0 or a Win32 error. */
+DWORD ni_win_jobs_assign(const struct ni_win_jobs* jobs, HANDLE process);
+
+/* SIGKILL, the one signal number that means more than "terminate" here (ni_signal_group). */
+#define NI_SIGKILL 9
+
+/* The pseudo consoles of ni_pty_open (pty.c). ni_win_console_use: 0 if `console` is open, and then it stays open
+   until ni_win_console_done; else ERROR_INVALID_HANDLE (and nothing to release). */
+DWORD ni_win_console_use(ni_handle console);
+void ni_win_console_done(void);
+
 #endif
