@@ -115,7 +115,7 @@ public sealed partial class ChildProcess
         waitState.StartWatching();
         try
         {
-            return new ChildProcess(waitState, redirected.TakeStreams(startInfo));
+            return new ChildProcess(waitState, redirected.TakeStreams(startInfo), arguments);
         }
         catch
         {
@@ -131,8 +131,11 @@ public sealed partial class ChildProcess
         int error;
         fixed (Interop.FdMapping* m = mappings)
             error = Interop.Spawn(strings.Path, strings.Argv, strings.Envp, strings.Cwd, m, mappings.Length, arguments.Flags, &info);
-        if (error != 0)
-            throw Errors.ForStart(error, arguments.ProgramForMessages, arguments.WorkingDirectoryForMessages);
-        return info;
+        if (error == 0)
+            return info;
+        Interop.SpawnFlags options = arguments.Flags & StartRequest.ProcessOptionFlags;
+        if (options != 0 && Errors.Kind(error) == Interop.ErrorKind.ERR_OPNOTSUPP)
+            throw Errors.ForUnsupportedOption(StartRequest.OptionNames(options));
+        throw Errors.ForStart(error, arguments.ProgramForMessages, arguments.WorkingDirectoryForMessages);
     }
 }

@@ -1,4 +1,6 @@
 using System;
+using System.ComponentModel;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -34,10 +36,13 @@ public sealed partial class ChildProcess
     /// </summary>
     /// <exception cref="InvalidOperationException">The child was not started suspended, or has been resumed.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
+    /// <exception cref="Win32Exception">Unix: the program could not be executed (not found, not executable), as
+    /// <see cref="Start(ProcessStartInfo, ChildProcessOptions)"/> reports it without StartSuspended; the child has exited,
+    /// and waiting for it throws the same exception.</exception>
     public void Resume()
     {
         ThrowIfDisposed();
-        throw new InvalidOperationException("The process was not started suspended, or has been resumed already.");
+        _waitState.Resume(error => Errors.ForStart(error, _program, _workingDirectory));
     }
 
     /// <summary>Waits for the child to exit, as .NET 11's <c>Process.WaitForExitStatus</c>.</summary>

@@ -46,10 +46,13 @@ public sealed partial class ChildProcess : IDisposable
     private readonly Encoding _errorEncoding;
     private bool _outputUsed, _errorUsed; // handed out, or read by a ReadAll method: ReadAll* needs both untouched
     private bool _disposed;
+    private readonly string _program, _workingDirectory; // as start failures name them, for Resume's
 
-    private ChildProcess(ChildWaitState waitState, RedirectedStreams.Ours streams)
+    private ChildProcess(ChildWaitState waitState, RedirectedStreams.Ours streams, SpawnArguments arguments)
     {
         _waitState = waitState;
+        _program = arguments.ProgramForMessages;
+        _workingDirectory = arguments.WorkingDirectoryForMessages;
         _standardInput = streams.Input;
         _standardOutput = streams.Output;
         _standardError = streams.Error;

@@ -124,7 +124,37 @@ internal sealed class ChildWaitState
         }
     }
 
-    /// <summary>Gives up the process handle: closed now if the exit is recorded and no thread waits on it, else then.</summary>
+    /// <summary>
+    /// Lets a child started suspended run its program (ni_process_resume). An exec failure is thrown as
+    /// <paramref name="failure"/> makes it, and recorded as the child's outcome: it has exited (without running the
+    /// program) and been collected, so its exit status is that exception.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not started suspended, or resumed already.</exception>
+    internal unsafe void Resume(Func<int, Exception> failure)
+    {
+        Exception? failed = null;
+        lock (_gate)
+        {
+            if (_process.Resume == Interop.INVALID_HANDLE)
+                throw new InvalidOperationException("The process was not started suspended, or has been resumed already.");
+            int error;
+            fixed (Interop.ProcessInfo* p = &_process)
+                error = Interop.ProcessResume(p);
+            if (error == 0 || Errors.Kind(error) == Interop.ErrorKind.ERR_SRCH)
+                return; // running; or it died while it waited, which ni_wait_status tells
+            failed = failure(error);
+            _exit.TrySetException(failed);
+            if (_released && _handleWaiters == 0)
+                CloseHandle();
+        }
+        StopWatching();
+        throw failed;
+    }
+
+    /// <summary>
+    /// Gives up the process handle: closed now if the exit is recorded and no thread waits on it, else then. A child
+    /// still suspended is let go without running its program (its resume handle is closed: it exits with 127).
+    /// </summary>
     internal void Release()
     {
         lock (_gate)
@@ -132,6 +162,11 @@ internal sealed class ChildWaitState
             if (_released)
                 return;
             _released = true;
+            if (_process.Resume != Interop.INVALID_HANDLE)
+            {
+                Interop.Close(_process.Resume);
+                _process.Resume = Interop.INVALID_HANDLE;
+            }
             if (_exit.Task.IsCompleted && _handleWaiters == 0)
                 CloseHandle();
         }
@@ -164,6 +199,12 @@ internal sealed class ChildWaitState
             if (_released && _handleWaiters == 0)
                 CloseHandle();
         }
+        StopWatching();
+    }
+
+    /// <summary>Once the exit is recorded: no notification is needed any more.</summary>
+    private void StopWatching()
+    {
         if (_registeredWait != null)
             _registeredWait.Unregister(null);
         else

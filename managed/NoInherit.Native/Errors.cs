@@ -185,7 +185,7 @@ internal static class Errors
     /// <summary>An option (a <see cref="ChildProcessOptions"/> property, or the ProcessStartInfo property of that name) that
     /// this system cannot honour.</summary>
     internal static PlatformNotSupportedException ForUnsupportedOption(string name) =>
-        new($"{name} (ChildProcessOptions.{name}, or ProcessStartInfo.{name}) is not supported on {PlatformName}.");
+        new($"{name} (ChildProcessOptions, or the ProcessStartInfo property of that name) is not supported on {PlatformName}.");
 
     /// <summary>A signal this system does not have (Windows has SIGKILL only), as .NET 11's Process.Signal refuses it.</summary>
     internal static PlatformNotSupportedException ForUnsupportedSignal(System.Runtime.InteropServices.PosixSignal signal) =>

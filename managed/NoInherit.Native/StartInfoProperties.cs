@@ -57,15 +57,28 @@ internal static class StartInfoProperties
 
     internal static SafeHandle? StandardErrorHandle(ProcessStartInfo startInfo) => s_standardErrorHandle?.Invoke(startInfo);
 
-    internal static bool KillOnParentExit(ProcessStartInfo startInfo) => s_killOnParentExit?.Invoke(startInfo) ?? false;
+    internal static bool KillOnParentExit(ProcessStartInfo startInfo) => Read(s_killOnParentExit, startInfo);
 
-    internal static bool StartDetached(ProcessStartInfo startInfo) => s_startDetached?.Invoke(startInfo) ?? false;
+    internal static bool StartDetached(ProcessStartInfo startInfo) => Read(s_startDetached, startInfo);
 
-    internal static bool StartSuspended(ProcessStartInfo startInfo) => s_startSuspended?.Invoke(startInfo) ?? false;
+    internal static bool StartSuspended(ProcessStartInfo startInfo) => Read(s_startSuspended, startInfo);
 
-    internal static bool CreateNewProcessGroup(ProcessStartInfo startInfo) => s_createNewProcessGroup?.Invoke(startInfo) ?? false;
+    internal static bool CreateNewProcessGroup(ProcessStartInfo startInfo) => Read(s_createNewProcessGroup, startInfo);
 
-    internal static bool UseCredentialsForNetworkingOnly(ProcessStartInfo startInfo) => s_useCredentialsForNetworkingOnly?.Invoke(startInfo) ?? false;
+    internal static bool UseCredentialsForNetworkingOnly(ProcessStartInfo startInfo) => Read(s_useCredentialsForNetworkingOnly, startInfo);
+
+    /// <summary>A flag's value; false where the runtime has no such property, or none on this system (its getter throws).</summary>
+    private static bool Read(Func<ProcessStartInfo, bool>? getter, ProcessStartInfo startInfo)
+    {
+        try
+        {
+            return getter?.Invoke(startInfo) ?? false;
+        }
+        catch (PlatformNotSupportedException)
+        {
+            return false; // cannot be set on this system either
+        }
+    }
 
     /// <summary>The name of the first property of a later runtime that is set on <paramref name="startInfo"/>, or null.</summary>
     internal static string? FirstUnknownSet(ProcessStartInfo startInfo) => FirstSet(startInfo, s_unknown);

@@ -34,7 +34,7 @@ internal sealed class StartRequest
     /// <exception cref="InvalidOperationException">A standard handle given together with its Redirect* property, or by
     /// both the start info and the options.</exception>
     /// <exception cref="ArgumentException">A null handle in a list, or a negative number.</exception>
-    /// <exception cref="PlatformNotSupportedException">A flag this system cannot honour.</exception>
+    /// <exception cref="InvalidOperationException">StartDetached with KillOnParentExit.</exception>
     internal static StartRequest From(ProcessStartInfo startInfo, ChildProcessOptions? options, bool nullForUnset = false)
     {
         var request = new StartRequest();
@@ -104,19 +104,42 @@ internal sealed class StartRequest
             _passed.Add((handles[i] ?? throw new ArgumentNullException($"InheritedHandles[{i}]"), Interop.SPAWN_SAME_NUMBER, paramName));
     }
 
-    /// <summary>The ni_spawn flags for the process options.</summary>
+    /// <summary>The ni_spawn flags for the process options; a system that cannot honour one says so (ENOTSUP) at the start.</summary>
     private static Interop.SpawnFlags ProcessFlags(bool killOnParentExit, bool detached, bool suspended, bool newProcessGroup)
     {
-        // The native side gains these flags with the process-lifetime work (NI_SPAWN_SUSPENDED and the others); until this
-        // build has them, each is refused by name.
+        if (detached && killOnParentExit)
+        {
+            throw new InvalidOperationException("StartDetached and KillOnParentExit cannot be combined: a detached child outlives this process, " +
+                "one killed on its exit does not.");
+        }
+        Interop.SpawnFlags flags = default;
         if (killOnParentExit)
-            throw Errors.ForUnsupportedOption(nameof(ChildProcessOptions.KillOnParentExit));
+            flags |= Interop.SpawnFlags.SPAWN_KILL_ON_PARENT_EXIT;
         if (detached)
-            throw Errors.ForUnsupportedOption(nameof(ChildProcessOptions.StartDetached));
+            flags |= Interop.SpawnFlags.SPAWN_DETACHED;
         if (suspended)
-            throw Errors.ForUnsupportedOption(nameof(ChildProcessOptions.StartSuspended));
+            flags |= Interop.SpawnFlags.SPAWN_SUSPENDED;
         if (newProcessGroup)
-            throw Errors.ForUnsupportedOption(nameof(ChildProcessOptions.CreateNewProcessGroup));
-        return default;
+            flags |= Interop.SpawnFlags.SPAWN_NEW_PROCESS_GROUP;
+        return flags;
     }
+
+    /// <summary>The names of the process options in <paramref name="flags"/>, for a system that refused one of them.</summary>
+    internal static string OptionNames(Interop.SpawnFlags flags)
+    {
+        var names = new List<string>();
+        if ((flags & Interop.SpawnFlags.SPAWN_KILL_ON_PARENT_EXIT) != 0)
+            names.Add(nameof(ChildProcessOptions.KillOnParentExit));
+        if ((flags & Interop.SpawnFlags.SPAWN_DETACHED) != 0)
+            names.Add(nameof(ChildProcessOptions.StartDetached));
+        if ((flags & Interop.SpawnFlags.SPAWN_SUSPENDED) != 0)
+            names.Add(nameof(ChildProcessOptions.StartSuspended));
+        if ((flags & Interop.SpawnFlags.SPAWN_NEW_PROCESS_GROUP) != 0)
+            names.Add(nameof(ChildProcessOptions.CreateNewProcessGroup));
+        return string.Join(" or ", names);
+    }
+
+    /// <summary>The process options, of all flags.</summary>
+    internal const Interop.SpawnFlags ProcessOptionFlags = Interop.SpawnFlags.SPAWN_KILL_ON_PARENT_EXIT | Interop.SpawnFlags.SPAWN_DETACHED
+        | Interop.SpawnFlags.SPAWN_SUSPENDED | Interop.SpawnFlags.SPAWN_NEW_PROCESS_GROUP;
 }

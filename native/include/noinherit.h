@@ -327,6 +327,7 @@ NI_API int32_t ni_seal(const ni_handle* keep, int32_t keep_count, int32_t* chang
 
 /* ni_fd_mapping.target: the child gets the source under its own number (value) */
 #define NI_SPAWN_SAME_NUMBER (-1)
+#define NI_SPAWN_TERMINAL (-2)  /* the source (ni_pty.console) is the child's standard streams and controlling terminal */
 
 /*
  * One handle the child receives: `source` (a descriptor / handle of this process; it need not be
@@ -337,6 +338,11 @@ NI_API int32_t ni_seal(const ni_handle* keep, int32_t keep_count, int32_t* chang
  * (NI_SPAWN_SAME_NUMBER, or its own value; other numbers fail with ERROR_NOT_SUPPORTED: Windows cannot
  * choose the value a handle gets in another process). The child's value then differs from ours; ni_spawn
  * rewrites it on the command line (see ni_spawn).
+ * NI_SPAWN_TERMINAL: the source is a pseudo-terminal (ni_pty_open's `console`). POSIX: it becomes the child's
+ * 0, 1 and 2 and the controlling terminal of a new session the child leads (its process group is the
+ * terminal's foreground group, so Ctrl-C reaches it); ENOTTY for a source that is no terminal. Windows: the
+ * pseudo console is attached to the child. At most one such mapping, and none then for targets 0, 1, 2 (EINVAL);
+ * it excludes NI_SPAWN_DETACHED (EINVAL).
  */
 typedef struct ni_fd_mapping
 {
@@ -344,12 +350,15 @@ typedef struct ni_fd_mapping
     int32_t target;
 } ni_fd_mapping;
 
-/* A started child: its process id and, where the system has one, a handle on the process itself (a Linux
-   pidfd, kernel 5.3+; a process HANDLE on Windows), else NI_INVALID_HANDLE. */
+/* A started child, as ni_spawn writes it; release it with ni_process_close. Every handle is NI_INVALID_HANDLE
+   when it does not apply. */
 typedef struct ni_process
 {
     int64_t pid;
-    ni_handle handle;
+    ni_handle handle; /* a handle on the process itself: a Linux pidfd (kernel 5.3+), a process HANDLE on Windows */
+    ni_handle resume; /* NI_SPAWN_SUSPENDED until ni_process_resume: POSIX a close-on-exec socket to the waiting
+                         child; Windows its primary thread */
+    ni_handle job;    /* Windows: the child's job object (NI_SPAWN_PROCESS_TREE, NI_SPAWN_KILL_ON_PARENT_EXIT) */
 } ni_process;
 
 /* ni_spawn flags. */
@@ -357,6 +366,41 @@ typedef struct ni_process
 #define NI_SPAWN_RAW_ARGUMENTS 0x0002  /* Windows: argv[1] appended verbatim (.Arguments). POSIX: ignored */
 #define NI_SPAWN_NO_WINDOW 0x0004  /* Windows: CREATE_NO_WINDOW. POSIX: ignored */
 #define NI_SPAWN_INHERIT_STDIO 0x0008  /* unmapped targets 0, 1, 2 get this process's open standard streams */
+#define NI_SPAWN_SUSPENDED 0x0010  /* the child waits, ready, until ni_process_resume lets it run the program */
+#define NI_SPAWN_NEW_PROCESS_GROUP 0x0020  /* the child leads a new process group (POSIX setpgid; Windows CREATE_NEW_PROCESS_GROUP) */
+#define NI_SPAWN_DETACHED 0x0040  /* the child leads a new session without a controlling terminal; it outlives us */
+#define NI_SPAWN_KILL_ON_PARENT_EXIT 0x0080  /* the child is killed when this process ends, however it ends */
+#define NI_SPAWN_PROCESS_TREE 0x0100  /* ni_kill_tree reaches the child's descendants (POSIX: a new process group; Windows: a job) */
+#define NI_SPAWN_LISTEN_PID 0x0200  /* POSIX: LISTEN_PID=<the child's own pid> in its environment. Windows: not supported */
+
+/*
+ * What the process flags do, in the child, before it runs the program:
+ *  - NI_SPAWN_SUSPENDED: the child does everything ni_spawn asks (descriptors, directory, session, signals)
+ *    and then waits, without having run the program; ni_spawn returns once it waits, so every failure up to
+ *    that point is still ni_spawn's error. result->resume is the means to let it go: ni_process_resume.
+ *    Meanwhile it holds only its mapped descriptors (POSIX), and ni_kill, ni_kill_tree and ni_wait work on
+ *    it as on any child. A child never resumed: ni_process_close (or this process ending) releases
+ *    result->resume, and the child then exits with 127 without running the program (POSIX); on Windows it
+ *    stays suspended until killed.
+ *  - NI_SPAWN_NEW_PROCESS_GROUP: the child leads a process group of its own (its pid is the group id), so
+ *    ni_signal_group reaches it and what it starts, and a Ctrl-C of our terminal does not.
+ *  - NI_SPAWN_DETACHED: the child leads a new session (and group) with no controlling terminal; nothing ties
+ *    it to us but what the caller maps (the standard streams included: map the null device to detach fully).
+ *    It excludes NI_SPAWN_KILL_ON_PARENT_EXIT and a NI_SPAWN_TERMINAL mapping (EINVAL).
+ *  - NI_SPAWN_KILL_ON_PARENT_EXIT: the child is killed (SIGKILL) when this process ends, however it ends
+ *    (exit, crash, SIGKILL), not when the thread that called ni_spawn ends. If this process is already gone
+ *    when the child has armed it, the child exits without running the program. Linux: the parent-death
+ *    signal, armed by a thread the library keeps for the life of the process (the kernel sends that signal
+ *    when the thread that created the child exits); it does not survive the child running a set-user-ID or
+ *    set-group-ID program, and descendants of the child are not covered. Windows: a job with
+ *    KILL_ON_JOB_CLOSE that this process keeps open. Other POSIX systems: ENOTSUP.
+ *  - NI_SPAWN_PROCESS_TREE: ni_kill_tree can reach the whole tree. POSIX: the child leads a new process group
+ *    (as NI_SPAWN_NEW_PROCESS_GROUP), which keeps the descendants that stay in it reachable even after their
+ *    parent died. Windows: the child is put in a job of its own (result->job).
+ *  - NI_SPAWN_LISTEN_PID: POSIX: the child's environment (envp, or this process's) gets LISTEN_PID=<the child's
+ *    own pid>, replacing any LISTEN_PID there, for sd_listen_fds(3) socket activation; the caller's strings
+ *    are not changed. Windows: ERROR_NOT_SUPPORTED (sockets are handed over by WSADuplicateSocketW there).
+ */
 
 /*
  * Starts `path` with the arguments `argv` (NULL-terminated; argv[0] is what the child sees as its name) and
@@ -364,13 +408,16 @@ typedef struct ni_process
  * `cwd` (NULL: this process's). The child holds exactly the `mapping_count` handles of `mappings` under
  * their targets, and nothing else: not the standard streams unless mapped (or NI_SPAWN_INHERIT_STDIO), not
  * descriptors that other code left inheritable. Errors: EINVAL for a NULL path, argv or result, unknown
- * flags, a negative target or two mappings with one target; EBADF (ERROR_INVALID_HANDLE) for a source that
- * is not open, or (POSIX) a target at or above the descriptor limit; EMFILE (POSIX) when the child has no
- * free descriptor number left for its temporary copies; and any failure of the child before it runs the
- * program (ENOENT, EACCES, ENOEXEC from execve; chdir's errors): a failed call leaves no process behind, so
- * a missing program is an error here, never a child that exits with 127. On success result->pid is the
- * child's id and result->handle a pidfd / process HANDLE (or NI_INVALID_HANDLE); release it with
- * ni_process_close.
+ * flags, flags that exclude each other (see the process flags above), a negative target other than
+ * NI_SPAWN_SAME_NUMBER and NI_SPAWN_TERMINAL, or two mappings with one target; ENOTSUP for a flag this
+ * system cannot honour; EBADF (ERROR_INVALID_HANDLE) for a source that is not open, or (POSIX) a target at
+ * or above the descriptor limit; EMFILE (POSIX) when the child has no free descriptor number left for its
+ * temporary copies; and any failure of the child before it runs the program (ENOENT, EACCES, ENOEXEC from
+ * execve; chdir's errors; with NI_SPAWN_SUSPENDED those up to the wait, execve's come from
+ * ni_process_resume): a failed call leaves no process behind, so a missing program is an error here, never a
+ * child that exits with 127. On success result->pid is the child's id, result->handle a pidfd / process
+ * HANDLE (or NI_INVALID_HANDLE), result->resume and result->job as described at ni_process; release them
+ * with ni_process_close.
  * POSIX: `path` is executed as given (no PATH search: resolve it first). The child's caught signals start
  * at their defaults and its signal mask is the calling thread's. The child is collected only by
  * ni_wait, which waits for this pid alone (never waitpid(-1)), so the children of other code in the
@@ -470,11 +517,91 @@ NI_API int32_t ni_wait_for_exit(const ni_process* process, int32_t timeout_ms, i
 NI_API int32_t ni_kill(const ni_process* process, int32_t signal);
 
 /*
- * Releases the process handle (pidfd / HANDLE) and sets it to NI_INVALID_HANDLE; a second call does
- * nothing. It neither waits nor kills: on POSIX a child never waited for stays a zombie until this process
- * exits.
+ * Sends `signal` to the process group the child leads (NI_SPAWN_NEW_PROCESS_GROUP, NI_SPAWN_PROCESS_TREE,
+ * NI_SPAWN_DETACHED or a NI_SPAWN_TERMINAL mapping), so that a shell and the programs it runs all get it, as a
+ * Ctrl-C of a terminal sends SIGINT to its foreground group; to the child alone, as ni_kill, when it leads no
+ * group. For a graceful stop: SIGTERM here, then ni_kill_tree with SIGKILL when the grace period ends. Once the
+ * child has been collected (ni_wait), the group is still reached while any member lives (the kernel keeps its
+ * id for it); ESRCH when nothing is left. EINVAL for a NULL process, a pid <= 0 or a negative signal (0 only
+ * checks). Windows: a child in a new process group gets CTRL_BREAK_EVENT for any signal but SIGKILL, which
+ * terminates it; otherwise as ni_kill.
+ */
+NI_API int32_t ni_signal_group(const ni_process* process, int32_t signal);
+
+/*
+ * Sends `signal` (SIGKILL to end them) to the child and every descendant of it, including those started while
+ * this runs. POSIX: the tree is the child, every process of the group it leads (NI_SPAWN_PROCESS_TREE or the
+ * other flags named at ni_signal_group), and, from /proc, every descendant of those by parentage, processes
+ * that left the group for one of their own (setpgid, setsid) included, with the groups they lead. Each is
+ * stopped (SIGSTOP) as it is found, and the list is read again until nothing new turns up once every member
+ * was seen stopped; then all are signalled, then continued (SIGCONT) unless the signal was SIGKILL or
+ * SIGSTOP: none can start a process that escapes. Out of reach: a descendant that left the group and whose
+ * parent had already died (it was handed to init or a subreaper: nothing ties it to the child any more), such
+ * as a daemon that forked twice; when the child leads no group, also descendants whose parent died, wherever
+ * they are (as with Process.Kill(true)). Without /proc (other systems): the child and its group only. Once
+ * the child has been collected, its group is still reached while any member lives (a member killed but not
+ * yet collected by its new parent counts). ESRCH when nothing was reached; EINVAL for a NULL process, a pid
+ * <= 0 or a signal <= 0. Windows: TerminateJobObject on result->job (any signal terminates), else the child
+ * alone.
+ */
+NI_API int32_t ni_kill_tree(const ni_process* process, int32_t signal);
+
+/*
+ * Lets a child started with NI_SPAWN_SUSPENDED run its program, and waits until it has (POSIX: until execve
+ * succeeded or failed). A failed execve (ENOENT, EACCES, ENOEXEC...) is returned here; the child has then
+ * exited and been collected: no process is left. A child that died while it waited (killed): ESRCH, and it is
+ * left for ni_wait. Either way, and on success, result->resume is released and set to NI_INVALID_HANDLE.
+ * EINVAL for a NULL process or one with no resume handle (not suspended, or already resumed). Windows:
+ * ResumeThread on the primary thread.
+ */
+NI_API int32_t ni_process_resume(ni_process* process);
+
+/*
+ * Releases every handle of `process` (handle, resume, job) that is not NI_INVALID_HANDLE and sets each to
+ * NI_INVALID_HANDLE; a second call does nothing. It neither waits nor kills: on POSIX a child never waited for
+ * stays a zombie until this process exits. A suspended child that was never resumed exits (127) without
+ * running its program once its resume handle is released (POSIX).
  */
 NI_API int32_t ni_process_close(ni_process* process);
+
+/* ---- Pseudo-terminals: a child on a terminal of its own. ---- */
+
+/* A pseudo-terminal. POSIX: input and output are both the master (one descriptor), console the slave; all
+   close-on-exec. Windows: input is our write end, output our read end, console the pseudo console (HPCON). */
+typedef struct ni_pty
+{
+    ni_handle input;   /* write the child's keystrokes here (0x03 is Ctrl-C) */
+    ni_handle output;  /* read what the child writes to its terminal */
+    ni_handle console; /* map it to the child with target NI_SPAWN_TERMINAL */
+} ni_pty;
+
+/*
+ * Opens a new pseudo-terminal of `columns` x `rows` characters, every handle non-inheritable; start children
+ * on it with a NI_SPAWN_TERMINAL mapping of `console`. POSIX: the master from /dev/ptmx (posix_openpt),
+ * unlocked, its slave opened without becoming our controlling terminal, both close-on-exec (atomically on
+ * Linux; elsewhere set right after); the terminal starts in the system's default mode (echo, canonical
+ * input, Ctrl-C as SIGINT). End of output: the master reads what the children wrote, then, once every
+ * descriptor of the slave is closed (the children's and ours), fails with EIO on Linux (0 bytes, end of file,
+ * elsewhere): so close our `console` as soon as the children are started (ni_close it and set it to
+ * NI_INVALID_HANDLE; ni_spawn does not close it) or reading never ends. EINVAL for a NULL result or a size
+ * outside 1..65535; the system's error otherwise (ENOENT or EACCES without /dev/ptmx, ENOSPC when the system
+ * has no terminal left); nothing is left open on failure.
+ */
+NI_API int32_t ni_pty_open(int32_t columns, int32_t rows, ni_pty* result);
+
+/*
+ * Sets the terminal's size to `columns` x `rows`. POSIX: TIOCSWINSZ, which sends SIGWINCH to the terminal's
+ * foreground process group when the size changes. EINVAL for a NULL pty or a size outside 1..65535; EBADF
+ * once the pty is closed.
+ */
+NI_API int32_t ni_pty_resize(const ni_pty* pty, int32_t columns, int32_t rows);
+
+/*
+ * Closes every handle of `pty` that is still open (POSIX: the master once, and the console unless the caller
+ * closed it already) and sets each to NI_INVALID_HANDLE; a second call does nothing. Children still on the
+ * terminal get SIGHUP once the master is closed (POSIX). EINVAL for a NULL pty.
+ */
+NI_API int32_t ni_pty_close(ni_pty* pty);
 
 #ifdef __cplusplus
 }

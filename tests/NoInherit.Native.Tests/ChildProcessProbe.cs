@@ -16,7 +16,7 @@ namespace NoInherit.Native.Tests;
 /// <item>Linux: a /bin/sh whose loop prints the number and readlink target of every entry of its own /proc/&lt;pid&gt;/fd.
 /// A descriptor is inherited when the child holds the same number with the same target as the parent. Under
 /// qemu-user the shell is a host binary that the kernel runs natively, and /proc is the host's: it works the same.</item>
-/// <item>Windows: ni_handleprobe.exe (tests/native/windows, copied beside the tests), given handle values on its command
+/// <item>Windows: ni_handleprobe.exe (tests/native, copied beside the tests), given handle values on its command
 /// line, prints for each "-" or what the handle is in the child ("disk &lt;final path&gt;", "socket &lt;host&gt; &lt;port&gt;",
 /// "pipe &lt;bytes waiting&gt;", ...). An inherited handle keeps its value, so a handle is inherited when the child holds
 /// the same value and describes it as this process describes its own (<see cref="TargetOf(SafeHandle)"/>, the same
@@ -162,7 +162,7 @@ internal static class ChildProcessProbe
         }
 
         string probe = Path.Combine(AppContext.BaseDirectory, "ni_handleprobe.exe");
-        Assert.True(File.Exists(probe), $"{probe} is missing: the win-x64 native build (tests/native/windows) makes it and the test project copies it");
+        Assert.True(File.Exists(probe), $"{probe} is missing: the win-x64 native build (tests/native) makes it and the test project copies it");
         var start = new ProcessStartInfo(probe)
         {
             UseShellExecute = false,

@@ -16,7 +16,8 @@
  *
  * Safety: every path is inside a scratch directory made at start (".." components are defused and the
  * fixtures' symlinks point inside it), so nothing outside it is ever written; the only program ni_spawn
- * can start is /bin/true; ni_kill is only ever sent signal 0 or aimed at our own /bin/true; ni_seal
+ * can start is /bin/true; ni_kill, ni_signal_group and ni_kill_tree only ever send signal 0, or SIGCONT to our
+ * own /bin/true; ni_seal
  * only sets close-on-exec. Handle values that are descriptors are our own fixtures.
  */
 #define _GNU_SOURCE
@@ -51,7 +52,9 @@
 #define OPEN_KNOWN (NI_O_ACCMODE | NI_O_CREAT | NI_O_EXCL | NI_O_TRUNC | NI_O_APPEND | NI_O_SYNC | NI_O_NOFOLLOW | \
                     NI_O_NOTDIR | NI_O_SHLOCK | NI_O_EXLOCK | NI_O_SHARE_READ | NI_O_SHARE_WRITE | NI_O_SHARE_DELETE | \
                     NI_O_DELETE_ON_CLOSE | NI_O_ASYNC | NI_O_RANDOM | NI_O_SEQUENTIAL)
-#define SPAWN_KNOWN (NI_SPAWN_DEFAULT_SIGPIPE | NI_SPAWN_RAW_ARGUMENTS | NI_SPAWN_NO_WINDOW | NI_SPAWN_INHERIT_STDIO)
+#define SPAWN_KNOWN (NI_SPAWN_DEFAULT_SIGPIPE | NI_SPAWN_RAW_ARGUMENTS | NI_SPAWN_NO_WINDOW | NI_SPAWN_INHERIT_STDIO | \
+                     NI_SPAWN_SUSPENDED | NI_SPAWN_NEW_PROCESS_GROUP | NI_SPAWN_DETACHED |                        \
+                     NI_SPAWN_KILL_ON_PARENT_EXIT | NI_SPAWN_PROCESS_TREE | NI_SPAWN_LISTEN_PID)
 
 /* ---- Reading the input: past its end everything reads as 0. ---- */
 
@@ -571,7 +574,7 @@ static void op_close_preallocate(struct reader* r)
     ni_handle bad = invalid_handle(r);
     int32_t rc = ni_close(bad);
     expect("ni_close (no descriptor)", rc, EBADF);
-    ni_process process = { (int64_t)u64(r), bad };
+    ni_process process = { (int64_t)u64(r), bad, NI_INVALID_HANDLE, NI_INVALID_HANDLE };
     rc = ni_process_close(u8(r) == 0xff ? NULL : &process);
     check_code("ni_process_close", rc);
     if (bad != NI_INVALID_HANDLE && rc != EBADF && rc != EINVAL)
@@ -708,19 +711,39 @@ static void op_spawn(struct reader* r)
     }
     uint8_t shape = u8(r) % 8; /* 5: argv NULL, 6: result NULL, 7: a negative count */
     int32_t flags = flag_word(r, SPAWN_KNOWN);
-    ni_process process = { 12345, SENTINEL };
+    ni_process process = { 12345, SENTINEL, SENTINEL, SENTINEL };
     int32_t rc = ni_spawn(path, shape == 5 ? NULL : argv, u8(r) & 1 ? NULL : envp, cwd, mappings,
                           shape == 7 ? -count - 1 : count, flags, shape == 6 ? NULL : &process);
     check_code("ni_spawn", rc);
-    if (path == NULL || shape >= 5 || (flags & ~SPAWN_KNOWN))
+    if (path == NULL || shape >= 5 || (flags & ~SPAWN_KNOWN) ||
+        ((flags & NI_SPAWN_DETACHED) && (flags & NI_SPAWN_KILL_ON_PARENT_EXIT)))
         expect("ni_spawn (invalid arguments)", rc, EINVAL);
     else if (any_invalid && rc == 0)
         FAIL("ni_spawn succeeded with a mapping whose source is no descriptor");
+    if (rc == 0 && (flags & NI_SPAWN_SUSPENDED))
+    {
+        /* Waiting before execve: resuming gives execve's answer, and a failed one leaves no child. */
+        check_created("ni_spawn (resume)", process.resume);
+        int32_t resumed = ni_process_resume(&process);
+        check_code("ni_process_resume", resumed);
+        if (process.resume != NI_INVALID_HANDLE)
+            FAIL("ni_process_resume left the resume handle");
+        if (resumed != 0)
+        {
+            expect("ni_process_close", ni_process_close(&process), 0);
+            rc = -1; /* nothing more to check: the child is gone */
+        }
+    }
+    else if (rc == 0 && process.resume != NI_INVALID_HANDLE)
+        FAIL("ni_spawn gave a resume handle to a child not suspended");
     if (rc == 0)
     {
         if (process.handle != NI_INVALID_HANDLE)
             check_created("ni_spawn (pidfd)", process.handle);
         expect("ni_kill(signal 0)", ni_kill(&process, 0), 0);
+        expect("ni_signal_group(signal 0)", ni_signal_group(&process, 0), 0);
+        /* Stops what it finds of the tree (our /bin/true, its group), then continues it: harmless. */
+        expect("ni_kill_tree(SIGCONT)", ni_kill_tree(&process, SIGCONT), 0);
         int32_t exited = 0, code = -1;
         expect("ni_wait_for_exit", ni_wait_for_exit(&process, -1, &exited), 0);
         if (!exited)
@@ -734,13 +757,13 @@ static void op_spawn(struct reader* r)
             FAIL("the child of a successful ni_spawn exited with %d", code);
         expect("ni_process_close", ni_process_close(&process), 0);
     }
-    else if (process.pid != 12345 || process.handle != SENTINEL)
+    else if (rc > 0 && (process.pid != 12345 || process.handle != SENTINEL))
     {
         FAIL("ni_spawn failed (%d) but wrote its result", rc);
     }
 
     /* ni_wait and ni_kill on processes that are not ours: invalid, or signal 0 only. */
-    ni_process other = { -(int64_t)(u32(r) % 3), NI_INVALID_HANDLE };
+    ni_process other = { -(int64_t)(u32(r) % 3), NI_INVALID_HANDLE, NI_INVALID_HANDLE, NI_INVALID_HANDLE };
     int32_t exited, code;
     expect("ni_wait (pid <= 0)", ni_wait(&other, 0, &exited, &code), EINVAL);
     expect("ni_wait_for_exit (pid <= 0)", ni_wait_for_exit(&other, 0, &exited), EINVAL);
@@ -752,6 +775,42 @@ static void op_spawn(struct reader* r)
     expect("ni_wait_for_exit(NULL)", ni_wait_for_exit(NULL, 0, &exited), EINVAL);
     expect("ni_wait(NULL)", ni_wait(NULL, 0, &exited, &code), EINVAL);
     expect("ni_kill(NULL)", ni_kill(NULL, 0), EINVAL);
+    expect("ni_kill_tree (signal <= 0)", ni_kill_tree(&other, -(int32_t)(u8(r) % 100)), EINVAL);
+    expect("ni_signal_group (negative signal)", ni_signal_group(&other, -(int32_t)(u8(r) % 100) - 1), EINVAL);
+    expect("ni_kill_tree(NULL)", ni_kill_tree(NULL, SIGKILL), EINVAL);
+    expect("ni_signal_group(NULL)", ni_signal_group(NULL, 0), EINVAL);
+    expect("ni_process_resume(NULL)", ni_process_resume(NULL), EINVAL);
+    expect("ni_process_resume (nothing to resume)", ni_process_resume(&other), EINVAL);
+}
+
+/* Pseudo-terminals: any size; what opens is close-on-exec and closes completely. */
+static void op_pty(struct reader* r)
+{
+    int32_t columns = (int32_t)u32(r) % 70000 - 10, rows = (int32_t)u32(r) % 70000 - 10;
+    ni_pty pty = { SENTINEL, SENTINEL, SENTINEL };
+    int32_t rc = ni_pty_open(columns, rows, u8(r) == 0xff ? NULL : &pty);
+    check_code("ni_pty_open", rc);
+    int valid = columns >= 1 && columns <= 65535 && rows >= 1 && rows <= 65535;
+    if (!valid || pty.input == SENTINEL)
+    {
+        if (!valid)
+            expect("ni_pty_open (size)", rc, EINVAL);
+        if (pty.input != SENTINEL || pty.output != SENTINEL || pty.console != SENTINEL)
+            FAIL("ni_pty_open failed (%d) but wrote its result", rc);
+        return;
+    }
+    if (rc != 0)
+        return;
+    check_created("ni_pty_open (master)", pty.output);
+    check_created("ni_pty_open (console)", pty.console);
+    if (pty.input != pty.output)
+        FAIL("ni_pty_open: input %lld and output %lld differ", (long long)pty.input, (long long)pty.output);
+    int32_t c = (int32_t)u32(r) % 70000 - 10, w = (int32_t)u32(r) % 70000 - 10;
+    int32_t resized = ni_pty_resize(&pty, c, w);
+    expect("ni_pty_resize", resized, c >= 1 && c <= 65535 && w >= 1 && w <= 65535 ? 0 : EINVAL);
+    expect("ni_pty_close", ni_pty_close(&pty), 0);
+    expect("ni_pty_close (again)", ni_pty_close(&pty), 0);
+    expect("ni_pty_resize (closed)", ni_pty_resize(&pty, 80, 24), EBADF);
 }
 
 static void op_constants(struct reader* r)
@@ -768,7 +827,7 @@ static void op_constants(struct reader* r)
 typedef void (*operation)(struct reader*);
 static const operation g_operations[] = {
     op_open, op_socket, op_accept, op_copyfile, op_pipe_dup, op_inheritable,
-    op_close_preallocate, op_errors_describe, op_list_seal, op_spawn, op_constants,
+    op_close_preallocate, op_errors_describe, op_list_seal, op_spawn, op_constants, op_pty,
 };
 
 static void remove_scratch(void)

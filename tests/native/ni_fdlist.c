@@ -1,17 +1,22 @@
-/* The checker the tests start as a child: prints "<fd> <target>" for every descriptor it was
-   started with, so a test sees exactly what a real child process inherits. */
+/* The checker the POSIX tests start as a child: prints "<fd> <description>" (ni_test_describe_handle)
+   for every descriptor it was started with, so a test sees exactly what a real child process inherits. */
+#include "ni_test.h"
+
 #include <dirent.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
+
+#ifdef __linux__
+#  define FD_DIR "/proc/self/fd"
+#else
+#  define FD_DIR "/dev/fd"
+#endif
 
 int main(void)
 {
-    DIR* dir = opendir("/proc/self/fd");
+    DIR* dir = opendir(FD_DIR);
     if (dir == NULL)
     {
-        perror("ni_fdlist: /proc/self/fd");
+        perror("ni_fdlist: " FD_DIR);
         return 1;
     }
     struct dirent* entry;
@@ -20,15 +25,9 @@ int main(void)
         int fd = atoi(entry->d_name);
         if (entry->d_name[0] == '.' || fd == dirfd(dir))
             continue;
-        char target[PATH_MAX];
-        ssize_t n = readlinkat(dirfd(dir), entry->d_name, target, sizeof target - 1);
-        if (n < 0)
-        {
-            perror("ni_fdlist: readlink");
-            return 1;
-        }
-        target[n] = '\0';
-        printf("%d %s\n", fd, target);
+        char description[NI_TEST_DESCRIPTION_MAX];
+        ni_test_describe_handle(fd, description, sizeof description);
+        printf("%d %s\n", fd, description);
     }
     closedir(dir);
     return fflush(stdout) == 0 ? 0 : 1;

@@ -1,16 +1,10 @@
-/* The portable part of the test framework: checks, the runner, the temp dir and file helpers. */
+/* The portable core of the test framework: the checks, the runner and the roles a test program plays
+   as a child. */
 #include "ni_test.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef _WIN32
-#  define NI_TEST_SEPARATOR "\\"
-#else
-#  define NI_TEST_SEPARATOR "/"
-#endif
 
 static int g_failures;
 static int g_skips;
@@ -64,73 +58,54 @@ void ni_test_skip(const char* why)
 
 void ni_test_path(char out[NI_TEST_PATH_MAX], const char* name)
 {
-    CHECK(snprintf(out, NI_TEST_PATH_MAX, "%s" NI_TEST_SEPARATOR "%s", g_dir, name) < NI_TEST_PATH_MAX);
+    ni_test_path_in(out, g_dir, name);
 }
 
-int ni_test_write_file(const char* path, const void* data, size_t size, int mode)
+int ni_test_role(const char* role, int argc, char** argv)
 {
-    FILE* f = ni_test_fopen(path, "wb", mode);
-    if (f == NULL)
-        return errno != 0 ? errno : -1;
-    int error = fwrite(data, 1, size, f) == size ? 0 : -1;
-    if (fclose(f) != 0 && error == 0)
-        error = -1;
-    return error;
-}
-
-char* ni_test_read_stream(FILE* f, size_t* size)
-{
-    size_t length = 0, capacity = 4096;
-    char* data = malloc(capacity + 1);
-    while (data != NULL)
+    int code = ni_test_platform_role(role, argc, argv);
+    if (code >= 0)
+        return code;
+    if (strcmp(role, "exit") == 0)
+        return argc > 1 ? atoi(argv[1]) : 91;
+    if (strcmp(role, "wait") == 0)
     {
-        length += fread(data + length, 1, capacity - length, f);
-        if (length < capacity)
-            break; /* the end, or an error (ferror below) */
-        char* bigger = realloc(data, capacity * 2 + 1);
-        if (bigger == NULL)
+        while (fgetc(stdin) != EOF)
         {
-            free(data);
-            return NULL;
         }
-        data = bigger;
-        capacity *= 2;
+        return 0;
     }
-    if (data != NULL && ferror(f))
+    if (strcmp(role, "argv") == 0)
     {
-        free(data);
-        return NULL;
+        for (int i = 1; i < argc; i++)
+            printf("[%s]", argv[i]);
+        return fflush(stdout) == 0 ? 0 : 1;
     }
-    if (data != NULL)
-    {
-        data[length] = '\0'; /* so that text content can be used as a string */
-        if (size != NULL)
-            *size = length;
-    }
-    return data;
+    fprintf(stderr, "%s: no role \"%s\"\n", argv[0], role);
+    return 90;
 }
 
-char* ni_test_read_file(const char* path, size_t* size)
+/* Runs one case; its result printed as "[ OK ]", "[ FAIL ]" or "[ SKIP ]". */
+static void run_case(const struct ni_test_case* c)
 {
-    FILE* f = ni_test_fopen(path, "rb", 0);
-    if (f == NULL)
-        return NULL;
-    char* data = ni_test_read_stream(f, size);
-    fclose(f);
-    return data;
-}
-
-int ni_test_file_equals(const char* path, const void* data, size_t size)
-{
-    size_t actual_size;
-    char* actual = ni_test_read_file(path, &actual_size);
-    int equal = actual != NULL && actual_size == size && memcmp(actual, data, size) == 0;
-    free(actual);
-    return equal;
+    int failures = g_failures, skips = g_skips;
+    int handles = ni_test_count_handles();
+    printf("[ RUN  ] %s\n", c->name);
+    fflush(stdout);
+    c->run();
+    int after = ni_test_count_handles();
+    if (after != handles)
+        ni_test_fail(__FILE__, __LINE__, "%s leaked: %d handles open before it, %d after", c->name, handles, after);
+    ni_test_clean_dir(g_dir, 0);
+    printf("[ %s ] %s\n", g_failures != failures ? "FAIL" : g_skips != skips ? "SKIP" : " OK ", c->name);
+    fflush(stdout);
 }
 
 int ni_test_main(int argc, char** argv, const struct ni_test_case* cases, size_t count)
 {
+    const char* role = getenv("NI_TEST_ROLE");
+    if (role != NULL)
+        return ni_test_role(role, argc, argv);
     if (argc < 2)
     {
         fprintf(stderr, "usage: %s <child> [<case> [<emulator> [<emulator args>...]]]\n", argv[0]);
@@ -139,32 +114,17 @@ int ni_test_main(int argc, char** argv, const struct ni_test_case* cases, size_t
     const char* only = argc > 2 ? argv[2] : NULL;
     size_t selected = 0;
     for (size_t i = 0; i < count; i++)
-        selected += only == NULL || strcmp(cases[i].name, only) == 0;
+        selected += cases[i].name != NULL && (only == NULL || strcmp(cases[i].name, only) == 0);
     if (selected == 0)
     {
-        fprintf(stderr, "%s: no case named \"%s\"\n", argv[0], only);
+        fprintf(stderr, "%s: no case named \"%s\" on this platform\n", argv[0], only != NULL ? only : "");
         return 2;
     }
-    if (ni_test_platform_start(argv[1], argc > 3 ? argv + 3 : NULL, g_dir) != 0)
+    if (ni_test_platform_start(argv[0], argv[1], argc > 3 ? argv + 3 : NULL, g_dir) != 0)
         return 2;
-
     for (size_t i = 0; i < count; i++)
-    {
-        if (only != NULL && strcmp(cases[i].name, only) != 0)
-            continue;
-        int failures = g_failures, skips = g_skips;
-        int handles = ni_test_count_handles();
-        printf("[ RUN  ] %s\n", cases[i].name);
-        fflush(stdout);
-        cases[i].run();
-        int after = ni_test_count_handles();
-        if (after != handles)
-            ni_test_fail(__FILE__, __LINE__, "%s leaked: %d handles open before it, %d after", cases[i].name,
-                         handles, after);
-        ni_test_clean_dir(g_dir, 0);
-        printf("[ %s ] %s\n", g_failures != failures ? "FAIL" : g_skips != skips ? "SKIP" : " OK ", cases[i].name);
-        fflush(stdout);
-    }
+        if (cases[i].name != NULL && (only == NULL || strcmp(cases[i].name, only) == 0))
+            run_case(&cases[i]);
     ni_test_clean_dir(g_dir, 1);
     printf("%lu tests, %d failed checks, %d skipped checks\n", (unsigned long)selected, g_failures, g_skips);
     return g_failures != 0 ? 1 : g_skips != 0 ? NI_TEST_SKIPPED : 0;

@@ -1,24 +1,48 @@
-/* The POSIX part of the test framework: the checker child (ni_fdlist), /proc/self/fd, and faults
-   injected with a seccomp filter. */
+/* The POSIX part of the test framework: the checker child (ni_fdlist), this process's descriptors, the
+   file and descriptor primitives, and faults injected with a seccomp filter (Linux). Linux lists
+   descriptors in /proc/self/fd; elsewhere /dev/fd. */
 #include "ni_test.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
+#include <time.h>
+
+#ifdef __linux__
+#  include <sys/prctl.h>
+#  include <sys/syscall.h>
+#  define FD_DIR "/proc/self/fd"
+#else
+#  define FD_DIR "/dev/fd"
+#endif
 
 /* [emulator, emulator args...,] checker, NULL: built before any fork, execv'd as it is. */
 static char** g_child_argv;
+static char g_self[PATH_MAX];
 
-int ni_test_platform_start(const char* child, char** emulator, char dir[NI_TEST_PATH_MAX])
+/* This program's path, for the tests that start it as a child (ni_test_role). */
+static int find_self(const char* argv0)
+{
+#ifdef __linux__
+    ssize_t n = readlink("/proc/self/exe", g_self, sizeof g_self - 1);
+    if (n > 0)
+    {
+        g_self[n] = '\0';
+        return 0;
+    }
+#endif
+    (void)argv0;
+    return realpath(argv0, g_self) != NULL ? 0 : -1;
+}
+
+int ni_test_platform_start(const char* self, const char* child, char** emulator, char dir[NI_TEST_PATH_MAX])
 {
     size_t n = 0;
     while (emulator != NULL && emulator[n] != NULL)
@@ -29,6 +53,8 @@ int ni_test_platform_start(const char* child, char** emulator, char dir[NI_TEST_
     for (size_t i = 0; i < n; i++)
         g_child_argv[i] = emulator[i];
     g_child_argv[n] = (char*)child;
+    if (find_self(self) != 0)
+        return -1;
 
     const char* tmp = getenv("TMPDIR");
     char template[PATH_MAX];
@@ -42,6 +68,38 @@ int ni_test_platform_start(const char* child, char** emulator, char dir[NI_TEST_
     signal(SIGPIPE, SIG_IGN); /* a write to a closed pipe or socket fails a check, not the run */
     return 0;
 }
+
+int ni_test_platform_role(const char* role, int argc, char** argv)
+{
+    (void)argc; (void)argv;
+    if (strcmp(role, "accept") != 0)
+        return -1;
+    int connection = accept(3, NULL, NULL);
+    if (connection < 0)
+        return 3;
+    ssize_t n = write(connection, "accepted", 8);
+    close(connection);
+    return n == 8 ? 0 : 4;
+}
+
+char* const* ni_test_child_argv(void)
+{
+    return g_child_argv;
+}
+
+const char* ni_test_self(void)
+{
+    return g_self;
+}
+
+long long ni_test_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* ---- Files ---- */
 
 static int remove_entry(const char* path, const struct stat* st, int type, struct FTW* ftw)
 {
@@ -79,68 +137,191 @@ FILE* ni_test_fopen(const char* path, const char* how, int mode)
     return f;
 }
 
-/* Calls fn for each descriptor of this process but the listing's own; stops at a nonzero result. */
-static int each_fd(int (*fn)(int fd, const char* target, void* arg), void* arg)
+int ni_test_mkdir(const char* path)
 {
-    DIR* dir = opendir("/proc/self/fd");
-    if (dir == NULL)
-        return -1;
-    int result = 0;
-    struct dirent* entry;
-    while (result == 0 && (entry = readdir(dir)) != NULL)
-    {
-        int fd = atoi(entry->d_name);
-        if (entry->d_name[0] == '.' || fd == dirfd(dir))
-            continue;
-        char target[PATH_MAX];
-        ssize_t n = readlinkat(dirfd(dir), entry->d_name, target, sizeof target - 1);
-        target[n < 0 ? 0 : n] = '\0';
-        result = fn(fd, target, arg);
-    }
-    closedir(dir);
-    return result;
+    return mkdir(path, 0755) == 0 ? 0 : errno;
 }
 
-static int count_one(int fd, const char* target, void* arg)
+int ni_test_remove(const char* path)
 {
-    (void)fd; (void)target;
-    ++*(int*)arg;
+    return unlink(path) == 0 ? 0 : errno;
+}
+
+int ni_test_exists(const char* path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+long long ni_test_file_size(const char* path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+int ni_test_file_mode(const char* path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+int ni_test_count_entries(const char* dir, const char* prefix)
+{
+    DIR* d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    int count = 0;
+    struct dirent* entry;
+    while ((entry = readdir(d)) != NULL)
+        count += strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0 &&
+                 strncmp(entry->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return count;
+}
+
+int ni_test_file_is_open(const char* path)
+{
+    static ni_handle fds[4096];
+    int count = ni_test_list_handles(fds, 4096);
+    for (int i = 0; i < count && i < 4096; i++)
+    {
+        static char description[NI_TEST_DESCRIPTION_MAX];
+        ni_test_describe_handle(fds[i], description, sizeof description);
+        if (strcmp(description, path) == 0)
+            return 1;
+    }
     return 0;
 }
 
-int ni_test_count_handles(void)
+/* ---- Descriptors ---- */
+
+int ni_test_list_handles(ni_handle* out, int capacity)
 {
+    DIR* dir = opendir(FD_DIR);
+    if (dir == NULL)
+        return -1;
     int count = 0;
-    return each_fd(count_one, &count) < 0 ? -1 : count;
+    struct dirent* entry;
+    while ((entry = readdir(dir)) != NULL)
+    {
+        int fd = atoi(entry->d_name);
+        if (entry->d_name[0] == '.' || fd == dirfd(dir))
+            continue; /* the listing's own */
+        if (count < capacity)
+            out[count] = fd;
+        count++;
+    }
+    closedir(dir);
+    return count;
 }
 
-static int match_target(int fd, const char* target, void* arg)
+int ni_test_socket_error(void)
 {
-    return strcmp(target, (const char*)arg) == 0 ? fd + 1 : 0;
+    return errno;
 }
 
-int ni_test_find_fd(const char* target)
+long long ni_test_write(ni_handle h, const void* data, size_t size)
 {
-    int found = each_fd(match_target, (void*)target);
-    return found > 0 ? found - 1 : -1;
+    ssize_t n = write((int)h, data, size);
+    return n >= 0 ? (long long)n : -(long long)errno;
 }
 
-void ni_test_inode_target(int fd, char* out, size_t size)
+long long ni_test_read(ni_handle h, void* data, size_t size)
 {
-    struct stat st;
-    out[0] = '\0';
-    if (!CHECK(fstat(fd, &st) == 0))
-        return;
-    if (S_ISSOCK(st.st_mode))
-        snprintf(out, size, "socket:[%llu]", (unsigned long long)st.st_ino);
-    else if (CHECK(S_ISFIFO(st.st_mode)))
-        snprintf(out, size, "pipe:[%llu]", (unsigned long long)st.st_ino);
+    ssize_t n = read((int)h, data, size);
+    return n >= 0 ? (long long)n : -(long long)errno;
 }
 
-char* ni_test_child_fds(void)
+long long ni_test_seek(ni_handle h, long long offset, int whence)
 {
+    off_t position = lseek((int)h, (off_t)offset, whence);
+    return position >= 0 ? (long long)position : -(long long)errno;
+}
+
+char* ni_test_read_all(ni_handle h, int timeout_ms, int* timed_out)
+{
+    size_t size = 0, capacity = 4096;
+    char* text = malloc(capacity);
+    *timed_out = 0;
+    for (;;)
+    {
+        struct pollfd p = { (int)h, POLLIN, 0 };
+        if (poll(&p, 1, timeout_ms) == 0)
+        {
+            *timed_out = 1;
+            break;
+        }
+        if (size + 1024 > capacity)
+            text = realloc(text, capacity *= 2);
+        ssize_t n = read((int)h, text + size, capacity - size - 1);
+        if (n <= 0)
+            break;
+        size += (size_t)n;
+    }
+    text[size] = '\0';
+    return text;
+}
+
+int ni_test_set_nonblocking(ni_handle h, int on)
+{
+    int flags = fcntl((int)h, F_GETFL);
+    return flags >= 0 && fcntl((int)h, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) == 0;
+}
+
+int ni_test_inherit_flag(ni_handle h)
+{
+    int flags = h >= 0 && h <= INT_MAX ? fcntl((int)h, F_GETFD) : -1;
+    return flags < 0 ? -1 : (flags & FD_CLOEXEC) == 0;
+}
+
+int ni_test_make_inheritable(ni_handle h)
+{
+    return fcntl((int)h, F_SETFD, 0) == 0;
+}
+
+ni_handle ni_test_plain_file(const char* path)
+{
+    return open(path, O_RDWR | O_CREAT, 0600);
+}
+
+int ni_test_plain_pipe(ni_handle* read_end, ni_handle* write_end)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return 0;
+    *read_end = fds[0];
+    *write_end = fds[1];
+    return 1;
+}
+
+ni_handle ni_test_plain_dup(ni_handle h)
+{
+    return dup((int)h);
+}
+
+/* ---- The checker child ---- */
+
+/* A pipe whose ends this process's other children never inherit. */
+static int private_pipe(int fds[2])
+{
+#ifdef __linux__
+    return pipe2(fds, O_CLOEXEC);
+#else
+    /* No pipe2: a child started between the two calls could inherit it, which only the concurrent tests
+       (the race) would notice. */
+    if (pipe(fds) != 0)
+        return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}
+
+char* ni_test_probe(const ni_handle* handles, size_t count)
+{
+    (void)handles; (void)count; /* the checker lists every descriptor it has */
     int out[2];
-    if (!CHECK(pipe2(out, O_CLOEXEC) == 0))
+    if (!CHECK(private_pipe(out) == 0))
         return NULL;
     pid_t pid = fork();
     if (pid == 0)
@@ -169,86 +350,57 @@ char* ni_test_child_fds(void)
     return list;
 }
 
-int ni_test_fds_have(const char* list, int fd, const char* target)
+/* ---- Processes, through /proc/<pid>/stat (Linux) ---- */
+
+int ni_test_proc_stat(int pid, struct ni_test_proc* proc)
 {
-    for (const char* line = list; line != NULL && *line != '\0';)
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    char* text = ni_test_read_file(path, NULL);
+    /* "pid (comm) state ppid pgrp session tty_nr tpgid ...": comm may hold anything, so count from its last ')'. */
+    const char* end = text != NULL ? strrchr(text, ')') : NULL;
+    int found = end != NULL && sscanf(end + 1, " %c %d %d %d %d %d", &proc->state, &proc->parent, &proc->group,
+                                      &proc->session, &proc->tty, &proc->foreground) == 6;
+    free(text);
+    return found;
+}
+
+int ni_test_alive(int pid)
+{
+    struct ni_test_proc proc;
+    return ni_test_proc_stat(pid, &proc) && proc.state != 'Z' && proc.state != 'X';
+}
+
+int ni_test_wait_gone(int pid, int timeout_ms)
+{
+    struct timespec pause = { 0, 1000000 };
+    long long deadline = ni_test_now_ms() + timeout_ms;
+    while (ni_test_alive(pid))
     {
-        char* rest;
-        long number = strtol(line, &rest, 10);
-        const char* end = strchr(rest, '\n');
-        size_t length = end != NULL ? (size_t)(end - rest) : strlen(rest);
-        if (*rest == ' ' && (fd < 0 || number == fd) &&
-            (target == NULL || (length - 1 == strlen(target) && memcmp(rest + 1, target, length - 1) == 0)))
-            return 1;
-        line = end != NULL ? end + 1 : NULL;
+        if (ni_test_now_ms() > deadline)
+            return 0;
+        nanosleep(&pause, NULL);
     }
-    return 0;
-}
-
-int ni_test_child_sees(int fd, const char* target)
-{
-    char* list = ni_test_child_fds();
-    int seen = ni_test_fds_have(list, fd, target);
-    free(list);
-    return seen;
-}
-
-static int own_target_is(const char* file, int line, int fd, const char* target)
-{
-    char path[64], actual[PATH_MAX];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(path, actual, sizeof actual - 1);
-    actual[n < 0 ? 0 : n] = '\0';
-    if (strcmp(actual, target) != 0)
-        ni_test_fail(file, line, "fd %d is \"%s\" here, not \"%s\": the child's list cannot prove anything",
-                     fd, actual, target);
-    return strcmp(actual, target) == 0;
-}
-
-int ni_test_check_inheritance(const char* file, int line, int ours, const char* ours_target,
-                              int control, const char* control_target)
-{
-    if (!own_target_is(file, line, ours, ours_target) || !own_target_is(file, line, control, control_target))
-        return 0;
-    char* list = ni_test_child_fds();
-    if (list == NULL)
-        return 0;
-    int ok = 1;
-    if (ni_test_fds_have(list, ours, ours_target))
-    {
-        ni_test_fail(file, line, "the child inherited fd %d (%s)", ours, ours_target);
-        ok = 0;
-    }
-    if (!ni_test_fds_have(list, control, control_target))
-    {
-        ni_test_fail(file, line, "the child lacks the inheritable control fd %d (%s): the check is blind",
-                     control, control_target);
-        ok = 0;
-    }
-    free(list);
-    return ok;
-}
-
-char* const* ni_test_child_argv(void)
-{
-    return g_child_argv;
+    return 1;
 }
 
 /* ---- Fault injection: a classic BPF seccomp filter, written out by hand (no libseccomp here) ---- */
 
-#define RET_ALLOW 0x7fff0000u
-#define RET_ERRNO 0x00050000u
-#define RET_KILL_PROCESS 0x80000000u
+#ifdef __linux__
+#  define RET_ALLOW 0x7fff0000u
+#  define RET_ERRNO 0x00050000u
+#  define RET_KILL_PROCESS 0x80000000u
 struct bpf_insn { uint16_t code; uint8_t jt, jf; uint32_t k; };
 struct bpf_prog { unsigned short len; struct bpf_insn* filter; };
-#define BPF_LD_ABS 0x20   /* BPF_LD | BPF_W | BPF_ABS */
-#define BPF_JEQ_K 0x15    /* BPF_JMP | BPF_JEQ | BPF_K */
-#define BPF_JSET_K 0x45   /* BPF_JMP | BPF_JSET | BPF_K */
-#define BPF_RET_K 0x06    /* BPF_RET | BPF_K */
-#if defined(__x86_64__)
-#  define AUDIT_ARCH_HERE 0xc000003eu
-#elif defined(__aarch64__)
-#  define AUDIT_ARCH_HERE 0xc00000b7u
+#  define BPF_LD_ABS 0x20   /* BPF_LD | BPF_W | BPF_ABS */
+#  define BPF_JEQ_K 0x15    /* BPF_JMP | BPF_JEQ | BPF_K */
+#  define BPF_JSET_K 0x45   /* BPF_JMP | BPF_JSET | BPF_K */
+#  define BPF_RET_K 0x06    /* BPF_RET | BPF_K */
+#  if defined(__x86_64__)
+#    define AUDIT_ARCH_HERE 0xc000003eu
+#  elif defined(__aarch64__)
+#    define AUDIT_ARCH_HERE 0xc00000b7u
+#  endif
 #endif
 
 int ni_test_inject(const struct ni_test_fault* faults, size_t count)

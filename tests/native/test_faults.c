@@ -24,7 +24,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 /* ---- The signal storm: SIGUSR1 at a high rate at one thread, its handler installed without SA_RESTART ---- */
 
@@ -105,11 +104,6 @@ static void check_storm_interrupts(void)
         printf("  control: read of an empty pipe returned %zd (%s), not EINTR\n", n, strerror(error));
     close(fds[0]);
     close(fds[1]);
-}
-
-static void path_in(char out[PATH_MAX], const char* dir, const char* name)
-{
-    CHECK(snprintf(out, PATH_MAX, "%s/%s", dir, name) < PATH_MAX);
 }
 
 static void sleep_ms(int ms)
@@ -198,7 +192,7 @@ static int has_pattern(const char* path, size_t size)
    promises that EINTR never reaches the caller: the open must simply succeed once the writer is there. */
 static void eintr_storm_open_fifo(void)
 {
-    char fifo[PATH_MAX];
+    char fifo[NI_TEST_PATH_MAX];
     ni_test_path(fifo, "fifo");
     if (!CHECK_INT(mkfifo(fifo, 0600), 0))
         return;
@@ -249,35 +243,6 @@ static void eintr_storm_open_fifo(void)
     CHECK_INT(w.error, 0);
 }
 
-static struct sockaddr_in loopback(int port)
-{
-    struct sockaddr_in address;
-    memset(&address, 0, sizeof address);
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons((uint16_t)port);
-    return address;
-}
-
-/* A listener on 127.0.0.1 and an ephemeral port, or -1. */
-static int listen_loopback(int* port)
-{
-    ni_handle listener;
-    if (!CHECK_OK(ni_socket(NI_AF_INET, NI_SOCK_STREAM, 0, &listener)))
-        return -1;
-    struct sockaddr_in address = loopback(0);
-    socklen_t length = sizeof address;
-    if (!CHECK_INT(bind((int)listener, (struct sockaddr*)&address, sizeof address), 0) ||
-        !CHECK_INT(listen((int)listener, 8), 0) ||
-        !CHECK_INT(getsockname((int)listener, (struct sockaddr*)&address, &length), 0))
-    {
-        ni_close(listener);
-        return -1;
-    }
-    *port = ntohs(address.sin_port);
-    return (int)listener;
-}
-
 struct late_connector
 {
     int port, delay_ms, fd, error;
@@ -288,7 +253,7 @@ static void* late_connector_main(void* arg)
     struct late_connector* c = arg;
     sleep_ms(c->delay_ms);
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in address = loopback(c->port);
+    struct sockaddr_in address = ni_test_loopback(c->port);
     if (c->fd < 0 || connect(c->fd, (struct sockaddr*)&address, sizeof address) < 0)
         c->error = errno;
     else if (send(c->fd, "x", 1, MSG_NOSIGNAL) != 1)
@@ -299,10 +264,11 @@ static void* late_connector_main(void* arg)
 /* A blocking ni_accept with the connector arriving 300 ms late, under the storm. */
 static void eintr_storm_accept(void)
 {
+    ni_handle listen_handle;
     int port;
-    int listener = listen_loopback(&port);
-    if (listener < 0)
+    if (!CHECK_OK(ni_test_listen_loopback(&listen_handle, &port)))
         return;
+    int listener = (int)listen_handle;
     struct storm s;
     if (storm_start(&s))
     {
@@ -363,24 +329,11 @@ static int write_pattern_file(const char* path, size_t size)
     return rc;
 }
 
-static int count_dir_entries(const char* path)
-{
-    DIR* dir = opendir(path);
-    if (dir == NULL)
-        return -1;
-    int n = 0;
-    struct dirent* e;
-    while ((e = readdir(dir)) != NULL)
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(dir);
-    return n;
-}
-
 /* ni_copyfile under the storm: a large regular file (the kernel's copy paths) and a FIFO whose writer
    dribbles the data (every read blocks and is interrupted; the read/write loop). Both must come out exact. */
 static void eintr_storm_copyfile(void)
 {
-    char src[PATH_MAX], dst[PATH_MAX], fifo[PATH_MAX], fifo_dst[PATH_MAX];
+    char src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX], fifo[NI_TEST_PATH_MAX], fifo_dst[NI_TEST_PATH_MAX];
     ni_test_path(src, "large");
     ni_test_path(dst, "large-copy");
     ni_test_path(fifo, "fifo");
@@ -422,7 +375,7 @@ static void eintr_storm_copyfile(void)
    to a file) and its exit code comes back. */
 static void eintr_storm_spawn(void)
 {
-    char marker[PATH_MAX], script[PATH_MAX + 64];
+    char marker[NI_TEST_PATH_MAX], script[NI_TEST_PATH_MAX + 64];
     ni_test_path(marker, "started");
     snprintf(script, sizeof script, "echo x >> '%s'; sleep 0.2; exit 7", marker);
     const char* argv[] = { "/bin/sh", "-c", script, NULL };
@@ -523,12 +476,12 @@ static void emfile_pipe(void)
    cuts it short gives EMFILE, no descriptor leaked, no destination (or the old one), no temp left. */
 static void emfile_copyfile(void)
 {
-    char dir[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
+    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
     ni_test_path(dir, "d");
     if (!CHECK_INT(mkdir(dir, 0755), 0))
         return;
-    path_in(src, dir, "src");
-    path_in(dst, dir, "dst");
+    ni_test_path_in(src, dir, "src");
+    ni_test_path_in(dst, dir, "dst");
     if (!CHECK_OK(write_pattern_file(src, 1u << 20)))
         return;
     int before = ni_test_count_handles();
@@ -543,7 +496,7 @@ static void emfile_copyfile(void)
         if (free_count < 2)
         {
             CHECK_RC(rc, EMFILE);
-            CHECK_INT(count_dir_entries(dir), 1); /* no destination, no temp */
+            CHECK_INT(ni_test_count_entries(dir, ""), 1); /* no destination, no temp */
         }
         else
         {
@@ -563,7 +516,7 @@ static void emfile_copyfile(void)
         {
             CHECK_RC(rc, EMFILE);
             CHECK(ni_test_file_equals(dst, "old", 3));
-            CHECK_INT(count_dir_entries(dir), 2);
+            CHECK_INT(ni_test_count_entries(dir, ""), 2);
         }
         else
         {
@@ -579,7 +532,7 @@ static void emfile_copyfile(void)
    must come back as this call's error, with the child reaped and nothing started. */
 static void emfile_spawn(void)
 {
-    char marker[PATH_MAX], script[PATH_MAX + 64];
+    char marker[NI_TEST_PATH_MAX], script[NI_TEST_PATH_MAX + 64];
     ni_test_path(marker, "started");
     snprintf(script, sizeof script, "echo x >> '%s'", marker);
     const char* argv[] = { "/bin/sh", "-c", script, NULL };
@@ -642,12 +595,12 @@ static int32_t log_progress(int64_t copied, void* state)
 
 static void copyfile_ex_efbig(void)
 {
-    char dir[PATH_MAX], src[PATH_MAX], dst[PATH_MAX], fifo[PATH_MAX];
+    char dir[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX], fifo[NI_TEST_PATH_MAX];
     ni_test_path(dir, "d");
     if (!CHECK_INT(mkdir(dir, 0755), 0))
         return;
-    path_in(src, dir, "src");
-    path_in(dst, dir, "dst");
+    ni_test_path_in(src, dir, "src");
+    ni_test_path_in(dst, dir, "dst");
     ni_test_path(fifo, "fifo");
     const size_t size = 40u << 20; /* more than one 16 MiB chunk: progress moves before the limit hits */
     if (!CHECK_OK(write_pattern_file(src, size)) || !CHECK_INT(mkfifo(fifo, 0600), 0))
@@ -662,14 +615,14 @@ static void copyfile_ex_efbig(void)
         struct progress_log log = { 0, -1 };
         CHECK_RC(ni_copyfile_ex(src, dst, 0, log_progress, &log), EFBIG);
         CHECK(log.calls >= 2 && log.last > 0 && log.last < (int64_t)size);
-        CHECK_INT(count_dir_entries(dir), 1);
+        CHECK_INT(ni_test_count_entries(dir, ""), 1);
 
         CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
         log.calls = 0;
         CHECK_RC(ni_copyfile_ex(src, dst, NI_COPY_OVERWRITE, log_progress, &log), EFBIG);
         CHECK(log.calls >= 2 && log.last < (int64_t)size);
         CHECK(ni_test_file_equals(dst, "old", 3));
-        CHECK_INT(count_dir_entries(dir), 2);
+        CHECK_INT(ni_test_count_entries(dir, ""), 2);
 
         /* The read/write loop: a FIFO source, whose writer gets EPIPE when the copy gives up. */
         signal(SIGPIPE, SIG_IGN);
@@ -682,7 +635,7 @@ static void copyfile_ex_efbig(void)
             join_writer(writer, &w);
             CHECK(log.calls >= 2);
             CHECK(ni_test_file_equals(dst, "old", 3));
-            CHECK_INT(count_dir_entries(dir), 2);
+            CHECK_INT(ni_test_count_entries(dir, ""), 2);
         }
         CHECK_INT(setrlimit(RLIMIT_FSIZE, &saved), 0);
     }
@@ -691,12 +644,12 @@ static void copyfile_ex_efbig(void)
 
 static void copyfile_ex_enospc(void)
 {
-    char mnt[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
+    char mnt[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
     ni_test_path(mnt, "small");
     ni_test_path(src, "src");
     if (!CHECK_INT(mkdir(mnt, 0755), 0))
         return;
-    path_in(dst, mnt, "dst");
+    ni_test_path_in(dst, mnt, "dst");
     if (mount("ni-test", mnt, "tmpfs", 0, "size=2m") != 0)
     {
         ni_test_skip("mounting a small tmpfs is not allowed here (needs CAP_SYS_ADMIN)");
@@ -708,11 +661,11 @@ static void copyfile_ex_enospc(void)
         struct progress_log log = { 0, -1 };
         CHECK_RC(ni_copyfile_ex(src, dst, 0, log_progress, &log), ENOSPC);
         CHECK(log.calls >= 1 && log.last < (int64_t)size);
-        CHECK_INT(count_dir_entries(mnt), 0);
+        CHECK_INT(ni_test_count_entries(mnt, ""), 0);
         CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
         CHECK_RC(ni_copyfile_ex(src, dst, NI_COPY_OVERWRITE, log_progress, &log), ENOSPC);
         CHECK(ni_test_file_equals(dst, "old", 3));
-        CHECK_INT(count_dir_entries(mnt), 1);
+        CHECK_INT(ni_test_count_entries(mnt, ""), 1);
         /* The space the failed temps took is back: a copy that fits still fits. */
         CHECK_OK(write_pattern_file(src, 1u << 20));
         CHECK_OK(ni_copyfile_ex(src, dst, NI_COPY_OVERWRITE, log_progress, &log));
@@ -727,15 +680,16 @@ static void copyfile_ex_enospc(void)
    does) and the reset shows on the first receive. ni_accept must do the same, leaking nothing. */
 static void accept_after_peer_reset(void)
 {
+    ni_handle listen_handle;
     int port;
-    int listener = listen_loopback(&port);
-    if (listener < 0)
+    if (!CHECK_OK(ni_test_listen_loopback(&listen_handle, &port)))
         return;
+    int listener = (int)listen_handle;
     int before = ni_test_count_handles();
     for (int round = 0; round < 20; round++)
     {
         int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in address = loopback(port);
+        struct sockaddr_in address = ni_test_loopback(port);
         struct linger abortive = { 1, 0 };
         if (!CHECK(client >= 0) || !CHECK_INT(connect(client, (struct sockaddr*)&address, sizeof address), 0) ||
             !CHECK_INT(setsockopt(client, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive), 0))
@@ -774,13 +728,13 @@ static void accept_after_peer_reset(void)
 }
 
 NI_TEST_MAIN(
-    NI_TEST(eintr_storm_open_fifo),
-    NI_TEST(eintr_storm_accept),
-    NI_TEST(eintr_storm_copyfile),
-    NI_TEST(eintr_storm_spawn),
-    NI_TEST(emfile_pipe),
-    NI_TEST(emfile_copyfile),
-    NI_TEST(emfile_spawn),
-    NI_TEST(copyfile_ex_efbig),
-    NI_TEST(copyfile_ex_enospc),
-    NI_TEST(accept_after_peer_reset))
+    NI_TEST_LINUX(eintr_storm_open_fifo),
+    NI_TEST_LINUX(eintr_storm_accept),
+    NI_TEST_LINUX(eintr_storm_copyfile),
+    NI_TEST_LINUX(eintr_storm_spawn),
+    NI_TEST_LINUX(emfile_pipe),
+    NI_TEST_LINUX(emfile_copyfile),
+    NI_TEST_LINUX(emfile_spawn),
+    NI_TEST_LINUX(copyfile_ex_efbig),
+    NI_TEST_LINUX(copyfile_ex_enospc),
+    NI_TEST_LINUX(accept_after_peer_reset))

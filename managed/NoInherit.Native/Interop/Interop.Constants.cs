@@ -16,6 +16,10 @@ internal static partial class Interop
     /// <summary>NI_SPAWN_SAME_NUMBER: an <see cref="FdMapping.Target"/> that keeps the source's own number (value).</summary>
     internal const int SPAWN_SAME_NUMBER = -1;
 
+    /// <summary>NI_SPAWN_TERMINAL: an <see cref="FdMapping.Target"/> that makes the source (a pseudo-terminal) the child's
+    /// standard streams and controlling terminal.</summary>
+    internal const int SPAWN_TERMINAL = -2;
+
     /// <summary>ni_open flags: exactly one access mode, the rest combined.</summary>
     [Flags]
     internal enum OpenFlags
@@ -75,6 +79,12 @@ internal static partial class Interop
         SPAWN_RAW_ARGUMENTS = 0x0002,
         SPAWN_NO_WINDOW = 0x0004,
         SPAWN_INHERIT_STDIO = 0x0008,
+        SPAWN_SUSPENDED = 0x0010,
+        SPAWN_NEW_PROCESS_GROUP = 0x0020,
+        SPAWN_DETACHED = 0x0040,
+        SPAWN_KILL_ON_PARENT_EXIT = 0x0080,
+        SPAWN_PROCESS_TREE = 0x0100,
+        SPAWN_LISTEN_PID = 0x0200,
     }
 
     /// <summary>The portable class of a platform error code (ni_error_kind); <see cref="Errors"/> maps them to exceptions.</summary>

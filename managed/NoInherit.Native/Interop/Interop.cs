@@ -129,11 +129,14 @@ internal static unsafe partial class Interop
         public int Target;
     }
 
-    /// <summary>ni_process. Its handle is owned by the <see cref="ChildWaitState"/>, which closes it.</summary>
+    /// <summary>ni_process. Its handles are owned by the <see cref="ChildWaitState"/>, which closes them (ni_process_close
+    /// releases all three). Resume and Job are NI_INVALID_HANDLE unless the flags that fill them are passed.</summary>
     internal struct ProcessInfo
     {
         public long Pid;
         public nint Handle;
+        public nint Resume;
+        public nint Job;
     }
 
     /// <summary>ni_spawn; the strings are NUL-terminated UTF-8, argv and envp NULL-terminated arrays (envp may be null).</summary>
@@ -160,6 +163,14 @@ internal static unsafe partial class Interop
 
     [LibraryImport(Library, EntryPoint = "ni_kill")]
     internal static partial int Kill(ProcessInfo* process, int signal);
+
+    /// <summary>ni_process_resume: lets a suspended child run its program; releases process->resume.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_process_resume")]
+    internal static partial int ProcessResume(ProcessInfo* process);
+
+    /// <summary>ni_close, for a handle no SafeHandle owns (a suspended child's resume handle).</summary>
+    [LibraryImport(Library, EntryPoint = "ni_close")]
+    internal static partial int Close(nint handle);
 
     [LibraryImport(Library, EntryPoint = "ni_process_close")]
     internal static partial int ProcessClose(ProcessInfo* process);

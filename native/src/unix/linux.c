@@ -1,32 +1,25 @@
 /*
- * The kernel layer on Linux (ni_sys_*, declared in unix.h): every raw system call, system call number
- * and kernel struct layout of the library. Calls go through syscall() where the libc wrapper would raise
- * the glibc floor (fstat and lstat 2.33, close_range 2.34, renameat2 2.28, copy_file_range 2.27) or
- * where libc has none (pidfd_open, pidfd_send_signal, getdents64); numbers that older headers lack are
- * the same on every architecture (the unified table).
+ * The kernel layer on Linux (ni_sys_*, declared in unix.h) for files, the descriptor table and the copy
+ * engine; linux_process.c has it for processes and terminals. Between them they hold every raw system
+ * call, system call number and kernel struct layout of the library. Calls go through syscall() where the
+ * libc wrapper would raise the glibc floor (fstat and lstat 2.33, close_range 2.34, renameat2 2.28,
+ * copy_file_range 2.27) or where libc has none (getdents64); numbers that older headers lack are the same
+ * on every architecture (the unified table).
  */
 #define _GNU_SOURCE
 #include "unix.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_send_signal
-#  define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_pidfd_open
-#  define SYS_pidfd_open 434
-#endif
 #ifndef SYS_close_range
 #  define SYS_close_range 436
 #endif
@@ -266,77 +259,4 @@ int32_t ni_sys_rename_noreplace(const char* from, const char* to)
     (void)from, (void)to;
     return ENOSYS;
 #endif
-}
-
-/* ---- Processes ---- */
-
-/* The kernel's sigset (64 signals on every architecture we build for): libc's is larger. */
-#define NI_KERNEL_SIGSET_SIZE ((size_t)(_NSIG - 1) / 8)
-
-NI_CHILD_CODE void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old)
-{
-    /* The raw call also blocks the libc's internal signals, which sigprocmask leaves alone. */
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, set, old, NI_KERNEL_SIGSET_SIZE);
-}
-
-/* The child's stack, inside our memory. */
-#define NI_CHILD_STACK_SIZE (64 * 1024)
-
-int32_t ni_sys_start_child(int (*child)(void*), void* arg, pid_t* pid)
-{
-    void* stack = mmap(NULL, NI_CHILD_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                       -1, 0);
-    if (stack == MAP_FAILED)
-        return errno;
-    /* The stack grows down on every architecture Linux .NET runs on. CLONE_VFORK: clone returns once the
-       child has called execve or exited, so the stack is free again below. */
-    int result = clone(child, (char*)stack + NI_CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
-    int error = result < 0 ? errno : 0;
-    munmap(stack, NI_CHILD_STACK_SIZE);
-    if (error == 0)
-        *pid = result;
-    return error;
-}
-
-int32_t ni_sys_pidfd_open(pid_t pid, int* fd)
-{
-    long result = syscall(SYS_pidfd_open, pid, 0); /* close-on-exec by definition */
-    if (result < 0)
-        return errno;
-    *fd = (int)result;
-    return 0;
-}
-
-int32_t ni_sys_pidfd_signal(int pidfd, int signal)
-{
-    return syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0) == 0 ? 0 : errno;
-}
-
-/* The kernel's struct pidfd_info (linux/pidfd.h, 6.13+; exit_code from 6.15), which older headers lack. */
-struct ni_pidfd_info
-{
-    uint64_t mask, cgroupid;
-    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-    int32_t exit_code;
-    uint32_t coredump_mask, spare;
-};
-#define NI_PIDFD_GET_INFO _IOWR(0xFF, 11, struct ni_pidfd_info)
-#define NI_PIDFD_INFO_EXIT (UINT64_C(1) << 3)
-
-int32_t ni_sys_pidfd_exit_status(int pidfd, int* status)
-{
-    struct ni_pidfd_info info;
-    memset(&info, 0, sizeof info);
-    info.mask = NI_PIDFD_INFO_EXIT;
-    /* The request as an int: musl declares the parameter int, glibc unsigned long (the kernel reads 32 bits). */
-    if (ioctl(pidfd, (int)NI_PIDFD_GET_INFO, &info) == 0)
-    {
-        if (!(info.mask & NI_PIDFD_INFO_EXIT))
-            return EAGAIN;
-        *status = info.exit_code;
-        return 0;
-    }
-    /* ESRCH: the child is gone and its status not recorded, yet or ever (6.13, 6.14). Anything else: no
-       PIDFD_GET_INFO (ENOTTY, EINVAL before 6.13, or an emulator). */
-    return errno == ESRCH ? EAGAIN : ENOSYS;
 }

@@ -5,9 +5,10 @@
  * take their portable path. Built instead of linux.c (native/CMakeLists.txt), and compiled on Linux too,
  * without being linked, so that it keeps compiling.
  */
-#define _DEFAULT_SOURCE /* glibc, when this file is compile-checked on Linux; other systems show everything by default */
+#define _GNU_SOURCE /* glibc (ptsname_r), when this file is compile-checked on Linux; other systems show everything by default */
 #include "unix.h"
 
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -130,14 +131,64 @@ NI_CHILD_CODE void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old)
     sigprocmask(SIG_SETMASK, set, old);
 }
 
-int32_t ni_sys_start_child(int (*child)(void*), void* arg, pid_t* pid)
+int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pid)
 {
+    (void)shared; /* fork either way: the parent reads the report channel to learn how the child did */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
     pid_t result = fork();
-    if (result < 0)
-        return errno;
     if (result == 0)
         _exit(child(arg)); /* the child execs or exits inside child() */
-    *pid = result;
+    int error = result < 0 ? errno : 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (error == 0)
+        *pid = result;
+    return error;
+}
+
+NI_CHILD_CODE pid_t ni_sys_own_pid(void)
+{
+    return getpid();
+}
+
+int32_t ni_sys_check_spawn_flags(int32_t flags)
+{
+    /* No parent-death signal here (FreeBSD's procctl PROC_PDEATHSIG_CTL would do; not wired up). */
+    return (flags & NI_SPAWN_KILL_ON_PARENT_EXIT) ? ENOTSUP : 0;
+}
+
+NI_CHILD_CODE int32_t ni_sys_die_with_parent(pid_t parent)
+{
+    (void)parent;
+    return ENOTSUP;
+}
+
+int32_t ni_sys_list_processes(ni_process_visitor visit, void* state)
+{
+    (void)visit, (void)state;
+    return ENOSYS; /* no /proc: ni_kill_tree reaches the child and its group */
+}
+
+int32_t ni_sys_open_pty(int* master, int* slave)
+{
+    int fd = posix_openpt(O_RDWR | O_NOCTTY);
+    if (fd < 0)
+        return errno;
+    char name[128];
+    int32_t error = ni_sys_set_cloexec(fd, 1); /* not atomic here: posix_openpt takes no O_CLOEXEC everywhere */
+    if (error == 0)
+        error = grantpt(fd) == 0 && unlockpt(fd) == 0 ? 0 : errno;
+    if (error == 0)
+        error = ptsname_r(fd, name, sizeof name) == 0 ? 0 : errno; /* glibc returns the errno, macOS -1 */
+    if (error == 0)
+        error = ni_unix_open(name, O_RDWR | O_NOCTTY, 0, slave);
+    if (error != 0)
+    {
+        ni_unix_close_quietly(fd);
+        return error;
+    }
+    *master = fd;
     return 0;
 }
 

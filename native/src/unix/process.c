@@ -246,9 +246,9 @@ int32_t ni_process_close(ni_process* process)
 {
     if (process == NULL)
         return EINVAL;
-    ni_handle handle = process->handle;
-    process->handle = NI_INVALID_HANDLE;
-    if (handle != NI_INVALID_HANDLE && close(ni_unix_fd(handle)) < 0 && errno != EINTR)
-        return errno;
-    return 0;
+    /* Releasing the resume socket of a child still suspended makes it exit without running the program. */
+    int32_t error = ni_unix_release(&process->handle);
+    int32_t resume = ni_unix_release(&process->resume);
+    int32_t job = ni_unix_release(&process->job);
+    return error != 0 ? error : resume != 0 ? resume : job;
 }

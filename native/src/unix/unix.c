@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #if HAVE_FLOCK
@@ -17,6 +19,16 @@
 
 #ifndef O_CLOEXEC
 #  define O_CLOEXEC 0
+#endif
+
+#if defined(__GLIBC__) && defined(__x86_64__)
+/* glibc 2.32 and 2.34 moved these into libc under new versions; the old ones keep the floor (2.17), and
+   libpthread (needed by the library, see native/CMakeLists.txt) provides them on glibc before that. */
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+__asm__(".symver pthread_sigmask,pthread_sigmask@GLIBC_2.2.5");
+#elif defined(__GLIBC__) && defined(__aarch64__)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
+__asm__(".symver pthread_sigmask,pthread_sigmask@GLIBC_2.17");
 #endif
 
 /* The descriptor limit asked for every number when the table cannot be listed: RLIMIT_NOFILE, at most
@@ -52,6 +64,33 @@ void ni_unix_close_quietly(int fd)
     errno = saved;
 }
 
+int32_t ni_unix_start_thread(void* (*fn)(void*), void* arg)
+{
+    pthread_attr_t attributes;
+    int error = pthread_attr_init(&attributes);
+    if (error != 0)
+        return error;
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    /* The new thread starts with its creator's mask; pthread_sigmask leaves the libc's own signals alone. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t thread;
+    error = pthread_create(&thread, &attributes, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attributes);
+    return error;
+}
+
+int32_t ni_unix_release(ni_handle* handle)
+{
+    ni_handle fd = *handle;
+    *handle = NI_INVALID_HANDLE;
+    if (fd != NI_INVALID_HANDLE && close(ni_unix_fd(fd)) < 0 && errno != EINTR)
+        return errno;
+    return 0;
+}
+
 /* The non-atomic fallback: FD_CLOEXEC on a descriptor just created without it; closed if that fails.
    Unused where every creating call has its atomic form. */
 __attribute__((unused)) static int32_t cloexec_or_close(int fd)
@@ -59,6 +98,17 @@ __attribute__((unused)) static int32_t cloexec_or_close(int fd)
     int32_t error = ni_sys_set_cloexec(fd, 1);
     if (error != 0)
         ni_unix_close_quietly(fd);
+    return error;
+}
+
+/* The same for both ends of a pipe or socket pair: on failure neither is left open. */
+__attribute__((unused)) static int32_t cloexec_both_or_close(int fds[2])
+{
+    int32_t error = cloexec_or_close(fds[0]);
+    if (error != 0)
+        ni_unix_close_quietly(fds[1]);
+    else if ((error = cloexec_or_close(fds[1])) != 0)
+        ni_unix_close_quietly(fds[0]);
     return error;
 }
 
@@ -84,12 +134,7 @@ int32_t ni_unix_pipe(int fds[2])
 #else
     if (pipe(fds) < 0)
         return errno;
-    int32_t error = cloexec_or_close(fds[0]);
-    if (error != 0)
-        ni_unix_close_quietly(fds[1]);
-    else if ((error = cloexec_or_close(fds[1])) != 0)
-        ni_unix_close_quietly(fds[0]);
-    return error;
+    return cloexec_both_or_close(fds);
 #endif
 }
 
@@ -154,6 +199,34 @@ int32_t ni_unix_accept(int listener, struct sockaddr* address, socklen_t* length
         return error;
 #endif
     *fd = result;
+    return 0;
+}
+
+/* SO_NOSIGPIPE where send() has no MSG_NOSIGNAL (macOS): a write to a closed peer fails, never raises SIGPIPE. */
+static void no_sigpipe(int fd)
+{
+#if !defined(MSG_NOSIGNAL) && defined(SO_NOSIGPIPE)
+    int on = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
+#else
+    (void)fd;
+#endif
+}
+
+int32_t ni_unix_socketpair(int fds[2])
+{
+#if HAVE_SOCK_CLOEXEC
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        return errno;
+#else
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
+        return errno;
+    int32_t error = cloexec_both_or_close(fds);
+    if (error != 0)
+        return error;
+#endif
+    no_sigpipe(fds[0]);
+    no_sigpipe(fds[1]);
     return 0;
 }
 

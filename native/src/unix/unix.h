@@ -68,9 +68,23 @@ int32_t ni_unix_socket(int family, int type, int protocol, int* fd);
 int32_t ni_unix_accept(int listener, struct sockaddr* address, socklen_t* length, int* fd);
 /* A copy of `fd` at the lowest free number at least `from`, close-on-exec if `cloexec`. Child-safe. */
 int32_t ni_unix_dup_from(int fd, int from, int cloexec, int* copy);
+/* A connected pair of AF_UNIX stream sockets, both close-on-exec; writing to one whose peer is gone fails with
+   EPIPE without raising SIGPIPE when sent with NI_MSG_NOSIGNAL (or, where that flag is missing, SO_NOSIGPIPE). */
+int32_t ni_unix_socketpair(int fds[2]);
+#if defined(MSG_NOSIGNAL)
+#  define NI_MSG_NOSIGNAL MSG_NOSIGNAL
+#else
+#  define NI_MSG_NOSIGNAL 0 /* the socket carries SO_NOSIGPIPE instead */
+#endif
+
+/* Starts fn(arg) on a detached thread that has every signal blocked but the libc's own (so that no handler
+   runs on it, and a set*id() call, which glibc carries to every thread by a signal, still reaches it). */
+int32_t ni_unix_start_thread(void* (*fn)(void*), void* arg);
 
 /* Closes a descriptor on a failure path, keeping errno as it was. */
 void ni_unix_close_quietly(int fd);
+/* Closes *handle unless it is NI_INVALID_HANDLE, and makes it NI_INVALID_HANDLE; EINTR counts as closed. */
+int32_t ni_unix_release(ni_handle* handle);
 
 /* ---- unix.c: advisory locks (flock) and access hints ---- */
 
@@ -162,9 +176,32 @@ int32_t ni_sys_rename_noreplace(const char* from, const char* to);
    unblocked (glibc's posix_spawn blocks them too: no handler may run in a child sharing our memory).
    Child-safe. */
 void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old);
-/* Starts child(arg) in a new process: clone(CLONE_VM | CLONE_VFORK) on Linux, which returns once the child
-   has called execve or exited; fork elsewhere. */
-int32_t ni_sys_start_child(int (*child)(void*), void* arg, pid_t* pid);
+/* Starts child(arg) in a new process, with every signal blocked around the start (so that no handler of ours
+   runs in the child before it resets them; the caller's mask is back on return). `shared`: the child shares
+   our memory until it calls execve or exits, and this returns only then (Linux: clone(CLONE_VM |
+   CLONE_VFORK); fork elsewhere). Otherwise the child gets a copy of our memory and this returns at once
+   (fork): for a child that waits before execve, and must not hold us meanwhile. */
+int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pid);
+/* The calling process's pid, asked of the kernel: a libc may answer from a cache that a child sharing our
+   memory would read as ours. Child-safe. */
+pid_t ni_sys_own_pid(void);
+/* 0, or ENOTSUP for NI_SPAWN_* flags this system cannot honour (NI_SPAWN_KILL_ON_PARENT_EXIT beyond Linux). */
+int32_t ni_sys_check_spawn_flags(int32_t flags);
+/* In a child: SIGKILL when the thread that created it exits (PR_SET_PDEATHSIG), then ESRCH if `parent` is no
+   longer its parent (it died before the signal was armed). ENOTSUP elsewhere. Child-safe. */
+int32_t ni_sys_die_with_parent(pid_t parent);
+
+typedef int32_t (*ni_process_visitor)(pid_t pid, pid_t parent, pid_t group, char run_state, void* state);
+/* Calls visit(pid, parent pid, process group, run state: R, S, D, T, Z... as in /proc/<pid>/stat) for every
+   process of the system and stops at the first nonzero result, which it returns. ENOSYS where the system has
+   no such listing. */
+int32_t ni_sys_list_processes(ni_process_visitor visit, void* state);
+
+/* ---- The kernel layer for terminals ---- */
+
+/* A new pseudo-terminal, unlocked: its master and its slave (opened without becoming our controlling
+   terminal), both close-on-exec. Nothing is left open on failure. */
+int32_t ni_sys_open_pty(int* master, int* slave);
 /* A pidfd on the process (close-on-exec): ENOSYS where the kernel has none (before Linux 5.3). */
 int32_t ni_sys_pidfd_open(pid_t pid, int* fd);
 /* pidfd_send_signal: ENOSYS where the kernel cannot. */

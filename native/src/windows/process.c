@@ -86,9 +86,16 @@ int32_t ni_process_close(ni_process* process)
 {
     if (process == NULL)
         return ERROR_INVALID_PARAMETER;
-    ni_handle handle = process->handle;
-    process->handle = NI_INVALID_HANDLE;
-    if (handle != NI_INVALID_HANDLE && !CloseHandle((HANDLE)handle))
-        return (int32_t)GetLastError();
-    return 0;
+    /* Every handle of it (resume and job stay NI_INVALID_HANDLE until the Windows flags exist), the first
+       failure reported. */
+    ni_handle* handles[] = { &process->handle, &process->resume, &process->job };
+    int32_t error = 0;
+    for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
+    {
+        ni_handle handle = *handles[i];
+        *handles[i] = NI_INVALID_HANDLE;
+        if (handle != NI_INVALID_HANDLE && !CloseHandle((HANDLE)handle) && error == 0)
+            error = (int32_t)GetLastError();
+    }
+    return error;
 }

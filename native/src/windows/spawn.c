@@ -11,6 +11,10 @@
 #include <string.h>
 
 #define NI_SPAWN_KNOWN (NI_SPAWN_DEFAULT_SIGPIPE | NI_SPAWN_RAW_ARGUMENTS | NI_SPAWN_NO_WINDOW | NI_SPAWN_INHERIT_STDIO)
+/* The process flags the header names that this side does not honour yet (pending.c): ERROR_NOT_SUPPORTED, as the
+   header promises for "a flag this system cannot honour", so that a caller can tell them from a bad argument. */
+#define NI_SPAWN_NOT_YET (NI_SPAWN_SUSPENDED | NI_SPAWN_NEW_PROCESS_GROUP | NI_SPAWN_DETACHED | NI_SPAWN_KILL_ON_PARENT_EXIT | \
+                          NI_SPAWN_PROCESS_TREE | NI_SPAWN_LISTEN_PID)
 
 /* Everything one spawn builds, released in one place. */
 struct spawn
@@ -193,8 +197,10 @@ int32_t ni_spawn(const char* path, const char* const* argv, const char* const* e
                  const ni_fd_mapping* mappings, int32_t mapping_count, int32_t flags, ni_process* result)
 {
     if (argv == NULL || argv[0] == NULL || result == NULL || mapping_count < 0 ||
-        (mappings == NULL && mapping_count > 0) || (flags & ~NI_SPAWN_KNOWN) != 0)
+        (mappings == NULL && mapping_count > 0) || (flags & ~(NI_SPAWN_KNOWN | NI_SPAWN_NOT_YET)) != 0)
         return ERROR_INVALID_PARAMETER;
+    if (flags & NI_SPAWN_NOT_YET)
+        return ERROR_NOT_SUPPORTED;
 
     struct spawn s;
     memset(&s, 0, sizeof s);
@@ -226,5 +232,7 @@ cleanup:
     CloseHandle(pi.hThread);
     result->pid = (int64_t)pi.dwProcessId;
     result->handle = (ni_handle)pi.hProcess;
+    result->resume = NI_INVALID_HANDLE; /* no NI_SPAWN_SUSPENDED / NI_SPAWN_PROCESS_TREE here yet (pending.c) */
+    result->job = NI_INVALID_HANDLE;
     return 0;
 }

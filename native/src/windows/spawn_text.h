@@ -2,7 +2,7 @@
  * The text ni_spawn hands to CreateProcessW: the command line (argv quoting, and the rewriting of
  * passed handle values) and the environment block. Pure functions: no process state is read or
  * changed, inputs come in, a buffer and 0 or a Win32 error come out. They are compiled into
- * tests/native/windows/test_cmdline.c as well, which tests them alone.
+ * tests/native/test_cmdline.c as well, which tests them alone.
  */
 #ifndef NI_SPAWN_TEXT_H
 #define NI_SPAWN_TEXT_H

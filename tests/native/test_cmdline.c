@@ -2,7 +2,8 @@
  * The pure text functions behind ni_spawn on Windows (native/src/windows/spawn_text.h), tested alone:
  * argv quoting against the system's own CommandLineToArgvW, the rewriting of passed handle values,
  * and the environment block's order and shape. They are compiled into this program (they are not
- * exported); test_spawn.c tests the same through real children.
+ * exported); test_spawn.c tests the same through real children. Windows only: every case is
+ * NI_TEST_WINDOWS, so CMake builds this file nowhere else.
  */
 #include "ni_test.h"
 #include "spawn_text.h"
@@ -259,6 +260,11 @@ static void environment_block_edges(void)
     ni_wbuf_free(&block);
 }
 
-NI_TEST_MAIN(NI_TEST(quoting_round_trips), NI_TEST(quoting_exact), NI_TEST(values_are_rewritten),
-             NI_TEST(command_line_rewrites), NI_TEST(command_line_errors), NI_TEST(environment_block_order),
-             NI_TEST(environment_block_edges))
+NI_TEST_MAIN(
+    NI_TEST_WINDOWS(quoting_round_trips),
+    NI_TEST_WINDOWS(quoting_exact),
+    NI_TEST_WINDOWS(values_are_rewritten),
+    NI_TEST_WINDOWS(command_line_rewrites),
+    NI_TEST_WINDOWS(command_line_errors),
+    NI_TEST_WINDOWS(environment_block_order),
+    NI_TEST_WINDOWS(environment_block_edges))

@@ -11,37 +11,18 @@
      --accept VALUE    accepts one connection on the listening socket VALUE, sends "accepted" */
 #include "ni_test.h"
 
-#include <winsock2.h>
-#include <windows.h>
 #include <fcntl.h>
 #include <io.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef LPWSTR* (WINAPI* split_fn)(LPCWSTR, int*);
-
+/* UTF-8 to standard output. */
 static void put_utf8(const wchar_t* text)
 {
     char utf8[8192];
     int n = WideCharToMultiByte(CP_UTF8, 0, text, -1, utf8, (int)sizeof utf8, NULL, NULL);
     if (n > 1)
         fwrite(utf8, 1, (size_t)n - 1, stdout);
-}
-
-static int print_arguments(void)
-{
-    split_fn split = (split_fn)(void (*)(void))GetProcAddress(LoadLibraryA("shell32.dll"), "CommandLineToArgvW");
-    int argc = 0;
-    LPWSTR* argv = split != NULL ? split(GetCommandLineW(), &argc) : NULL;
-    if (argv == NULL)
-        return 3;
-    for (int i = 2; i < argc; i++)
-    {
-        fputc('[', stdout);
-        put_utf8(argv[i]);
-        fputc(']', stdout);
-    }
-    return 0;
 }
 
 static int report(const char* name)
@@ -87,7 +68,7 @@ int main(int argc, char** argv)
     }
     _setmode(_fileno(stdout), _O_BINARY); /* "\n", not "\r\n", as the tests parse it */
     if (argc > 1 && strcmp(argv[1], "--args") == 0)
-        return print_arguments();
+        return ni_test_print_arguments(2);
     if (argc > 2 && strcmp(argv[1], "--exit") == 0)
         return atoi(argv[2]);
     if (argc > 1 && strcmp(argv[1], "--wait") == 0)
@@ -110,7 +91,7 @@ int main(int argc, char** argv)
             fprintf(stderr, "ni_handleprobe: not a handle value: %s\n", argv[i]);
             return 2;
         }
-        static char description[NI_TEST_PATH_MAX * 3 + 64];
+        static char description[NI_TEST_DESCRIPTION_MAX];
         ni_test_describe_handle((ni_handle)value, description, sizeof description);
         printf("%s %s\n", argv[i], description);
     }

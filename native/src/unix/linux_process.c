@@ -1,0 +1,214 @@
+/*
+ * The kernel layer on Linux (ni_sys_*, declared in unix.h) for processes and terminals: starting a child
+ * (clone), pidfds, the parent-death signal, the process list (/proc) and pseudo-terminals
+ * (/dev/ptmx). Files, descriptors and the copy engine: linux.c. Calls go through syscall() where libc has no
+ * wrapper (pidfd_open, pidfd_send_signal) or may answer from a cache (getpid, getppid in a child sharing our
+ * memory).
+ */
+#define _GNU_SOURCE
+#include "unix.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_send_signal
+#  define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_open
+#  define SYS_pidfd_open 434
+#endif
+
+/* The kernel's sigset (64 signals on every architecture we build for): libc's is larger. */
+#define NI_KERNEL_SIGSET_SIZE ((size_t)(_NSIG - 1) / 8)
+
+NI_CHILD_CODE void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old)
+{
+    /* The raw call also blocks the libc's internal signals, which sigprocmask leaves alone. */
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, set, old, NI_KERNEL_SIGSET_SIZE);
+}
+
+/* The child's stack, inside our memory. */
+#define NI_CHILD_STACK_SIZE (64 * 1024)
+
+int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pid)
+{
+    void* stack = mmap(NULL, NI_CHILD_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                       -1, 0);
+    if (stack == MAP_FAILED)
+        return errno;
+    sigset_t all, old;
+    sigfillset(&all);
+    ni_sys_set_signal_mask(&all, &old);
+    /* The stack grows down on every architecture Linux .NET runs on. Shared: CLONE_VFORK returns once the
+       child has called execve or exited, so the stack is free again below. Not shared, the child has its own
+       copy of the stack (and of everything else), and ours goes at once. */
+    int flags = shared ? CLONE_VM | CLONE_VFORK | SIGCHLD : SIGCHLD;
+    int result = clone(child, (char*)stack + NI_CHILD_STACK_SIZE, flags, arg);
+    int error = result < 0 ? errno : 0;
+    ni_sys_set_signal_mask(&old, NULL);
+    munmap(stack, NI_CHILD_STACK_SIZE);
+    if (error == 0)
+        *pid = result;
+    return error;
+}
+
+NI_CHILD_CODE pid_t ni_sys_own_pid(void)
+{
+    return (pid_t)syscall(SYS_getpid);
+}
+
+int32_t ni_sys_check_spawn_flags(int32_t flags)
+{
+    (void)flags;
+    return 0; /* Linux has everything */
+}
+
+NI_CHILD_CODE int32_t ni_sys_die_with_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+        return errno;
+    /* The parent may have died before the signal was armed: then this child has been handed to another
+       process already, and must not run. */
+    return (pid_t)syscall(SYS_getppid) == parent ? 0 : ESRCH;
+}
+
+/* Reads pid, state, parent and group from /proc/<name>/stat: "pid (comm) state ppid pgrp ...", where comm may
+   hold spaces and parentheses, so the fields are counted from its last ')'. */
+static int read_process(int proc, const char* name, pid_t* pid, char* run_state, pid_t* parent, pid_t* group)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "%s/stat", name);
+    int fd;
+    while ((fd = openat(proc, path, O_RDONLY | O_CLOEXEC)) < 0 && errno == EINTR) { }
+    if (fd < 0)
+        return 0; /* gone meanwhile */
+    ssize_t n;
+    while ((n = read(fd, text, sizeof text - 1)) < 0 && errno == EINTR) { }
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    const char* end = strrchr(text, ')');
+    long p, pp, pg;
+    if (end == NULL || sscanf(text, "%ld", &p) != 1 || sscanf(end + 1, " %c %ld %ld", run_state, &pp, &pg) != 3)
+        return 0;
+    *pid = (pid_t)p, *parent = (pid_t)pp, *group = (pid_t)pg;
+    return 1;
+}
+
+int32_t ni_sys_list_processes(ni_process_visitor visit, void* state)
+{
+    DIR* dir = opendir("/proc");
+    if (dir == NULL)
+        return ENOSYS;
+    int32_t error = 0;
+    struct dirent* entry;
+    while (error == 0 && (entry = readdir(dir)) != NULL)
+    {
+        pid_t pid, parent, group;
+        char run_state;
+        if (entry->d_name[0] >= '1' && entry->d_name[0] <= '9' &&
+            read_process(dirfd(dir), entry->d_name, &pid, &run_state, &parent, &group))
+            error = visit(pid, parent, group, run_state, state);
+    }
+    closedir(dir);
+    return error;
+}
+
+int32_t ni_sys_pidfd_open(pid_t pid, int* fd)
+{
+    long result = syscall(SYS_pidfd_open, pid, 0); /* close-on-exec by definition */
+    if (result < 0)
+        return errno;
+    *fd = (int)result;
+    return 0;
+}
+
+int32_t ni_sys_pidfd_signal(int pidfd, int signal)
+{
+    return syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0) == 0 ? 0 : errno;
+}
+
+/* The kernel's struct pidfd_info (linux/pidfd.h, 6.13+; exit_code from 6.15), which older headers lack. */
+struct ni_pidfd_info
+{
+    uint64_t mask, cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    int32_t exit_code;
+    uint32_t coredump_mask, spare;
+};
+#define NI_PIDFD_GET_INFO _IOWR(0xFF, 11, struct ni_pidfd_info)
+#define NI_PIDFD_INFO_EXIT (UINT64_C(1) << 3)
+
+int32_t ni_sys_pidfd_exit_status(int pidfd, int* status)
+{
+    struct ni_pidfd_info info;
+    memset(&info, 0, sizeof info);
+    info.mask = NI_PIDFD_INFO_EXIT;
+    /* The request as an int: musl declares the parameter int, glibc unsigned long (the kernel reads 32 bits). */
+    if (ioctl(pidfd, (int)NI_PIDFD_GET_INFO, &info) == 0)
+    {
+        if (!(info.mask & NI_PIDFD_INFO_EXIT))
+            return EAGAIN;
+        *status = info.exit_code;
+        return 0;
+    }
+    /* ESRCH: the child is gone and its status not recorded, yet or ever (6.13, 6.14). Anything else: no
+       PIDFD_GET_INFO (ENOTTY, EINVAL before 6.13, or an emulator). */
+    return errno == ESRCH ? EAGAIN : ENOSYS;
+}
+
+/* ---- Terminals ---- */
+
+#ifndef TIOCGPTPEER
+#  define TIOCGPTPEER _IO('T', 0x41) /* Linux 4.13; older headers lack it */
+#endif
+
+/* The slave of `master`: TIOCGPTPEER opens it from the master itself (no path lookup, close-on-exec in the
+   call); before Linux 4.13, by its name in /dev/pts. */
+static int32_t open_slave(int master, int* slave)
+{
+    int fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0)
+    {
+        *slave = fd;
+        return 0;
+    }
+    if (errno != EINVAL && errno != ENOTTY)
+        return errno;
+    unsigned int number;
+    if (ioctl(master, TIOCGPTN, &number) != 0)
+        return errno;
+    char name[32];
+    snprintf(name, sizeof name, "/dev/pts/%u", number);
+    return ni_unix_open(name, O_RDWR | O_NOCTTY, 0, slave);
+}
+
+int32_t ni_sys_open_pty(int* master, int* slave)
+{
+    /* What posix_openpt, grantpt and unlockpt come to on Linux: devpts gives the slave its owner and mode
+       itself, so grantpt has nothing to do. */
+    int fd;
+    int32_t error = ni_unix_open("/dev/ptmx", O_RDWR | O_NOCTTY, 0, &fd);
+    if (error != 0)
+        return error;
+    int unlock = 0;
+    error = ioctl(fd, TIOCSPTLCK, &unlock) == 0 ? open_slave(fd, slave) : errno;
+    if (error != 0)
+    {
+        ni_unix_close_quietly(fd);
+        return error;
+    }
+    *master = fd;
+    return 0;
+}
