@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
@@ -57,10 +58,10 @@ public sealed partial class ChildProcess
     /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out) before.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled. The child is left running.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
-    public Task<(byte[] StandardOutput, byte[] StandardError)> ReadAllBytesAsync(CancellationToken cancellationToken = default)
+    public async Task<(byte[] StandardOutput, byte[] StandardError)> ReadAllBytesAsync(CancellationToken cancellationToken = default)
     {
-        TakeBothForReadAll();
-        return OutputReader.ReadToEndAsync(_standardOutput!.BaseStream, _standardError!.BaseStream, cancellationToken);
+        TakeBothForReadAll(); // a misuse faults the task, as with .NET 11's
+        return await OutputReader.ReadToEndAsync(_standardOutput!.BaseStream, _standardError!.BaseStream, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -82,12 +83,15 @@ public sealed partial class ChildProcess
     }
 
     /// <summary>The lines of both streams as they arrive, as .NET 11's <c>Process.ReadAllLinesAsync</c>.</summary>
-    /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out) before (thrown here).</exception>
+    /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out) before (thrown
+    /// by the first MoveNextAsync, as .NET 11's).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled. The child is left running.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
-    public IAsyncEnumerable<ChildProcessOutputLine> ReadAllLinesAsync(CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<ChildProcessOutputLine> ReadAllLinesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         TakeBothForReadAll();
-        return new OutputReader.Lines(_standardOutput!, _standardError!).ReadAsync(cancellationToken);
+        await foreach (ChildProcessOutputLine line in new OutputReader.Lines(_standardOutput!, _standardError!).ReadAsync(cancellationToken).ConfigureAwait(false))
+            yield return line;
     }
 
     /// <summary>Checks both streams can be read by a ReadAll method, as Process checks it, and marks them read.</summary>

@@ -11,10 +11,18 @@ namespace NoInherit.Native;
 internal static class ProgramPath
 {
     /// <summary>
+    /// Whether a file beside the executable or in the current directory must be executable to be taken, as on PATH:
+    /// Process.Start on .NET 11 asks that of every candidate; before, any file that exists there was taken (and failed
+    /// with EACCES if it could not be executed). The running runtime decides, as it is the one whose Process.Start the
+    /// caller compares with.
+    /// </summary>
+    private static readonly bool s_everyCandidateExecutable = Environment.Version.Major >= 11;
+
+    /// <summary>
     /// A rooted path as is (whether or not it exists). Any other name, with a directory part or without, is looked for
     /// as Process.Start looks for it: beside this program's executable, then in the current directory (there, any file
-    /// that exists), then in each PATH entry in turn (there, only a file this process may execute by its permission
-    /// bits: another entry is tried otherwise). Null when none is found.
+    /// that exists, or on .NET 11 only one this process may execute), then in each PATH entry in turn (there, only a
+    /// file this process may execute by its permission bits: another entry is tried otherwise). Null when none is found.
     /// </summary>
     internal static string? Resolve(string fileName)
     {
@@ -26,7 +34,7 @@ internal static class ProgramPath
             try
             {
                 string besideExecutable = Path.Combine(Path.GetDirectoryName(processPath)!, fileName);
-                if (File.Exists(besideExecutable))
+                if (IsCandidate(besideExecutable))
                     return besideExecutable;
             }
             catch (ArgumentException)
@@ -35,7 +43,7 @@ internal static class ProgramPath
             }
         }
         string inCurrent = Path.Combine(Directory.GetCurrentDirectory(), fileName);
-        if (File.Exists(inCurrent))
+        if (IsCandidate(inCurrent))
             return inCurrent;
         string? pathVariable = Environment.GetEnvironmentVariable("PATH");
         if (pathVariable != null)
@@ -49,6 +57,8 @@ internal static class ProgramPath
         }
         return null;
     }
+
+    private static bool IsCandidate(string path) => s_everyCandidateExecutable ? CanExecute(path) : File.Exists(path);
 
     /// <summary>ni_can_execute: a file (not a directory) with the execute bit of this process's class for it.</summary>
     private static bool CanExecute(string path)

@@ -6,7 +6,8 @@ using System.Runtime.CompilerServices;
 namespace NoInherit.Native.Tests;
 
 /// <summary>
-/// Roles of the test program as a child of the fidelity tests (NI_CHILD_ROLE), run before the test runner starts.
+/// Roles of the test program as a child of the fidelity and options tests (NI_CHILD_ROLE), run before the test runner
+/// starts. "kill-on-parent-exit": see StartAChildThatDiesWithUs.
 /// "start-both": starts NI_TEST_PROGRAM (looked up on this process's PATH) through Process.Start and through
 /// ChildProcess.Start, and prints what each child wrote, or the exception, as "Process: ...|ChildProcess: ...". The tests
 /// run it as an unprivileged user, whose execute permissions differ from root's.
@@ -17,7 +18,10 @@ internal static class FidelityRoles
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "the child role must run before the test runner")]
     internal static void Run()
     {
-        if (Environment.GetEnvironmentVariable("NI_CHILD_ROLE") != "start-both")
+        string? role = Environment.GetEnvironmentVariable("NI_CHILD_ROLE");
+        if (role == "kill-on-parent-exit")
+            StartAChildThatDiesWithUs();
+        if (role != "start-both")
             return;
         string program = Environment.GetEnvironmentVariable("NI_TEST_PROGRAM")!;
         string bcl = Outcome(() =>
@@ -35,6 +39,15 @@ internal static class FidelityRoles
             return text;
         });
         Console.Out.Write($"Process: {bcl}|ChildProcess: {ours}");
+        Console.Out.Flush();
+        Environment.Exit(0);
+    }
+
+    /// <summary>"kill-on-parent-exit": starts a sleeper with KillOnParentExit, prints its pid and exits at once.</summary>
+    private static void StartAChildThatDiesWithUs()
+    {
+        ChildProcess child = ChildProcess.Start(new ProcessStartInfo("/bin/sleep", "30"), new ChildProcessOptions { KillOnParentExit = true });
+        Console.Out.Write(child.Id);
         Console.Out.Flush();
         Environment.Exit(0);
     }

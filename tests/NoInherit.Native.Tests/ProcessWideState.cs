@@ -40,13 +40,23 @@ public sealed class ProcessWideState
 /// <summary>This test program as a child process: the apphost, or the host with the test assembly (the .NET 11 lane).</summary>
 internal static class Self
 {
-    /// <summary>A start info that runs this test program with <c>NI_CHILD_ROLE=<paramref name="role"/></c>.</summary>
+    /// <summary>The command that runs this test program: the apphost, or the host and the test assembly.</summary>
+    internal static string[] Command
+    {
+        get
+        {
+            string host = Environment.ProcessPath!;
+            return Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, Assembly.GetEntryAssembly()!.Location] : [host];
+        }
+    }
+
+    /// <summary>A start info that runs this test program with <c>NI_CHILD_ROLE=<paramref name="role"/></c>, outputs redirected.</summary>
     internal static ProcessStartInfo WithRole(string role)
     {
-        string host = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-            start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+        string[] command = Command;
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in command[1..])
+            start.ArgumentList.Add(argument);
         start.Environment["NI_CHILD_ROLE"] = role;
         return start;
     }
