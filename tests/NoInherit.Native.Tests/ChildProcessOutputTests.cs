@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading;
@@ -36,25 +37,24 @@ public class ChildProcessOutputTests
     [Fact]
     public async Task ReadAll_BothStreamsFull_NoDeadlock()
     {
-        // 1 MiB on each stream, written alternately in 64 KiB blocks: a reader of one stream to its end would block the
-        // child on the other's full pipe (64 KiB on Linux) forever.
-        ProcessStartInfo start = Shell(
-            "i=0; while [ $i -lt 16 ]; do head -c 65536 /dev/zero | tr '\\0' o; head -c 65536 /dev/zero | tr '\\0' e >&2; i=$((i+1)); done",
-            "for /l %i in (1,1,2000) do @(echo ooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooo& echo eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee 1>&2)",
-            capture: true);
-        int expected = Windows ? 2000 * 137 : 1 << 20;
+        // The child writes 1 MiB to standard error, then 1 MiB to standard output: a reader of standard output to its end
+        // first would wait for ever, the child blocked on the full standard error pipe (64 KiB on Linux).
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(dir.Combine("o"), Enumerable.Repeat((byte)'o', 1 << 20).ToArray());
+        File.WriteAllBytes(dir.Combine("e"), Enumerable.Repeat((byte)'e', 1 << 20).ToArray());
+        ProcessStartInfo start = Shell($"cat '{dir.Combine("e")}' >&2; cat '{dir.Combine("o")}'", $"1>&2 type \"{dir.Combine("e")}\"& type \"{dir.Combine("o")}\"", capture: true);
         using (ChildProcess child = ChildProcess.Start(start))
         {
             (byte[] output, byte[] error) = child.ReadAllBytes(TimeSpan.FromSeconds(120));
-            Assert.Equal(expected, output.Count(b => b == (byte)'o'));
-            Assert.Equal(expected, error.Count(b => b == (byte)'e'));
+            Assert.Equal((1 << 20, 1 << 20), (output.Count(b => b == (byte)'o'), error.Count(b => b == (byte)'e')));
         }
         using (ChildProcess child = ChildProcess.Start(start))
         {
             (string output, string error) = await child.ReadAllTextAsync(Token);
-            Assert.Equal(expected, output.Count(c => c == 'o'));
-            Assert.Equal(expected, error.Count(c => c == 'e'));
+            Assert.Equal((1 << 20, 1 << 20), (output.Count(c => c == 'o'), error.Count(c => c == 'e')));
         }
+        using (ChildProcess child = ChildProcess.Start(start))
+            Assert.Equal(2, child.ReadAllLines(TimeSpan.FromSeconds(120)).Count());
     }
 
     [Fact]
