@@ -38,11 +38,12 @@ public class ChildProcessOutputTests
     public async Task ReadAll_BothStreamsFull_NoDeadlock()
     {
         // The child writes 1 MiB to standard error, then 1 MiB to standard output: a reader of standard output to its end
-        // first would wait for ever, the child blocked on the full standard error pipe (64 KiB on Linux).
+        // first would wait for ever, the child blocked on the full standard error pipe (64 KiB on Linux). (cmd.exe gets
+        // the paths unquoted: the temp path has no blank, and cmd does not read the quoting of an argv.)
         using var dir = new TempDirectory();
         File.WriteAllBytes(dir.Combine("o"), Enumerable.Repeat((byte)'o', 1 << 20).ToArray());
         File.WriteAllBytes(dir.Combine("e"), Enumerable.Repeat((byte)'e', 1 << 20).ToArray());
-        ProcessStartInfo start = Shell($"cat '{dir.Combine("e")}' >&2; cat '{dir.Combine("o")}'", $"1>&2 type \"{dir.Combine("e")}\"& type \"{dir.Combine("o")}\"", capture: true);
+        ProcessStartInfo start = Shell($"cat '{dir.Combine("e")}' >&2; cat '{dir.Combine("o")}'", $"type {dir.Combine("e")}>&2& type {dir.Combine("o")}", capture: true);
         using (ChildProcess child = ChildProcess.Start(start))
         {
             (byte[] output, byte[] error) = child.ReadAllBytes(TimeSpan.FromSeconds(120));

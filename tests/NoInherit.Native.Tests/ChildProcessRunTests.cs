@@ -156,6 +156,12 @@ public class ChildProcessRunTests
         start.RedirectStandardInput = true;
         ChildProcessTextOutput output = ChildProcess.RunAndCaptureText(start, TimeSpan.FromSeconds(60));
         Assert.Equal("done", output.StandardOutput.Trim());
+        if (Net11.Available)
+        {
+            // .NET 11's leaves it open: the child waits until the timeout kills it.
+            Assert.Throws<TimeoutException>(() => Net11.Call(typeof(Process), null, "RunAndCaptureText", [typeof(ProcessStartInfo), typeof(TimeSpan?)],
+                start, (TimeSpan?)TimeSpan.FromSeconds(1)));
+        }
     }
 
     [Fact]
@@ -200,6 +206,12 @@ public class ChildProcessRunTests
             Assert.True(GoneWithin(pid, 30_000));
             Assert.Equal("holds it", Held(dir.Combine("theirs-run")));
             Assert.Equal("holds it", Held(dir.Combine("theirs-forget")));
+            // .NET 11's way to pass nothing more: InheritedHandles = [].
+            ProcessStartInfo restricted = Lister(dir.Combine("theirs-restricted"));
+            Net11.Set(restricted, "InheritedHandles", new System.Collections.Generic.List<System.Runtime.InteropServices.SafeHandle>());
+            using (Process p = Process.Start(restricted)!)
+                p.WaitForExit();
+            Assert.Equal("does not hold it", Held(dir.Combine("theirs-restricted")));
         }
     }
 

@@ -31,7 +31,7 @@ internal static class ChildPrograms
     internal static ProcessStartInfo Exit(int code) => Shell($"exit {code}", $"exit {code}");
 
     /// <summary>Prints "out" to standard output and "err" to standard error, then exits with 3.</summary>
-    internal static ProcessStartInfo OutAndErr() => Shell("echo out; echo err >&2; exit 3", "echo out& 1>&2 echo err& exit 3", capture: true);
+    internal static ProcessStartInfo OutAndErr() => Shell("echo out; echo err >&2; exit 3", "echo out& echo err>&2& exit 3", capture: true);
 
     /// <summary>Runs for 30 s unless killed: one process (killing it leaves nothing behind), standard streams untouched.</summary>
     internal static (string FileName, string[] Arguments) Sleeper() =>

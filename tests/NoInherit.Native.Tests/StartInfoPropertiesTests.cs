@@ -38,6 +38,13 @@ public class StartInfoPropertiesTests
                 "InheritedHandles", new List<SafeHandle> { read });
             using ChildProcess child = ChildProcess.Start(start);
             Assert.StartsWith("pipe:", child.StandardOutput.ReadToEnd());
+            // A socket: .NET 11's Process.Start refuses it (files and pipes only); ours passes it.
+            using var socket = NoInheritSocket.Create(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            var withSocket = new ProcessStartInfo("/bin/sh", $"-c \"readlink /proc/$$/fd/{socket.SafeHandle.DangerousGetHandle()}\"") { RedirectStandardOutput = true };
+            Net11.Set(withSocket, "InheritedHandles", new List<SafeHandle> { socket.SafeHandle });
+            Assert.Throws<ArgumentException>(() => Process.Start(withSocket));
+            using (ChildProcess withIt = ChildProcess.Start(withSocket))
+                Assert.StartsWith("socket:", withIt.StandardOutput.ReadToEnd());
             // And .NET 11's ArgumentNullException for a null entry.
             Net11.Set(start, "InheritedHandles", new List<SafeHandle> { null! });
             Assert.Equal("InheritedHandles[0]", Assert.Throws<ArgumentNullException>(() => ChildProcess.Start(start)).ParamName);
@@ -101,6 +108,8 @@ public class StartInfoPropertiesTests
                     Assert.Equal(child.Id.ToString(), fields[3]); // it leads a session
                     break;
                 case "StartSuspended":
+                    // .NET 11's Process.Start refuses it on Linux; ours starts the child, which waits before exec.
+                    Assert.Throws<PlatformNotSupportedException>(() => Process.Start(start));
                     Assert.DoesNotContain("(sleep)", stat); // a suspended child has not run the program yet
                     child.Resume();
                     Assert.Contains("(sleep)", File.ReadAllText($"/proc/{child.Id}/stat"));
