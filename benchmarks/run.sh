@@ -2,8 +2,10 @@
 # Runs the BenchmarkDotNet suite (ratios against the BCL in the same run) and the C harness.
 #   benchmarks/run.sh           full runs (BenchmarkDotNet's default job); results under artifacts/benchmarks
 #   benchmarks/run.sh --quick   short runs, a one-screen table of ratios
-#   benchmarks/run.sh --smoke   one iteration of each benchmark: checks that every one executes (CI); its last
-#                               line is "benchmarks: N passed, N failed, 0 skipped"
+#   benchmarks/run.sh --smoke   one iteration of each benchmark: checks that every one executes (CI): one JUnit case
+#                               per benchmark and one for the C harness in NI_RESULTS (by default
+#                               artifacts/test-results/bench-smoke/benchmarks.xml); its last line is
+#                               "benchmarks: N passed, N failed, 0 skipped"
 #   --aot (with any of them)    the same suite compiled with NativeAOT
 #   --dotnet11 (with any of them) the suite on the .NET 11 runtime (build/dotnet11.sh's private root), in process, with
 #                               the DotNet11* classes (ChildProcess against .NET 11's process API); no C harness
@@ -48,12 +50,28 @@ esac
 fi
 
 if [[ "$mode" == smoke ]]; then
-  # Every benchmark found must have run: BenchmarkDotNet lists the ones that failed under "Benchmarks with
-  # issues". The C harness counts as one more.
-  found=$(grep -oE '^// Found [0-9]+ benchmarks' "$out/console.log" | awk '{s += $3} END {print s + 0}')
-  issues=$(sed -n '/^Benchmarks with issues:/,/^$/p' "$out/console.log" | grep -cE '^\s+\S+\.\S+:' || true)
-  [[ "$found" -gt 0 ]] || issues=1
-  echo "benchmarks: $((found - issues + harness_ok)) passed, $((issues + 1 - harness_ok)) failed, 0 skipped"
+  # Every benchmark found must have run: BenchmarkDotNet announces each as "// Benchmark: <case>" and lists the ones
+  # that failed, by the same text, under "Benchmarks with issues". The C harness is one more case.
+  junit="${NI_RESULTS:-$root/artifacts/test-results/bench-smoke/benchmarks.xml}"
+  rm -f "$junit"
+  record() { python3 "$root/build/results.py" record "$junit" --suite benchmarks "$@"; }
+  issues=$(sed -n '/^Benchmarks with issues:/,/^$/p' "$out/console.log" | sed -E 's/^[[:space:]]+//')
+  passed=0 failed=0
+  while IFS= read -r case; do
+    if grep -qxF -- "$case" <<<"$issues"; then
+      record --name "$case" --status fail --message "listed under 'Benchmarks with issues'" --log "$out/console.log"
+      failed=$((failed + 1))
+    else
+      record --name "$case" --status pass; passed=$((passed + 1))
+    fi
+  done < <(sed -nE 's|^// Benchmark: (.*)$|\1|p' "$out/console.log")
+  if [[ $((passed + failed)) -eq 0 ]]; then
+    record --name "BenchmarkDotNet suite" --status fail --message "no benchmark ran" --log "$out/console.log"
+    failed=1
+  fi
+  if [[ $harness_ok -eq 1 ]]; then record --name "C harness (ni_bench)" --status pass; passed=$((passed + 1))
+  else record --name "C harness (ni_bench)" --status fail --message "ni_bench did not build or run"; failed=$((failed + 1)); fi
+  echo "benchmarks: $passed passed, $failed failed, 0 skipped"
 elif [[ $harness_ok -eq 0 ]]; then
   exit 1
 fi

@@ -1,200 +1,116 @@
 #!/usr/bin/env bash
-# Builds everything from nothing and runs every test suite:
-#   - the C tests (CTest) for every shipped RID: natively (linux-x64, linux-musl-x64), under
-#     qemu-aarch64 (linux-arm64) and under wine64 (win-x64);
-#   - the hardening jobs (build/hardening.sh): the linux-x64 C tests with ASan+UBSan and under valgrind,
-#     and a one-minute libFuzzer run;
-#   - the managed xunit tests on net10.0 and, self-contained, on .NET 8; then self-contained on net10.0 for
-#     win-x64 under wine64 and for linux-arm64 under qemu-aarch64;
-#   - the package: dotnet pack, then a fresh app consuming the .nupkg every way users do;
-#   - the LeakDemo sample;
-#   - the benchmarks, once each (benchmarks/run.sh --smoke): that they run, not how fast.
-# The last line sums all suites as "tests: N passed, N failed, N skipped".
+# Builds everything from nothing and runs every test stage (build/stages.sh lists them; docs/build.md describes them),
+# then sums their results, read from the JUnit XML each stage leaves under artifacts/test-results/<stage>/.
+#   bash build/test.sh                       every stage
+#   bash build/test.sh --stage managed-wine  one stage (--stage again, a comma list or a pattern such as 'native-*'
+#                                            for several)
+#   bash build/test.sh --list                the stages and what each runs
+#   --jobs N                                 stages that run at the same time (default 5; builds take turns anyway)
+# Per stage it prints "NAME: N passed, N failed, N skipped", its skip reasons and its failures; the last line sums
+# them all: "tests: N passed, N failed, N skipped". A stage that could not run counts as a failure.
 set -uo pipefail
-
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-host_rid="linux-x64"
-logs="$root/artifacts/test-logs"
-mkdir -p "$logs"
-export WINEDEBUG=-all DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1
+# shellcheck source=stages.sh
+source "$root/build/stages.sh"
 
-# shellcheck source=summary.sh
-source "$root/build/summary.sh"
+usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "$1"; }
+patterns=() jobs="${NI_JOBS:-5}"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --list)       ni_stages | awk -F'|' '{ printf "%-24s %s\n", $1, $3 }'; exit 0 ;;
+    --list-names) ni_stages | cut -d'|' -f1; exit 0 ;;
+    --stage)      IFS=, read -ra more <<<"${2:?--stage needs a name}"; patterns+=("${more[@]}"); shift 2 ;;
+    --jobs)       jobs="${2:?--jobs needs a number}"; shift 2 ;;
+    -h|--help)    usage 0 ;;
+    *)            echo "test.sh: unknown argument '$1'" >&2; usage 2 ;;
+  esac
+done
+[[ ${#patterns[@]} -gt 0 ]] || patterns=('*')
 
-# bounded LIMIT COMMAND...: runs COMMAND in a session of its own, stdin /dev/null, for at most LIMIT seconds. One
-# that overstays is hung: before its processes are killed, what each of their threads is blocked in goes to stderr,
-# since a hung run prints nothing of its own. Returns COMMAND's status, or 124 after a hang.
-bounded() {
-  local limit="$1"; shift
-  setsid "$@" </dev/null &
-  local pid=$! waited=0
-  while kill -0 "$pid" 2>/dev/null && ((waited < limit)); do sleep 1; waited=$((waited + 1)); done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "!! still running after $limit s; its processes, and each thread's state and kernel wait channel:" >&2
-    ps -o pid,ppid,stat,etimes,args -s "$pid" >&2
-    local task t
-    for task in $(ps -o pid= -s "$pid"); do
-      for t in /proc/"$task"/task/*; do
-        echo "   $task/${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
-      done
-    done >&2
-    kill -KILL -- -"$pid" 2>/dev/null
-    wait "$pid"
-    return 124
-  fi
-  wait "$pid"
-}
-
-# long_running LOG: the tests xunit named as running over its -longRunning limit.
-long_running() {
-  grep -E '\[Long Running Test\]' "$1" | tr -d '\r' | sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*/   /' | sort -u || true
-}
-
-# run_xunit SUITE LOG LIMIT COMMAND...: runs the xunit v3 runner COMMAND (bounded), which ends with
-# "NAME  Total: N, Errors: N, Failed: N, Skipped: N, Not Run: N, Time: ...". A test still running after two minutes is
-# named in the log ("[Long Running Test]"), so a hung run says which test hung. With rerun_hung=1 (the emulated runs), a
-# run that hung is shown, kept as LOG.hung, and run once more: an emulator has hung where nothing else did (the
-# linux-arm64 suite under qemu-user, once in CI, in no run here); a run that fails, or hangs twice, still fails.
-run_xunit() {
-  local suite="$1" log="$2" limit="$3"; shift 3
-  bounded "$limit" "$@" -longRunning 120 >"$log" 2>&1
-  local rc=$? line
-  if [[ $rc -eq 124 && "${rerun_hung:-0}" == 1 ]]; then
-    echo "!! $suite hung: still running after $limit s; kept as $log.hung, run once more"
-    long_running "$log"
-    sed -n '/^!! still running after/,$p' "$log" | head -80 | sed 's/^/   /'
-    mv "$log" "$log.hung"
-    bounded "$limit" "$@" -longRunning 120 >"$log" 2>&1
-    rc=$?
-  fi
-  long_running "$log"
-  line=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+, Not Run: [0-9]+' "$log" | tail -1)
-  if [[ -z "$line" ]]; then fail_suite "$suite (exit $rc)" "$log"; return; fi
-  local t e f s n
-  read -r t e f s n < <(sed -E 's/.*Total: ([0-9]+), Errors: ([0-9]+), Failed: ([0-9]+), Skipped: ([0-9]+), Not Run: ([0-9]+).*/\1 \2 \3 \4 \5/' <<<"$line")
-  add "$suite" $((t - f - s - n)) $((f + e + n)) "$s"
-  # Each failure with its message (up to the stack trace), so that CI's output alone says why.
-  awk '/\[FAIL\]/ { shown = 0; printing = 1; print; next }
-       printing && (/Stack Trace:/ || /\[(PASS|SKIP|FAIL)\]/ || ++shown > 8) { printing = 0 }
-       printing { print }' "$log" | tr -d '\r' | sed -E 's/\x1b\[[0-9;]*m//g' | head -60 || true
-  # Why tests were skipped: each distinct reason (the line after a [SKIP]) with how many tests gave it.
-  grep -A1 -E '\[SKIP\]' "$log" | tr -d '\r' | grep -vE '\[SKIP\]|^--$' | sed -E 's/^[[:space:]]+//' | sort | uniq -c | sort -rn |
-    sed -E 's/^[[:space:]]*([0-9]+) /   skipped \1: /' || true
-  if [[ $rc -ne 0 && $((f + e + n)) -eq 0 ]]; then fail_suite "$suite (exit $rc)" "$log"; fi
-}
-
-rids=$(dotnet msbuild "$root/build/NoInherit.Native.Build.csproj" -getProperty:NiShippedRids 2>/dev/null | tail -1)
-[[ -n "$rids" ]] || { echo "cannot read NiShippedRids" >&2; rids="$host_rid"; }
-
-for rid in ${rids//;/ }; do
-  echo "== native $rid: build, CTest"
-  native="$root/artifacts/native/$rid"
-  log="$logs/native-$rid.log"
-  if bash build/toolchain.sh "$rid" --test >"$log" 2>&1 &&
-     cmake -S "$root" -B "$native" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/$rid.cmake" \
-        -DCMAKE_BUILD_TYPE=Release -DNI_RID="$rid" -DBUILD_TESTING=ON \
-        -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$native/bin" -DCMAKE_ARCHIVE_OUTPUT_DIRECTORY="$native/bin" \
-        -DCMAKE_RUNTIME_OUTPUT_DIRECTORY="$native/bin" >>"$log" 2>&1 &&
-     cmake --build "$native" --parallel >>"$log" 2>&1; then
-    # Under wine a test process now and then dies at start-up (exit within ~10 ms, no output at all), so
-    # a failed case gets one more run there; the log keeps both attempts.
-    repeat=()
-    [[ "$rid" == win-* ]] && repeat=(--repeat until-pass:2)
-    ctest --test-dir "$native" --output-on-failure --parallel 2 "${repeat[@]}" >"$logs/ctest-$rid.log" 2>&1
-    add_ctest "C tests $rid (CTest)" "$logs/ctest-$rid.log" "$native"
-  else
-    fail_suite "C tests $rid (CTest)" "$log"
-  fi
+# The selected stages, in the registry's order; a pattern that names no stage is an error.
+declare -A command=() matched=()
+selected=()
+while IFS='|' read -r name cmd _; do
+  for pattern in "${patterns[@]}"; do
+    # shellcheck disable=SC2053 # a pattern on purpose
+    if [[ "$name" == $pattern ]]; then selected+=("$name"); command[$name]="$cmd"; matched[$pattern]=1; break; fi
+  done
+done < <(ni_stages)
+for pattern in "${patterns[@]}"; do
+  [[ -n "${matched[$pattern]:-}" ]] ||
+    { echo "test.sh: no stage matches '$pattern'; the stages:" >&2; ni_stages | cut -d'|' -f1 >&2; exit 2; }
 done
 
-# The hardening jobs (build/hardening.sh): the C tests under ASan+UBSan and under valgrind memcheck, and a
-# bounded fuzz run; its job lines are shown, its last line is summed like a suite's.
-echo "== hardening: ASan+UBSan, valgrind memcheck, libFuzzer ($host_rid)"
-bash "$root/build/hardening.sh" >"$logs/hardening.log" 2>&1
-grep -E '^[^ !].*: +[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$|^[[:space:]]|^!!' "$logs/hardening.log" |
-  grep -v '^hardening: ' | sed 's/^/   /'
-add_summary "hardening (sanitizers, valgrind, fuzz)" hardening "$logs/hardening.log"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1 WINEDEBUG=-all
+NI_HOST_RID="$(bash "$root/build/host-rid.sh")" || exit 2
+export NI_HOST_RID
+results="$root/artifacts/test-results"
+consoles="$root/artifacts/test-logs"
+# Shared by the stages of this run only: what was built once (build/stages/lib.sh, once).
+export NI_RUN_DIR="$root/artifacts/run"
+rm -rf "$NI_RUN_DIR"
+mkdir -p "$NI_RUN_DIR" "$results" "$consoles"
+echo "== host $NI_HOST_RID; stages: ${selected[*]}"
+# Everything the selected stages need, in one go (as root it installs; otherwise each stage records what it misses).
+bash "$root/build/prereqs.sh" "${selected[@]}" || echo "!! prerequisites missing; the stages that need them fail"
 
-tests="$root/tests/NoInherit.Native.Tests"
-echo "== managed: xunit on net10.0 ($host_rid)"
-log="$logs/managed-build.log"
-if dotnet build "$tests" -c Release -f net10.0 >"$log" 2>&1; then
-  run_xunit "managed tests net10.0 $host_rid" "$logs/managed-net10.log" 900 \
-    "$tests/bin/Release/net10.0/NoInherit.Native.Tests"
-else
-  fail_suite "managed tests net10.0 $host_rid" "$log"
-fi
-
-echo "== managed: xunit on net8.0, self-contained $host_rid"
-log="$logs/managed-net8-publish.log"
-net8="$root/artifacts/tests/net8.0-$host_rid"
-if dotnet publish "$tests" -c Release -f net8.0 -r "$host_rid" --self-contained -o "$net8" >"$log" 2>&1; then
-  run_xunit "managed tests net8.0 $host_rid (self-contained)" "$logs/managed-net8.log" 900 "$net8/NoInherit.Native.Tests"
-else
-  fail_suite "managed tests net8.0 $host_rid (self-contained)" "$log"
-fi
-
-# The same suite, self-contained for the emulated RIDs. net10.0 only (NiTestFrameworks): a self-contained restore would
-# otherwise want each RID's .NET 8 runtime pack as well, which the package source lacks for linux-arm64; --no-dependencies
-# restores the test project alone, so the library and the tool keep their ordinary (RID-less) restore.
-publish_emulated() { # RID OUTPUT LOG
-  dotnet publish "$tests" -c Release -f net10.0 -r "$1" --self-contained -p:NiTestFrameworks=net10.0 --no-dependencies \
-    -o "$2" >"$3" 2>&1
+declare -A started=() pid_of=()
+# start NAME: runs the stage in the background, in a process group of its own (so that an interrupt can stop it
+# whole), its console output in artifacts/test-logs/NAME.console and bash's "times" of it in the run directory.
+start() {
+  local name="$1" script args
+  read -r script args <<<"${command[$name]}"
+  rm -rf "${results:?}/$name"
+  started[$name]=$(date +%s)
+  # shellcheck disable=SC2086 # the arguments are words
+  NI_TIMES="$NI_RUN_DIR/$name.times" setsid bash -c 'bash "$@"; status=$?; times >"$NI_TIMES"; exit $status' \
+    stage "$root/build/stages/$script" $args >"$consoles/$name.console" 2>&1 &
+  pid_of[$!]="$name"
+  echo "-- $name started"
 }
 
-echo "== managed: xunit on net10.0, self-contained win-x64, under wine64"
-log="$logs/managed-win-x64-publish.log"
-win="$root/artifacts/tests/net10.0-win-x64"
-# The two wine problems this run meets (a crash or hang once a second test throws, and at DynamicMethod clean-up) are
-# handled in the test project's runtimeconfig for Windows RIDs; see NoInherit.Native.Tests.csproj.
-if publish_emulated win-x64 "$win" "$log"; then
-  rerun_hung=1 run_xunit "managed tests net10.0 win-x64 (wine64)" "$logs/managed-win-x64.log" 900 \
-    /usr/lib/wine/wine64 "$win/NoInherit.Native.Tests.exe"
-else
-  fail_suite "managed tests net10.0 win-x64 (wine64)" "$log"
-fi
+stop() {
+  echo "!! interrupted: stopping ${pid_of[*]}"
+  local pid
+  for pid in "${!pid_of[@]}"; do kill -TERM -- -"$pid" 2>/dev/null; done
+  exit 130
+}
+trap stop INT TERM
 
-echo "== managed: xunit on net10.0, self-contained linux-arm64, under qemu-aarch64"
-log="$logs/managed-linux-arm64-publish.log"
-arm64="$root/artifacts/tests/net10.0-linux-arm64"
-# The cross sysroot (-L) has no arm64 ICU, so globalization is invariant, and no OpenSSL, which xunit needs (SHA-256 of
-# test IDs): build/arm64-openssl.sh unpacks Debian's arm64 libssl3 (nothing installed) for the guest's LD_LIBRARY_PATH.
-# W^X is off: with it, the runtime writes JIT'd code and patches stubs through a second, writable mapping of the
-# executable memory, which qemu-user does not watch for self-modifying code, so it goes on running stale translations
-# (seen as a NullReferenceException inside a reflection stub, then SIGSEGV, within seconds; without W^X the run is clean).
-if publish_emulated linux-arm64 "$arm64" "$log" &&
-   openssl_arm64=$(bash "$root/build/arm64-openssl.sh" "$root/artifacts/qemu/linux-arm64-openssl" 2>>"$log"); then
-  rerun_hung=1 run_xunit "managed tests net10.0 linux-arm64 (qemu-aarch64)" "$logs/managed-linux-arm64.log" 900 \
-    env DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_EnableWriteXorExecute=0 \
-    qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH="$openssl_arm64" "$arm64/NoInherit.Native.Tests"
-else
-  fail_suite "managed tests net10.0 linux-arm64 (qemu-aarch64)" "$log"
-fi
+# finish NAME STATUS: shows what the stage printed, its time, and makes sure a stage that ended badly is never green.
+finish() {
+  local name="$1" status="$2" wall cpu counts
+  wall=$(($(date +%s) - started[$name]))
+  # The second line of bash's "times": the user and system time of the stage's processes (those it waited for).
+  cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); total += t[1] * 60 + t[2] } printf "%d", total }' \
+    "$NI_RUN_DIR/$name.times" 2>/dev/null)
+  printf '%s\t%s\t%s\t%s\n' "$name" "$wall" "${cpu:-?}" "$status" >>"$NI_RUN_DIR/timings"
+  echo "== $name: ${wall} s (cpu ${cpu:-?} s), exit $status"
+  sed 's/^/   /' "$consoles/$name.console"
+  shopt -s nullglob
+  local files=("$results/$name"/*.xml "$results/$name"/*.trx)
+  shopt -u nullglob
+  counts=$([[ ${#files[@]} -gt 0 ]] && python3 "$root/build/results.py" count "${files[@]}")
+  if [[ $status -ne 0 && "${counts:-0 0 0}" =~ ^[0-9]+\ 0\  ]]; then
+    python3 "$root/build/results.py" record "$results/$name/stage.xml" --suite stage --status fail \
+      --name "$name: the stage ended with exit $status and recorded no failure" --log "$consoles/$name.console"
+  fi
+}
 
-echo "== package: dotnet pack, consumption tests"
-log="$logs/pack.log"
-if dotnet pack "$root/managed/NoInherit.Native" -c Release >"$log" 2>&1; then
-  bash "$root/tests/Packaging/run.sh" >"$logs/packaging.log" 2>&1
-  grep -E '^(PASS|FAIL) ' "$logs/packaging.log" | sed 's/^/   /'
-  add_summary "package consumption" packaging "$logs/packaging.log"
-else
-  fail_suite "package consumption" "$log"
-fi
+queue=("${selected[@]}")
+running=0
+while [[ ${#queue[@]} -gt 0 || $running -gt 0 ]]; do
+  while [[ ${#queue[@]} -gt 0 && $running -lt $jobs ]]; do
+    start "${queue[0]}"; queue=("${queue[@]:1}"); running=$((running + 1))
+  done
+  wait -n -p done_pid; status=$?
+  [[ -n "${pid_of[$done_pid]:-}" ]] || continue
+  finish "${pid_of[$done_pid]}" "$status"
+  unset "pid_of[$done_pid]"
+  running=$((running - 1))
+done
 
-echo "== sample: LeakDemo"
-log="$logs/leakdemo.log"
-if dotnet run --project "$root/samples/LeakDemo" -c Release >"$log" 2>&1; then
-  add "LeakDemo" 1 0 0
-else
-  fail_suite "LeakDemo" "$log"
-fi
-
-echo "== benchmarks: smoke run (every benchmark executes once; no timing is checked)"
-log="$logs/benchmarks-smoke.log"
-bash "$root/benchmarks/run.sh" --smoke >"$log" 2>&1
-add_summary "benchmarks (smoke)" benchmarks "$log"
-sed -n '/^Benchmarks with issues:/,/^$/p' "$log"
-
-echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
-[[ $total_failed -eq 0 ]]
+echo "== stage times (wall s, cpu s): $(awk -F'\t' '{ printf "%s %s/%s  ", $1, $2, $3 }' "$NI_RUN_DIR/timings")"
+echo "== results (JUnit XML under artifacts/test-results/<stage>/)"
+python3 "$root/build/results.py" summary "$results" --stages "$(IFS=,; echo "${selected[*]}")"

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Microsoft.Win32.SafeHandles;
@@ -71,40 +72,80 @@ public class FileStreamBenchmarks
 }
 
 /// <summary>
-/// Copy: NoInheritFile.Copy against File.Copy and `cp --reflink=auto` at 4 KiB, 1 MiB and 256 MiB, same file
-/// system. cp is a process per copy, as a script would run it: its start-up dominates the small sizes.
+/// Copy over an existing destination, 4 KiB, 1 MiB and 64 MiB, on each file system given: NoInheritFile.Copy against
+/// File.Copy (category "plain"), and NoInheritFile.Copy with durable: true against File.Copy followed by an fsync of the
+/// file and of its directory, the only way a .NET caller gets a durable copy today (category "durable").
 /// </summary>
+/// <remarks>
+/// The file systems: NI_BENCH_COPY_DIRS="ext4=/mnt/a,xfs=/mnt/b,..." (benchmarks/copy-filesystems.sh makes loop-mounted
+/// images and sets it), else the temporary directory alone.
+/// </remarks>
 [MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
+[CategoriesColumn]
 public class CopyBenchmarks
 {
-    private string _source = "", _destination = "";
+    private string _source = "", _destination = "", _directory = "";
 
-    [Params(4096, 1 << 20, 256 << 20)]
+    [Params(4096, 1 << 20, 64 << 20)]
     public int Size { get; set; }
+
+    [ParamsSource(nameof(FileSystems))]
+    public string FileSystem { get; set; } = "";
+
+    public static string[] FileSystems() => CopyDirectories.Names();
 
     [GlobalSetup]
     public void Setup()
     {
-        string dir = Path.Combine(Path.GetTempPath(), $"ni-bench-copy-{Environment.ProcessId}-{Size}");
-        Directory.CreateDirectory(dir);
-        _source = Path.Combine(dir, "source");
-        _destination = Path.Combine(dir, "destination");
+        _directory = Path.Combine(CopyDirectories.Path(FileSystem), $"ni-bench-copy-{Environment.ProcessId}-{Size}");
+        Directory.CreateDirectory(_directory);
+        _source = Path.Combine(_directory, "source");
+        _destination = Path.Combine(_directory, "destination");
         var data = new byte[Size];
         new Random(42).NextBytes(data);
         File.WriteAllBytes(_source, data);
+        File.Copy(_source, _destination);
     }
 
     [GlobalCleanup]
-    public void Cleanup() => Directory.Delete(Path.GetDirectoryName(_source)!, recursive: true);
+    public void Cleanup() => Directory.Delete(_directory, recursive: true);
 
-    [Benchmark(Baseline = true)]
+    [Benchmark(Baseline = true), BenchmarkCategory("plain")]
     public void FileCopy() => File.Copy(_source, _destination, overwrite: true);
 
-    [Benchmark]
+    [Benchmark, BenchmarkCategory("plain")]
     public void NoInheritCopy() => NoInheritFile.Copy(_source, _destination, overwrite: true);
 
-    [Benchmark]
-    public void CpReflinkAuto() => Cp.Run(_source, _destination);
+    [Benchmark(Baseline = true), BenchmarkCategory("durable")]
+    public void FileCopyThenFsync()
+    {
+        File.Copy(_source, _destination, overwrite: true);
+        Libc.Fsync(_destination, directory: false);
+        Libc.Fsync(_directory, directory: true);
+    }
+
+    [Benchmark, BenchmarkCategory("durable")]
+    public void NoInheritCopyDurable() => NoInheritFile.Copy(_source, _destination, overwrite: true, durable: true);
+}
+
+/// <summary>Where the copy benchmarks run: NI_BENCH_COPY_DIRS ("name=path,..."), else the temporary directory ("tmp").</summary>
+internal static class CopyDirectories
+{
+    private static (string Name, string Path)[] All()
+    {
+        string? list = Environment.GetEnvironmentVariable("NI_BENCH_COPY_DIRS");
+        if (string.IsNullOrWhiteSpace(list))
+            return [("tmp", System.IO.Path.GetTempPath())];
+        return list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(item => item.Split('=', 2))
+            .Select(pair => (pair[0], pair[1]))
+            .ToArray();
+    }
+
+    public static string[] Names() => All().Select(d => d.Name).ToArray();
+
+    public static string Path(string name) => All().First(d => d.Name == name).Path;
 }
 
 /// <summary>

@@ -21,4 +21,21 @@ public static unsafe partial class Libc
 
     [LibraryImport("libc")]
     public static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc")]
+    public static partial int fsync(int fd);
+
+    public const int O_DIRECTORY = 0x10000;
+
+    /// <summary>open + fsync + close of a file or a directory, as a caller makes File.Copy durable; throws on failure.</summary>
+    public static void Fsync(string path, bool directory)
+    {
+        int fd = open(path, O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+        if (fd < 0)
+            throw new System.IO.IOException($"open {path} failed");
+        int rc = fsync(fd);
+        close(fd);
+        if (rc != 0)
+            throw new System.IO.IOException($"fsync {path} failed");
+    }
 }

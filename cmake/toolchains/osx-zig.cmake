@@ -1,5 +1,5 @@
 # osx-x64 / osx-arm64 built on Linux with zig cc, for the compile-only check of the non-Linux POSIX paths
-# (build/compile-check.sh): zig is a clang that carries macOS's libc headers and link stubs, so the library
+# (build/test.sh --stage native-osx-x64): zig is a clang that carries macOS's libc headers and link stubs, so the library
 # and the C tests compile and link (Mach-O) without an Apple SDK. Nothing here can run them, and nothing
 # built this way is shipped (the shipped macOS build is cmake/toolchains/osx.cmake, Apple clang).
 #   cmake -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/osx-zig.cmake -DNI_ZIG=<zig> -DNI_RID=osx-x64|osx-arm64
@@ -8,7 +8,7 @@ if(NOT NI_ZIG AND DEFINED ENV{NI_ZIG})
   set(NI_ZIG "$ENV{NI_ZIG}")
 endif()
 if(NOT NI_ZIG)
-  message(FATAL_ERROR "osx-zig.cmake needs -DNI_ZIG=<path to zig> (build/compile-check.sh gets one)")
+  message(FATAL_ERROR "osx-zig.cmake needs -DNI_ZIG=<path to zig> (build/prereqs.sh --path zig names it)")
 endif()
 list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES NI_ZIG NI_RID)
 

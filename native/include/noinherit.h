@@ -82,6 +82,7 @@ typedef intptr_t ni_handle;
 
 /* ni_copyfile flags. */
 #define NI_COPY_OVERWRITE 0x0001  /* replace an existing destination instead of failing with EEXIST */
+#define NI_COPY_DURABLE 0x0002  /* on stable storage when it returns; old or whole new whenever the power goes */
 
 /* ni_capabilities bits: set when the creation is atomic (non-inheritable in the creating call). */
 #define NI_CAP_OPEN_ATOMIC 0x0001  /* ni_open, ni_copyfile: O_CLOEXEC / bInheritHandle=FALSE */
@@ -173,6 +174,17 @@ NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_len
  *    cancellation, the process killed). Without NI_COPY_OVERWRITE the temp is put in place with a call that
  *    fails if the name exists (EEXIST); with it, the destination is replaced atomically: a reader sees the
  *    old file or the new one, never a mix.
+ *  - Durability, with NI_COPY_DURABLE: the new file's data and metadata reach stable storage no later than
+ *    the destination's name pointing at it (before it, or in the same journal commit), and the name before
+ *    the call returns (Windows: FlushFileBuffers, then MOVEFILE_WRITE_THROUGH). Once it returns, a power cut
+ *    or system crash leaves the new file; before, the destination is its old content (or absent) or the
+ *    whole new file, whenever the power goes. A failed flush (EIO) fails the copy with the old destination
+ *    in place, except a failure of the last flush, of the directory, which comes after the name changed:
+ *    the call fails, the destination names the new file, and a power cut may still undo that. Without the
+ *    flag nothing is flushed: the replacement is atomic for every process, and the one copying dying; after
+ *    a power cut or system crash the destination may be its old content even though the copy returned, or
+ *    (as after File.Copy) the new name with an empty, short or zero-filled file on file systems that write
+ *    data after metadata (ext4 and XFS with delayed allocation).
  *  - As fast as the system allows (a reflink where the file system shares extents, else an in-kernel
  *    copy); a source with holes keeps them (as cp --sparse=auto): the destination allocates about the blocks
  *    the source does.
@@ -195,10 +207,13 @@ NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_len
  * caller may not write fails with EACCES, as File.Copy does, even though a rename would not need it.
  *
  * Limits:
- *  - A temporary file that has a name can be left behind if the process is killed while it exists: a file
- *    named ".ni-copy-<16 hex digits>.tmp" in the destination's directory. On Linux file systems with
- *    O_TMPFILE (ext4, XFS, btrfs, tmpfs, ...) the temp has a name only for a moment when it replaces an
- *    existing destination; elsewhere (NFS, FAT, macOS, Windows, no /proc) for the whole copy.
+ *  - A temporary file that has a name can be left behind if the process is killed or the system goes down
+ *    while it exists: a file named ".ni-copy-<16 hex digits>.tmp" in the destination's directory, the digits
+ *    a hash of the destination's name (or random while another copy of the same destination has that name
+ *    in use; always random on Windows). The next copy to the same destination removes it, unless a live
+ *    copy holds its lock (POSIX only). On Linux file systems with O_TMPFILE (ext4, XFS, btrfs, tmpfs, ...)
+ *    the temp has a name only for a moment when it replaces an existing destination; elsewhere (NFS, FAT,
+ *    macOS, Windows, no /proc) for the whole copy.
  *  - Replacing makes the destination a new file: other hard links to the old one keep the old content, and
  *    the new file belongs to the caller (owner, group, ACLs and extended attributes of the old one are not
  *    kept).
@@ -209,8 +224,6 @@ NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_len
  *    leave it partly written.
  *  - Where the system has neither a no-replace rename nor hard links, the no-replace step is an existence
  *    check and a rename, which a file created in between can lose to.
- *  - Nothing is flushed to the device (no fsync, like File.Copy): the replacement is atomic for other
- *    processes and for this one dying, not against a power loss.
  *  - Windows: a read-only destination fails with ERROR_ACCESS_DENIED (as CopyFileExW's does); a symlinked
  *    destination is replaced at its final path when it resolves, and copied onto in place when it dangles.
  */

@@ -182,6 +182,85 @@ public class FileCopyTests
         Outcome.AssertSame(expected, actual);
     }
 
+    /// <summary>A durable copy (flushed before and after the destination's name changes) behaves as File.Copy in every case.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Copy_Durable_MatchesFileCopy(string name, bool overwrite)
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "The fixtures use Unix permission bits, hard links and symlinks.");
+        using var dir = new TempDirectory();
+        string expected = Run(dir, name, overwrite, File.Copy);
+        string actual = Run(dir, name, overwrite, (s, d, o) => NoInheritFile.Copy(s, d, o, durable: true));
+        Outcome.AssertSame(expected, actual);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void CopyAsync_Durable_MatchesFileCopy(string name, bool overwrite)
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "The fixtures use Unix permission bits, hard links and symlinks.");
+        using var dir = new TempDirectory();
+        string expected = Run(dir, name, overwrite, File.Copy);
+        string actual = Run(dir, name, overwrite,
+            (s, d, o) => NoInheritFile.CopyAsync(s, d, o, durable: true).GetAwaiter().GetResult());
+        Outcome.AssertSame(expected, actual);
+    }
+
+    /// <summary>
+    /// Durable and not, new and replaced, through each overload: the exact content, sound progress, nothing beside the
+    /// destination (no temp: the replaced file's name is reused on ext4 by a swap, which must leave nothing either), and a
+    /// second copy over the first works.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Copy_DurableOrNot_GivesTheContent_AndLeavesOnlyTheDestination(bool durable)
+    {
+        using var dir = new TempDirectory();
+        string source = dir.Combine("source"), destination = dir.Combine("destination");
+        byte[] content = new byte[(3 << 20) + 11];
+        new Random(3).NextBytes(content);
+        File.WriteAllBytes(source, content);
+
+        NoInheritFile.Copy(source, destination, overwrite: false, durable);
+        Assert.Equal(content, File.ReadAllBytes(destination));
+        NoInheritFile.Copy(source, destination, overwrite: true, durable);
+        Assert.Equal(content, File.ReadAllBytes(destination));
+        Assert.Throws<IOException>(() => NoInheritFile.Copy(source, destination, overwrite: false, durable));
+
+        File.WriteAllText(destination, LongerDestinationContent);
+        var progress = new Recorder();
+        await NoInheritFile.CopyAsync(source, destination, overwrite: true, durable, progress, TestContext.Current.CancellationToken);
+        progress.AssertSound(content.Length);
+        Assert.Equal(content, File.ReadAllBytes(destination));
+        File.Delete(destination);
+        await NoInheritFile.CopyAsync(source, destination, false, durable, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(content, File.ReadAllBytes(destination));
+        Assert.Equal(["destination", "source"], Entries(dir.FullPath));
+        Observe.AssertNoDescriptorOn(dir.FullPath);
+    }
+
+    /// <summary>A durable copy cancelled mid-copy: canceled with the token, the destination as it was, no temp.</summary>
+    [Fact]
+    public async Task CopyAsync_Durable_CancelledMidCopy_LeavesTheDestinationAsItWas()
+    {
+        using var dir = new TempDirectory();
+        string source = dir.Combine("source"), destination = dir.Combine("destination");
+        File.WriteAllBytes(source, new byte[40 << 20]);
+        File.WriteAllText(destination, LongerDestinationContent);
+        using var cancel = new CancellationTokenSource();
+        var progress = new Recorder(copied =>
+        {
+            if (copied > 0)
+                cancel.Cancel();
+        });
+        Task copy = NoInheritFile.CopyAsync(source, destination, overwrite: true, durable: true, progress, cancel.Token);
+        OperationCanceledException e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => copy);
+        Assert.Equal(cancel.Token, e.CancellationToken);
+        Assert.Equal(LongerDestinationContent, File.ReadAllText(destination));
+        Assert.Equal(["destination", "source"], Entries(dir.FullPath));
+    }
+
     // 16 MiB is the most one kernel call copies, 1 MiB the read/write buffer: each size and one byte more.
     [Theory]
     [InlineData(0)]

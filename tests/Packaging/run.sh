@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # Consumption tests: a fresh app uses the NoInherit.Native .nupkg from artifacts/packages (not a
-# project reference) in every way users do. Prints "PASS name" / "FAIL name" per scenario and ends
-# with "packaging: N passed, N failed, N skipped".
-#   tests/Packaging/run.sh            (dotnet pack must have run)
+# project reference) in every way users do. Records one JUnit case per scenario in NI_RESULTS
+# (artifacts/test-results/package/consumption.xml unless set; build/results.py), prints "PASS name" /
+# "FAIL name" per scenario and ends with "packaging: N passed, N failed, N skipped".
+#   tests/Packaging/run.sh            (dotnet pack must have run; build/stages/package.sh runs both)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 app="$here/Consumer"
 out="$root/artifacts/consume"
-logs="$root/artifacts/test-logs/packaging"
+logs="${NI_LOGS:-$root/artifacts/test-logs/package/consumption}"
+junit="${NI_RESULTS:-$root/artifacts/test-results/package/consumption.xml}"
 version="$(cd "$root" && dotnet msbuild managed/NoInherit.Native -getProperty:Version 2>/dev/null | tail -1)"
 package="$root/artifacts/packages/NoInherit.Native.$version.nupkg"
 wine="/usr/lib/wine/wine64"
 passed=0 failed=0 skipped=0
-rm -rf "$out" "$logs"; mkdir -p "$out" "$logs"
+rm -rf "$out" "$logs" "$junit"; mkdir -p "$out" "$logs"
+record() { python3 "$root/build/results.py" record "$junit" --suite consumption "$@"; }
 
-[[ -f "$package" ]] || { echo "no package at $package: run dotnet pack first" >&2; echo "packaging: 0 passed, 1 failed, 0 skipped"; exit 1; }
+if [[ ! -f "$package" ]]; then
+  echo "no package at $package: run dotnet pack first" >&2
+  record --name package --status fail --message "no package at $package: run dotnet pack first"
+  echo "packaging: 0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
 # A package of the same version already in the cache would be used instead of the one just built.
 rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/noinherit.native/$version"
 
@@ -24,8 +32,10 @@ scenario() {
   local name="$1"; shift
   if "$@" >"$logs/$name.log" 2>&1; then
     echo "PASS $name"; passed=$((passed + 1))
+    record --name "$name" --status pass
   else
     echo "FAIL $name (log: $logs/$name.log)"; tail -n 15 "$logs/$name.log" | sed 's/^/    /'; failed=$((failed + 1))
+    record --name "$name" --status fail --message "scenario failed (log: ${logs#"$root"/}/$name.log)" --log "$logs/$name.log"
   fi
 }
 publish() { dotnet publish "$app" -c Release -o "$out/$1" "${@:2}"; }

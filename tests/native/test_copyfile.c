@@ -11,6 +11,7 @@
 #  include <stdatomic.h>
 #  include <sys/file.h>
 #  include <sys/stat.h>
+#  include <sys/wait.h>
 #  include <time.h>
 #endif
 #ifdef _WIN32
@@ -183,7 +184,7 @@ static void copy_errors(void)
     CHECK_RC(ni_copyfile(src, orphan, 0), NI_TEST_CODE(ENOENT, ERROR_PATH_NOT_FOUND));
     CHECK_RC(ni_copyfile(src, orphan, NI_COPY_OVERWRITE), NI_TEST_CODE(ENOENT, ERROR_PATH_NOT_FOUND));
     CHECK_INT(ni_error_kind(ni_copyfile(src, orphan, 0)), NI_TEST_CODE(NI_ERR_NOENT, NI_ERR_NOTDIR_PATH));
-    const int32_t unknown[] = { 0x0002, 0x0100, INT32_MIN };
+    const int32_t unknown[] = { 0x0004, 0x0100, INT32_MIN };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECK_RC(ni_copyfile(src, dst, unknown[i]), NI_TEST_EINVAL);
     CHECK_RC(ni_copyfile(NULL, dst, 0), NI_TEST_EINVAL);
@@ -240,6 +241,69 @@ static void copy_leaves_no_temp(void)
 }
 
 #ifdef _WIN32
+/* `path` opened for reading, sharing reading and writing but not deleting: it cannot be renamed over. */
+static HANDLE hold_without_delete_sharing(const char* path)
+{
+    wchar_t* wide = ni_test_wide_path(path);
+    HANDLE holder = wide != NULL ? CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                                               OPEN_EXISTING, 0, NULL) : INVALID_HANDLE_VALUE;
+    free(wide);
+    CHECK(holder != INVALID_HANDLE_VALUE);
+    return holder;
+}
+
+/* A read-only source gives a read-only temp, which the durable copy makes writable for its flush only; a
+   destination open without delete sharing is written in place, and flushed. */
+static void copy_durable_windows_paths(const struct ni_test_copy* c)
+{
+    wchar_t* wide_src = ni_test_wide_path(c->src);
+    wchar_t* wide_dst = ni_test_wide_path(c->dst);
+    CHECK(wide_src != NULL && SetFileAttributesW(wide_src, FILE_ATTRIBUTE_READONLY));
+    CHECK_OK(ni_test_write_file(c->dst, "old", 3, 0644));
+    CHECK_OK(ni_copyfile(c->src, c->dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE));
+    CHECK(ni_test_same_content(c->src, c->dst));
+    CHECK(wide_dst != NULL && (GetFileAttributesW(wide_dst) & FILE_ATTRIBUTE_READONLY)); /* kept, as CopyFileExW keeps it */
+    if (wide_src != NULL)
+        SetFileAttributesW(wide_src, FILE_ATTRIBUTE_NORMAL);
+    if (wide_dst != NULL)
+        SetFileAttributesW(wide_dst, FILE_ATTRIBUTE_NORMAL);
+    free(wide_src);
+    free(wide_dst);
+
+    CHECK_OK(ni_test_write_file(c->dst, "old", 3, 0644));
+    HANDLE holder = hold_without_delete_sharing(c->dst);
+    CHECK_OK(ni_copyfile(c->src, c->dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE));
+    if (holder != INVALID_HANDLE_VALUE)
+        CloseHandle(holder);
+    CHECK(ni_test_same_content(c->src, c->dst));
+}
+#endif
+
+/* NI_COPY_DURABLE (POSIX: the file flushed before its name changes, the directory after; Windows:
+   FlushFileBuffers on the temp, MoveFileExW with MOVEFILE_WRITE_THROUGH; in place: the destination
+   flushed): the same files as without it, new and replaced, nothing left open or beside them. What
+   reaches the disk, and in which order, is for test_copyfile_linux.c and the power-cut test; wine
+   flushes with fsync and ignores the write-through flag. */
+static void copy_durable(void)
+{
+    struct ni_test_copy c;
+    ni_test_copy_paths(&c, "d", "src");
+    CHECK(ni_test_make_file(c.src, 300000, 3));
+    CHECK_OK(ni_copyfile(c.src, c.dst, NI_COPY_DURABLE));
+    CHECK(ni_test_same_content(c.src, c.dst));
+    CHECK_RC(ni_copyfile(c.src, c.dst, NI_COPY_DURABLE), NI_TEST_EEXIST);
+    CHECK_OK(ni_test_write_file(c.dst, "old", 3, 0644));
+    CHECK_OK(ni_copyfile(c.src, c.dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE));
+    CHECK(ni_test_same_content(c.src, c.dst));
+    CHECK_NOTHING_OPEN(c.src, c.dst);
+#ifdef _WIN32
+    copy_durable_windows_paths(&c);
+#endif
+    CHECK_INT(ni_test_count_entries(c.dir, ".ni-copy-"), 0);
+    CHECK_INT(ni_test_count_entries(c.dir, ""), 2);
+}
+
+#ifdef _WIN32
 /* A read-only destination is refused (as CopyFileExW refuses it) and stays as it was. */
 static void copy_over_read_only_destination(void)
 {
@@ -265,13 +329,10 @@ static void copy_onto_open_destination(void)
     ni_test_copy_paths(&c, "d", "src");
     CHECK(ni_test_make_file(c.src, 300000, 2));
     CHECK_OK(ni_test_write_file(c.dst, "old", 3, 0644));
-    wchar_t* wide = ni_test_wide_path(c.dst);
-    HANDLE holder = wide != NULL ? CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-                                               OPEN_EXISTING, 0, NULL) : INVALID_HANDLE_VALUE;
-    free(wide);
-    CHECK(holder != INVALID_HANDLE_VALUE);
+    HANDLE holder = hold_without_delete_sharing(c.dst);
     CHECK_OK(ni_copyfile(c.src, c.dst, NI_COPY_OVERWRITE));
-    CloseHandle(holder);
+    if (holder != INVALID_HANDLE_VALUE)
+        CloseHandle(holder);
     CHECK(ni_test_same_content(c.src, c.dst));
     CHECK_INT(ni_test_count_entries(c.dir, ""), 2);
 }
@@ -476,6 +537,62 @@ static void copy_holds_destination_lock(void)
     CHECK_OK(ni_copyfile_ex(src, dst, NI_COPY_OVERWRITE, probe_lock, &p));
     CHECK(p.conflicted);
     CHECK(ni_test_same_content(src, dst));
+}
+
+/* A child forked mid-copy (as a concurrent Process.Start forks before its exec) shares the copy's open files,
+   and with them every flock set on them, then or later: the copy releases its locks (LOCK_UN) before it
+   closes, its temp's too, which became the destination. So the new destination is free once the copy has
+   returned, while that child still lives: it can be locked, and copied over again. */
+struct forking_probe
+{
+    pid_t child;
+    int gate[2]; /* the child waits for the end of the write side */
+};
+
+static int32_t fork_mid_copy(int64_t copied, void* state)
+{
+    struct forking_probe* f = state;
+    if (copied > 0 && f->child == 0)
+    {
+        fflush(stdout);
+        fflush(stderr);
+        f->child = fork();
+        if (f->child == 0)
+        {
+            char byte;
+            close(f->gate[1]);
+            (void)!read(f->gate[0], &byte, 1);
+            _exit(0);
+        }
+    }
+    return 0;
+}
+
+static void copy_leaves_no_lock_in_a_child(void)
+{
+    struct ni_test_copy c;
+    ni_test_copy_paths(&c, "d", "src");
+    CHECK(ni_test_make_file(c.src, 1u << 20, 4));
+    for (int durable = 0; durable < 2; durable++)
+    {
+        CHECK_OK(ni_test_write_file(c.dst, "old", 3, 0644));
+        struct forking_probe f = { 0, { -1, -1 } };
+        if (!CHECK_INT(pipe(f.gate), 0))
+            return;
+        CHECK_OK(ni_copyfile_ex(c.src, c.dst, NI_COPY_OVERWRITE | (durable ? NI_COPY_DURABLE : 0), fork_mid_copy, &f));
+        CHECK(f.child > 0);
+        int fd = open(c.dst, O_RDONLY | O_CLOEXEC);
+        CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0);
+        if (fd >= 0)
+            close(fd);
+        CHECK_OK(ni_copyfile(c.src, c.dst, NI_COPY_OVERWRITE));
+        CHECK(ni_test_same_content(c.src, c.dst));
+        close(f.gate[1]);
+        close(f.gate[0]);
+        int status = 0;
+        CHECK(f.child > 0 && waitpid(f.child, &status, 0) == f.child && WIFEXITED(status));
+    }
+    CHECK_INT(ni_test_count_entries(c.dir, ""), 2);
 }
 
 /* ---- FIFOs ---- */
@@ -757,6 +874,7 @@ NI_TEST_MAIN(
     NI_TEST(copy_errors),
     NI_TEST(copy_long_and_utf8_paths),
     NI_TEST(copy_leaves_no_temp),
+    NI_TEST(copy_durable),
     NI_TEST_WINDOWS(copy_over_read_only_destination),
     NI_TEST_WINDOWS(copy_onto_open_destination),
     NI_TEST_WINDOWS(copy_metadata),
@@ -766,6 +884,7 @@ NI_TEST_MAIN(
     NI_TEST_POSIX(copy_onto_symlink_chain),
     NI_TEST_POSIX(copy_respects_locks),
     NI_TEST_POSIX(copy_holds_destination_lock),
+    NI_TEST_POSIX(copy_leaves_no_lock_in_a_child),
     NI_TEST_POSIX(copy_onto_fifo),
     NI_TEST(copy_progress),
     NI_TEST(copy_cancel),

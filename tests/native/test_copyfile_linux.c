@@ -2,7 +2,8 @@
    and the read/write loop at its buffer's, procfs and sysfs files, sparse files, other file systems
    and reflinks, and the no-partial-destination guarantee under injected failures (a file-size limit,
    a full file system, seccomp-failed system calls), a killed process, and destinations that must be
-   written in place. */
+   written in place; NI_COPY_DURABLE's flushes and their order, the swap on ext4 (RENAME_EXCHANGE), and
+   the temp slots a later copy cleans up. */
 #include "ni_test.h"
 
 #include <dirent.h>
@@ -12,11 +13,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -394,19 +397,17 @@ static void copy_across_file_systems(void)
     ni_test_remove(shm);
 }
 
-/* A reflink-capable file system (XFS on a loop device, made here if mkfs.xfs and loop mounts are
-   available): the copy shares the source's blocks (FICLONE) instead of writing new ones. */
-static void copy_reflink(void)
+/* Makes and loop-mounts an XFS image in the test dir at `mnt` ("xfs"): 1, or 0 after saying why it cannot
+   (no mkfs.xfs, not root, no loop devices). The caller unmounts it. */
+static int mount_xfs(char mnt[NI_TEST_PATH_MAX])
 {
-    char image[NI_TEST_PATH_MAX], mnt[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX], command[4 * NI_TEST_PATH_MAX];
+    char image[NI_TEST_PATH_MAX], command[4 * NI_TEST_PATH_MAX];
     ni_test_path(image, "xfs.img");
     ni_test_make_dir(mnt, "xfs");
-    ni_test_path_in(src, mnt, "src");
-    ni_test_path_in(dst, mnt, "dst");
     if (access("/usr/sbin/mkfs.xfs", X_OK) != 0 && access("/sbin/mkfs.xfs", X_OK) != 0)
     {
-        ni_test_skip("no mkfs.xfs (xfsprogs) here: no reflink file system to copy on");
-        return;
+        ni_test_skip("no mkfs.xfs (xfsprogs) here: no XFS to copy on");
+        return 0;
     }
     int fd = open(image, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     CHECK(fd >= 0 && ftruncate(fd, 400 << 20) == 0);
@@ -417,8 +418,20 @@ static void copy_reflink(void)
     if (system(command) != 0)
     {
         ni_test_skip("cannot make and loop-mount an XFS image here (needs root and loop devices)");
-        return;
+        return 0;
     }
+    return 1;
+}
+
+/* A reflink-capable file system (XFS on a loop device): the copy shares the source's blocks (FICLONE) instead of
+   writing new ones. */
+static void copy_reflink(void)
+{
+    char mnt[NI_TEST_PATH_MAX], src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
+    if (!mount_xfs(mnt))
+        return;
+    ni_test_path_in(src, mnt, "src");
+    ni_test_path_in(dst, mnt, "dst");
     CHECK(ni_test_make_file(src, 64u << 20, 12));
     sync();
     struct statfs before, after;
@@ -478,6 +491,8 @@ static void copy_efbig(void)
             CHECK_OK(ni_test_write_file(c.dst, "old", 3, 0644));
             CHECK_RC(ni_copyfile(sources[s], c.dst, NI_COPY_OVERWRITE), EFBIG);
             CHECK(ni_test_file_equals(c.dst, "old", 3));
+            CHECK_RC(ni_copyfile(sources[s], c.dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE), EFBIG);
+            CHECK(ni_test_file_equals(c.dst, "old", 3));
             CHECK_INT(ni_test_count_entries(c.dir, ""), 2);
         }
         CHECK_INT(setrlimit(RLIMIT_FSIZE, &saved), 0);
@@ -505,6 +520,8 @@ static void copy_enospc(void)
     CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
     CHECK_RC(ni_copyfile(src, dst, NI_COPY_OVERWRITE), ENOSPC);
     CHECK(ni_test_file_equals(dst, "old", 3));
+    CHECK_RC(ni_copyfile(src, dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE), ENOSPC);
+    CHECK(ni_test_file_equals(dst, "old", 3));
     CHECK_INT(ni_test_count_entries(mnt, ""), 1);
     /* And what fits, fits. */
     CHECK(ni_test_make_file(src, 300u << 10, 2));
@@ -526,6 +543,14 @@ static int injected_round(void* arg)
     ok &= CHECK_RC(ni_copyfile(t->src, t->dst, 0), EEXIST);
     ok &= CHECK_OK(ni_test_write_file(t->dst, "old", 3, 0644));
     ok &= CHECK_OK(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE));
+    ok &= CHECK(ni_test_same_content(t->src, t->dst));
+    ok &= CHECK_INT(ni_test_count_entries(t->dir, ""), 2);
+    /* Durable, replacing and new: the same files through the same fallbacks. */
+    ok &= CHECK_OK(ni_test_write_file(t->dst, "old", 3, 0644));
+    ok &= CHECK_OK(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE));
+    ok &= CHECK(ni_test_same_content(t->src, t->dst));
+    ni_test_remove(t->dst);
+    ok &= CHECK_OK(ni_copyfile(t->src, t->dst, NI_COPY_DURABLE));
     ok &= CHECK(ni_test_same_content(t->src, t->dst));
     ok &= CHECK_INT(ni_test_count_entries(t->dir, ""), 2);
 
@@ -911,6 +936,307 @@ static void copy_onto_mount_point(void)
     CHECK(ni_test_file_equals(c.dst, "mount point", 11));
 }
 
+/* ---- Durability: what is flushed, and when ---- */
+
+/* fsync and sync_file_range as the library calls them, recorded: these definitions in the test program take the
+   place of libc's for the library too (ELF interposition; visible by name, although the build hides symbols by
+   default), and make the real calls. Each call notes what the descriptor is and what the watched destination
+   holds at that moment, which proves the order of the flushes against the moment the destination's name changes. */
+enum { FLUSH_FILE, FLUSH_DIR, WRITE_OUT };
+struct fsync_log
+{
+    const char* watched;   /* the destination, or NULL: not recording */
+    const char* old_content;
+    int count;
+    int kind[8];
+    int dst_was_old[8];    /* the destination still held its old content (or was absent) */
+};
+static struct fsync_log g_fsyncs;
+
+static void note_flush(int fd, int write_out)
+{
+    struct fsync_log* log = &g_fsyncs;
+    if (log->watched == NULL || log->count >= 8)
+        return;
+    struct stat st;
+    log->kind[log->count] = write_out ? WRITE_OUT : fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? FLUSH_DIR : FLUSH_FILE;
+    log->dst_was_old[log->count] = log->old_content != NULL
+        ? ni_test_file_equals(log->watched, log->old_content, strlen(log->old_content)) : !ni_test_exists(log->watched);
+    log->count++;
+}
+
+__attribute__((visibility("default"))) int fsync(int fd)
+{
+    note_flush(fd, 0);
+    return (int)syscall(SYS_fsync, fd);
+}
+
+__attribute__((visibility("default"))) int sync_file_range(int fd, off64_t offset, off64_t length, unsigned int flags)
+{
+    note_flush(fd, 1);
+    return (int)syscall(SYS_sync_file_range, fd, offset, length, flags);
+}
+
+/* The flushes of copies into `dir` (new and replaced, durable and not): durable, `first` (the file's fsync, or its
+   data written out) while the destination is still the old one (or absent), then the directory's fsync once it is
+   the new file; not durable, none. */
+static void check_flush_order(const char* dir, int first)
+{
+    char src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
+    ni_test_path_in(src, dir, "src");
+    ni_test_path_in(dst, dir, "dst");
+    CHECK(ni_test_make_file(src, 3u << 20, 31));
+    for (int overwrite = 0; overwrite < 2; overwrite++)
+    {
+        for (int durable = 0; durable < 2; durable++)
+        {
+            ni_test_remove(dst);
+            if (overwrite)
+                CHECK_OK(ni_test_write_file(dst, "old", 3, 0644));
+            memset(&g_fsyncs, 0, sizeof g_fsyncs);
+            g_fsyncs.watched = dst;
+            g_fsyncs.old_content = overwrite ? "old" : NULL;
+            int32_t flags = (overwrite ? NI_COPY_OVERWRITE : 0) | (durable ? NI_COPY_DURABLE : 0);
+            CHECK_OK(ni_copyfile(src, dst, flags));
+            g_fsyncs.watched = NULL;
+            CHECK(ni_test_same_content(src, dst));
+            CHECK_INT(ni_test_count_entries(dir, ""), 2);
+            if (!durable)
+            {
+                CHECK_INT(g_fsyncs.count, 0);
+                continue;
+            }
+            if (!CHECK_INT(g_fsyncs.count, 2))
+                continue;
+            CHECK(g_fsyncs.kind[0] == first && g_fsyncs.dst_was_old[0]); /* the file, before its name */
+            CHECK(g_fsyncs.kind[1] == FLUSH_DIR && !g_fsyncs.dst_was_old[1]); /* the directory, after */
+        }
+    }
+}
+
+/* Whether the ext4 holding `dir` has a journal (/sys/fs/ext4/<device>/journal_task is a task id, not "<none>"). */
+static int ext4_journaled(const char* dir)
+{
+    struct stat st;
+    char link[128], target[NI_TEST_PATH_MAX], path[NI_TEST_PATH_MAX + 64];
+    if (stat(dir, &st) != 0)
+        return 0;
+    snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0)
+        return 0;
+    target[n] = '\0';
+    snprintf(path, sizeof path, "/sys/fs/ext4/%s/journal_task", strrchr(target, '/') + 1);
+    char* answer = ni_test_read_file(path, NULL);
+    int journaled = answer != NULL && answer[0] != '<';
+    free(answer);
+    return journaled;
+}
+
+/* In the test dir (fsync of the file, unless it is an ext4 with a journal), and on XFS, whose journal commits the
+   file with its name: there the data is only written out (sync_file_range) before the rename. */
+static void copy_durable_flushes_in_order(void)
+{
+    char dir[NI_TEST_PATH_MAX], mnt[NI_TEST_PATH_MAX];
+    ni_test_make_dir(dir, "d");
+    struct statfs fs;
+    CHECK_INT(statfs(dir, &fs), 0);
+    int one_commit = fs.f_type == 0x58465342 || (fs.f_type == 0xEF53 && ext4_journaled(dir));
+    check_flush_order(dir, one_commit ? WRITE_OUT : FLUSH_FILE);
+    if (!mount_xfs(mnt))
+        return;
+    check_flush_order(mnt, WRITE_OUT);
+    CHECK_INT(umount2(mnt, MNT_DETACH), 0);
+}
+
+/* fsync and sync_file_range failing (EIO: the device lost the write) fail a durable copy: no new destination,
+   the old one intact, no temp; a copy that is not durable does not flush, and succeeds. With and without
+   O_TMPFILE. */
+static int fsync_eio_round(void* arg)
+{
+    struct ni_test_copy* t = arg;
+    int ok = 1;
+    ni_test_remove(t->dst);
+    ok &= CHECK_RC(ni_copyfile(t->src, t->dst, NI_COPY_DURABLE), EIO);
+    ok &= CHECK(!ni_test_exists(t->dst));
+    ok &= CHECK_INT(ni_test_count_entries(t->dir, ""), 1);
+    ok &= CHECK_OK(ni_test_write_file(t->dst, "old", 3, 0644));
+    ok &= CHECK_RC(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE | NI_COPY_DURABLE), EIO);
+    ok &= CHECK(ni_test_file_equals(t->dst, "old", 3));
+    ok &= CHECK_INT(ni_test_count_entries(t->dir, ""), 2);
+    ok &= CHECK_OK(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE));
+    ok &= CHECK(ni_test_same_content(t->src, t->dst));
+    ok &= CHECK_INT(ni_test_count_entries(t->dir, ""), 2);
+    return ok;
+}
+
+static void copy_durable_fsync_fails(void)
+{
+    struct ni_test_copy t;
+    prepare_injected(&t);
+    const struct ni_test_fault eio[] = { { SYS_fsync, -1, 0, EIO }, { SYS_fdatasync, -1, 0, EIO },
+                                         { SYS_sync_file_range, -1, 0, EIO } };
+    const struct ni_test_fault eio_named[] = { { SYS_fsync, -1, 0, EIO }, { SYS_fdatasync, -1, 0, EIO },
+                                               { SYS_sync_file_range, -1, 0, EIO }, FAULT_NO_TMPFILE };
+    int rc = ni_test_run_injected(eio, 3, fsync_eio_round, &t);
+    if (rc >= 0)
+        rc = ni_test_run_injected(eio_named, sizeof eio_named / sizeof eio_named[0], fsync_eio_round, &t);
+    if (rc < 0)
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
+}
+
+/* The slot of a destination's temp: ".ni-copy-<FNV-1a 64 of the destination's name, 16 hex>.tmp" (the
+   naming contract of native/src/unix/copy_temp.c, which the next copy relies on to find a leftover). */
+static void slot_path(char out[NI_TEST_PATH_MAX], const char* dir, const char* name)
+{
+    uint64_t hash = 0xcbf29ce484222325u;
+    for (const unsigned char* p = (const unsigned char*)name; *p != '\0'; p++)
+        hash = (hash ^ *p) * 0x100000001b3u;
+    CHECK(snprintf(out, NI_TEST_PATH_MAX, "%s/.ni-copy-%016llx.tmp", dir, (unsigned long long)hash) < NI_TEST_PATH_MAX);
+}
+
+static int is_ext4(const char* dir)
+{
+    struct statfs fs;
+    return statfs(dir, &fs) == 0 && fs.f_type == 0xEF53;
+}
+
+/* ext4, data not yet flushed: the old destination is swapped out with renameat2(RENAME_EXCHANGE) (a rename
+   over it would start the new file's writeback). The call is proved by forbidding it (the copy is killed);
+   where the swap is refused (EINVAL, as NFS says; ENOSYS), rename takes over; a durable copy (its data is
+   flushed already) and a new destination never swap. */
+#define RENAME_EXCHANGE_BIT 2u
+static int exchange_killed_round(void* arg)
+{
+    struct ni_test_copy* t = arg;
+    CHECK_OK(ni_test_write_file(t->dst, "old", 3, 0644));
+    ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE); /* killed inside */
+    return 1;
+}
+
+/* Every copy but the one that swaps: overwrite only when durable (`swapping_allowed` 0), or all of them. */
+static int copies_round(struct ni_test_copy* t, int swapping_allowed)
+{
+    int ok = 1;
+    for (int durable = 0; durable < 2; durable++)
+    {
+        ok &= CHECK_OK(ni_test_write_file(t->dst, "old", 3, 0644));
+        if (!durable && !swapping_allowed)
+        {
+            ni_test_remove(t->dst);
+            continue;
+        }
+        ok &= CHECK_OK(ni_copyfile(t->src, t->dst, NI_COPY_OVERWRITE | (durable ? NI_COPY_DURABLE : 0)));
+        ok &= CHECK(ni_test_same_content(t->src, t->dst));
+        ok &= CHECK_INT(ni_test_count_entries(t->dir, ""), 2);
+        ni_test_remove(t->dst);
+        ok &= CHECK_OK(ni_copyfile(t->src, t->dst, durable ? NI_COPY_DURABLE : 0));
+        ok &= CHECK(ni_test_same_content(t->src, t->dst));
+        ni_test_remove(t->dst);
+    }
+    return ok;
+}
+
+static int no_swap_round(void* arg)
+{
+    return copies_round(arg, 0);
+}
+
+static int all_copies_round(void* arg)
+{
+    return copies_round(arg, 1);
+}
+
+static void copy_exchange_and_its_fallback(void)
+{
+    struct ni_test_copy t;
+    prepare_injected(&t);
+    if (!is_ext4(t.dir))
+    {
+        ni_test_skip("the test dir is not on ext4, where the copy swaps names");
+        return;
+    }
+    const struct ni_test_fault kill_exchange[] = { { SYS_renameat2, 4, RENAME_EXCHANGE_BIT, NI_TEST_FAULT_KILL } };
+    const struct ni_test_fault einval[] = { { SYS_renameat2, 4, RENAME_EXCHANGE_BIT, EINVAL } };
+    const struct ni_test_fault enosys[] = { { SYS_renameat2, -1, 0, ENOSYS } };
+    if (ni_test_run_injected(kill_exchange, 1, no_swap_round, &t) < 0) /* durable and new: no swap */
+    {
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
+        return;
+    }
+    /* Control: the same filter kills a copy that is not durable (the swap is made). */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+    {
+        if (!ni_test_inject(kill_exchange, 1))
+            _exit(NI_TEST_SKIPPED);
+        exchange_killed_round(&t);
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS);
+    CHECK(ni_test_file_equals(t.dst, "old", 3)); /* the swap never happened */
+    char slot[NI_TEST_PATH_MAX];
+    slot_path(slot, t.dir, "dst");
+    CHECK(ni_test_exists(slot)); /* the temp had its name for the swap: the leftover the next copy removes */
+    CHECK_INT(ni_test_count_entries(t.dir, ""), 3);
+    CHECK(ni_test_run_injected(einval, 1, all_copies_round, &t) == 1);
+    CHECK(!ni_test_exists(slot));
+    CHECK(ni_test_run_injected(enosys, 1, all_copies_round, &t) == 1);
+    CHECK_INT(ni_test_count_entries(t.dir, ""), 1);
+}
+
+/* A temp left behind by a killed copy sits at its destination's slot; the next copy to that destination
+   removes it. A file at the slot that another copy holds locked is not touched (the copy takes a random
+   name), and neither is a slot that is a directory or a symlink. */
+static void copy_removes_leftover_temp(void)
+{
+    struct killed_copy k;
+    prepare_killed(&k);
+    char slot[NI_TEST_PATH_MAX];
+    slot_path(slot, k.c.dir, "dst");
+    const struct ni_test_fault no_tmpfile[] = { FAULT_NO_TMPFILE };
+    int left = kill_mid_copy(&k, no_tmpfile, sizeof no_tmpfile / sizeof no_tmpfile[0]);
+    if (left == -2)
+    {
+        ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
+        return;
+    }
+    CHECK_INT(left, 1);
+    CHECK(ni_test_exists(slot)); /* the leftover is at the slot */
+    CHECK_OK(ni_copyfile(k.c.src, k.c.dst, NI_COPY_OVERWRITE));
+    CHECK(ni_test_same_content(k.c.src, k.c.dst));
+    CHECK_INT(ni_test_count_entries(k.c.dir, ""), 2);
+
+    /* Live: a temp at the slot whose lock is held (here by this process, on another open file). */
+    CHECK_OK(ni_test_write_file(slot, "live", 4, 0600));
+    int holder = open(slot, O_RDONLY | O_CLOEXEC);
+    CHECK(holder >= 0 && flock(holder, LOCK_EX) == 0);
+    for (int durable = 0; durable < 2; durable++)
+    {
+        CHECK_OK(ni_copyfile(k.c.src, k.c.dst, NI_COPY_OVERWRITE | (durable ? NI_COPY_DURABLE : 0)));
+        CHECK(ni_test_file_equals(slot, "live", 4));
+        CHECK_INT(ni_test_count_entries(k.c.dir, ""), 3);
+    }
+    if (holder >= 0)
+        close(holder);
+    /* Unlocked now: a leftover, which the next copy removes. */
+    CHECK_OK(ni_copyfile(k.c.src, k.c.dst, NI_COPY_OVERWRITE));
+    CHECK(!ni_test_exists(slot));
+
+    /* Not a file: left alone. */
+    CHECK_INT(mkdir(slot, 0700), 0);
+    CHECK_OK(ni_copyfile(k.c.src, k.c.dst, NI_COPY_OVERWRITE));
+    CHECK_INT(rmdir(slot), 0);
+    CHECK_INT(symlink("src", slot), 0);
+    CHECK_OK(ni_copyfile(k.c.src, k.c.dst, NI_COPY_OVERWRITE));
+    CHECK_INT(ni_test_remove(slot), 0);
+    CHECK_INT(ni_test_count_entries(k.c.dir, ""), 2);
+    CHECK(ni_test_same_content(k.c.src, k.c.dst));
+}
+
 NI_TEST_MAIN(
     NI_TEST_LINUX(copy_chunk_edges),
     NI_TEST_LINUX(copy_read_write_edges),
@@ -928,5 +1254,9 @@ NI_TEST_MAIN(
     NI_TEST_LINUX(copy_killed_mid_copy),
     NI_TEST_LINUX(copy_killed_mid_copy_named_temp),
     NI_TEST_LINUX(copy_killed_in_the_kernel),
+    NI_TEST_LINUX(copy_durable_flushes_in_order),
+    NI_TEST_LINUX(copy_durable_fsync_fails),
+    NI_TEST_LINUX(copy_exchange_and_its_fallback),
+    NI_TEST_LINUX(copy_removes_leftover_temp),
     NI_TEST_LINUX(copy_in_place_fallbacks),
     NI_TEST_LINUX(copy_onto_mount_point))

@@ -69,6 +69,7 @@ internal static partial class Interop
     internal enum CopyFlags
     {
         COPY_OVERWRITE = 0x0001,
+        COPY_DURABLE = 0x0002,
     }
 
     /// <summary>ni_spawn flags (none: <c>default</c>).</summary>

@@ -16,7 +16,7 @@
                     NI_O_NOFOLLOW | NI_O_NOTDIR | NI_O_SHLOCK | NI_O_EXLOCK | NI_O_SHARE_READ | \
                     NI_O_SHARE_WRITE | NI_O_SHARE_DELETE | NI_O_DELETE_ON_CLOSE | NI_O_ASYNC | \
                     NI_O_RANDOM | NI_O_SEQUENTIAL)
-#define NI_COPY_KNOWN (NI_COPY_OVERWRITE)
+#define NI_COPY_KNOWN (NI_COPY_OVERWRITE | NI_COPY_DURABLE)
 
 /* Checks of the portable flag words, the same on every platform: 0 or NI_ERROR_INVALID_ARGUMENT. */
 int32_t ni_check_open_flags(int32_t flags);

@@ -24,6 +24,7 @@ void ni_copy_init(struct ni_copy* c, ni_copy_progress progress, void* state)
 {
     c->method = METHOD_COPY_FILE_RANGE;
     c->method_wrote = 0;
+    c->cloned = 0;
     c->position = 0;
     c->reported = -1;
     c->progress = progress;
@@ -173,6 +174,7 @@ int32_t ni_copy_data(struct ni_copy* c, int in, int out, const struct stat* in_s
        holes included. Any failure just means "not here". */
     if (fresh && regular && ni_sys_clone_file(out, in) == 0)
     {
+        c->cloned = 1;
         c->position = in_st->st_size;
         return report(c);
     }

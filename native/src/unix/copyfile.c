@@ -23,6 +23,7 @@ struct destination
 {
     char* target;          /* the path put in place: the destination, its symlinks followed when overwriting */
     int overwrite;
+    int durable;
     int existing;          /* an existing destination, open for writing and locked, or -1 */
     struct stat existing_st;
 };
@@ -88,7 +89,9 @@ static int32_t copy_in_place(struct ni_copy* c, int in, const struct stat* in_st
             return errno;
     }
     int32_t error = ni_copy_data(c, in, d->existing, in_st, regular);
-    return error != 0 ? error : ni_copy_metadata(d->existing, in_st);
+    if (error == 0)
+        error = ni_copy_metadata(d->existing, in_st);
+    return error == 0 && d->durable ? ni_sys_sync(d->existing) : error;
 }
 
 /* Whether a failed rename over an existing, writable destination should turn into an in-place copy:
@@ -119,11 +122,12 @@ static int32_t copy_temp_in_place(struct ni_temp* t, const struct stat* in_st, c
     return error;
 }
 
-/* The usual way: a temp file, filled and put in place. */
+/* The usual way: a temp file, filled (and flushed, for a durable copy) and put in place; then, for a durable
+   copy, the directory flushed so that the new name is on stable storage too. */
 static int32_t copy_through_temp(struct ni_copy* c, int in, const struct stat* in_st, const struct destination* d)
 {
     struct ni_temp t;
-    int32_t error = ni_temp_create(&t, d->target);
+    int32_t error = ni_temp_create(&t, d->target, d->durable);
     if (error != 0 && d->existing >= 0 && (error == EACCES || error == EPERM))
     {
         /* The directory takes no new file, but the destination may be written: File.Copy would. */
@@ -134,29 +138,35 @@ static int32_t copy_through_temp(struct ni_copy* c, int in, const struct stat* i
         error = ni_copy_data(c, in, t.fd, in_st, 1);
     if (error == 0)
         error = ni_copy_metadata(t.fd, in_st);
+    if (error == 0 && d->durable)
+        error = ni_temp_sync(&t);
     if (error == 0)
         error = ni_temp_finish(&t);
     if (error == 0)
     {
-        error = ni_temp_publish(&t, d->target, d->overwrite, d->existing >= 0);
-        if (error != 0 && d->existing >= 0 && replace_refused(error))
+        int locked = d->existing >= 0;
+        error = ni_temp_publish(&t, d->target, d->overwrite, locked, !d->durable && !c->cloned);
+        if (error != 0 && locked && replace_refused(error))
             error = copy_temp_in_place(&t, in_st, d, error);
+        else if (error == 0 && d->durable)
+            error = ni_temp_sync_directory(&t);
     }
     ni_temp_discard(&t);
     return error;
 }
 
 /* The destination part of a copy whose source is open and locked. */
-static int32_t copy_to(int in, const struct stat* in_st, const char* destination, int overwrite,
+static int32_t copy_to(int in, const struct stat* in_st, const char* destination, int32_t flags,
                        ni_copy_progress progress, void* state)
 {
     size_t length = strlen(destination);
     if (length == 0)
         return ENOENT;
+    int overwrite = (flags & NI_COPY_OVERWRITE) != 0;
     if (destination[length - 1] == '/')
         return refuse_slashed_name(destination, overwrite);
 
-    struct destination d = { NULL, overwrite, -1, { 0 } };
+    struct destination d = { NULL, overwrite, (flags & NI_COPY_DURABLE) != 0, -1, { 0 } };
     struct ni_copy c;
     ni_copy_init(&c, progress, state);
     int32_t error = overwrite ? open_existing(&d, destination, in_st) : check_absent(&d, destination);
@@ -191,7 +201,7 @@ int32_t ni_copyfile_ex(const char* source, const char* destination, int32_t flag
         error = EISDIR;
     if (error == 0 && (error = ni_unix_lock(in, 0)) == 0)
     {
-        error = copy_to(in, &in_st, destination, (flags & NI_COPY_OVERWRITE) != 0, progress, state);
+        error = copy_to(in, &in_st, destination, flags, progress, state);
         ni_unix_unlock(in);
     }
     ni_unix_close_quietly(in);

@@ -10,6 +10,7 @@ struct ni_copy
 {
     int method;
     int method_wrote;   /* the method in use has copied bytes: its errors are real from now on */
+    int cloned;         /* the data is a reflink of the source's: nothing of it waits in the page cache */
     int64_t position;   /* bytes of the source done (holes skipped count as done) */
     int64_t reported;   /* the last value given to the callback, -1 before the first */
     ni_copy_progress progress;
@@ -27,22 +28,33 @@ int32_t ni_copy_data(struct ni_copy* c, int in, int out, const struct stat* in_s
 int32_t ni_copy_metadata(int out, const struct stat* in_st);
 
 /* The temporary copy: an O_TMPFILE (no name, nothing left behind whatever happens to the process) or,
-   where the file system cannot, a named file that the copy removes on failure. */
+   where the file system cannot, a named file that the copy removes on failure. A named temp is flock'ed
+   for as long as it has its name, so that another copy can tell a crash's leftover (unlocked) from it. */
 struct ni_temp
 {
-    int fd;     /* -1 once a named temp is closed */
+    int fd;     /* the temp, open (for a named temp after ni_temp_finish: a duplicate holding its lock) */
+    int dir_fd; /* its directory, open to be flushed (durable copies), or -1 */
+    int locked; /* an O_TMPFILE's lock is taken (before it gets a name) */
     char* dir;
     char* path; /* the temp's name; NULL while an O_TMPFILE has none */
 };
 
-/* A temp in the directory of `destination`. On failure the caller still calls ni_temp_discard. */
-int32_t ni_temp_create(struct ni_temp* t, const char* destination);
+/* A temp in the directory of `destination` (which is opened too when `durable`). On failure the caller
+   still calls ni_temp_discard. */
+int32_t ni_temp_create(struct ni_temp* t, const char* destination, int durable);
+/* Flushes the temp's data and metadata to stable storage (a durable copy, before the temp gets its name); on
+   ext4 with a journal and on XFS writes its data out only, for the directory's flush to commit with the name. */
+int32_t ni_temp_sync(struct ni_temp* t);
 /* Ends the writing: a named temp is closed, so that a deferred write error (NFS reports them at close)
    fails the copy before the destination gets the file. */
 int32_t ni_temp_finish(struct ni_temp* t);
 /* Puts the finished temp at `target` (replacing it only if `overwrite`): 0, or an errno with the temp
-   still there (for the caller to discard, or to copy from). */
-int32_t ni_temp_publish(struct ni_temp* t, const char* target, int overwrite, int target_exists);
+   still there (for the caller to discard, or to copy from). `target_locked`: the target exists and the
+   caller holds its exclusive lock; `swap`: its data may still be only in the page cache, so a replace that
+   would start its writeback (ext4) swaps the names instead. */
+int32_t ni_temp_publish(struct ni_temp* t, const char* target, int overwrite, int target_locked, int swap);
+/* Flushes the directory's entries (a durable copy, after the publish). */
+int32_t ni_temp_sync_directory(struct ni_temp* t);
 /* Removes whatever is left of the temp (an O_TMPFILE disappears with its descriptor). */
 void ni_temp_discard(struct ni_temp* t);
 

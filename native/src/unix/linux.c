@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +38,11 @@
 #ifndef RENAME_NOREPLACE
 #  define RENAME_NOREPLACE (1 << 0)
 #endif
+#ifndef RENAME_EXCHANGE
+#  define RENAME_EXCHANGE (1 << 1)
+#endif
+#define NI_EXT4_SUPER_MAGIC 0xEF53 /* linux/magic.h: ext2, ext3 and ext4, all served by the ext4 driver */
+#define NI_XFS_SUPER_MAGIC 0x58465342
 
 /* ---- Files ---- */
 
@@ -251,12 +258,93 @@ int32_t ni_sys_link_tmpfile(int fd, const char* path)
     return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
 }
 
-int32_t ni_sys_rename_noreplace(const char* from, const char* to)
+static int32_t rename_with(const char* from, const char* to, unsigned flags)
 {
 #if defined(SYS_renameat2)
-    return syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0 ? 0 : errno;
+    return syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, flags) == 0 ? 0 : errno;
 #else
-    (void)from, (void)to;
+    (void)from, (void)to, (void)flags;
     return ENOSYS;
 #endif
 }
+
+int32_t ni_sys_rename_noreplace(const char* from, const char* to)
+{
+    return rename_with(from, to, RENAME_NOREPLACE);
+}
+
+int32_t ni_sys_rename_exchange(const char* a, const char* b)
+{
+    return rename_with(a, b, RENAME_EXCHANGE);
+}
+
+int ni_sys_replace_starts_writeback(int fd)
+{
+    /* ext4's auto_da_alloc (on unless mounted noauto_da_alloc): a rename over an existing file allocates the
+       new file's delayed blocks and starts their writeback before returning. */
+    struct statfs fs;
+    return fstatfs(fd, &fs) == 0 && fs.f_type == NI_EXT4_SUPER_MAGIC;
+}
+
+/* Whether the ext4 file system on device `dev` has a journal: /sys/fs/ext4/<device name>/journal_task says
+   "<none>" without one. The last answer is kept (a process copies to few file systems) in one word, so that
+   threads never see one device's answer under another's number: the kernel's device number (12 + 20 bits),
+   then a bit for "known", then the answer. */
+static uint64_t g_ext4_journal;
+
+static int ext4_has_journal(dev_t dev)
+{
+    uint64_t key = ((uint64_t)major(dev) << 20 | (minor(dev) & 0xfffff)) << 2 | 2;
+    uint64_t known = __atomic_load_n(&g_ext4_journal, __ATOMIC_RELAXED);
+    if ((known & ~(uint64_t)1) == key)
+        return (int)(known & 1);
+    char path[320], target[256], answer[16];
+    snprintf(path, sizeof path, "/sys/dev/block/%u:%u", major(dev), minor(dev));
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    int result = 0;
+    if (n > 0)
+    {
+        target[n] = '\0';
+        const char* name = strrchr(target, '/');
+        snprintf(path, sizeof path, "/sys/fs/ext4/%s/journal_task", name != NULL ? name + 1 : target);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        n = fd >= 0 ? read(fd, answer, sizeof answer - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        result = n > 0 && answer[0] != '<'; /* a task id; "<none>" without a journal */
+    }
+    __atomic_store_n(&g_ext4_journal, key | (uint64_t)result, __ATOMIC_RELAXED);
+    return result;
+}
+
+int ni_sys_journal_covers_file(int fd)
+{
+    /* ext4 with a journal and XFS: a flush of the directory commits the journal up to the rename, in order,
+       behind a cache flush of the device. The file's block allocation, size and unwritten-extent conversion
+       were logged before the rename (the written-out pages stay under writeback until the conversion), so they
+       are committed with it or earlier, and its data, written before the commit, is on stable storage with it. */
+    struct statfs fs;
+    struct stat st;
+    if (fstatfs(fd, &fs) != 0)
+        return 0;
+    if (fs.f_type == NI_XFS_SUPER_MAGIC)
+        return 1;
+    return fs.f_type == NI_EXT4_SUPER_MAGIC && ni_sys_fstat(fd, &st) == 0 && ext4_has_journal(st.st_dev);
+}
+
+int32_t ni_sys_write_out(int fd)
+{
+    int rc;
+    while ((rc = sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                                 SYNC_FILE_RANGE_WAIT_AFTER)) < 0 && errno == EINTR) { }
+    return rc == 0 ? 0 : errno;
+}
+
+int32_t ni_sys_sync(int fd)
+{
+    int rc;
+    while ((rc = fsync(fd)) < 0 && errno == EINTR) { }
+    /* EINVAL: a file that cannot be synchronized (a special file system): there is nothing to flush. */
+    return rc == 0 || errno == EINVAL ? 0 : errno;
+}
+

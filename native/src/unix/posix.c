@@ -126,6 +126,44 @@ int32_t ni_sys_rename_noreplace(const char* from, const char* to)
     return ENOSYS;
 }
 
+int32_t ni_sys_rename_exchange(const char* a, const char* b)
+{
+    (void)a, (void)b;
+    return ENOSYS;
+}
+
+int ni_sys_replace_starts_writeback(int fd)
+{
+    (void)fd;
+    return 0;
+}
+
+int ni_sys_journal_covers_file(int fd)
+{
+    (void)fd;
+    return 0;
+}
+
+int32_t ni_sys_write_out(int fd)
+{
+    (void)fd;
+    return ENOSYS;
+}
+
+int32_t ni_sys_sync(int fd)
+{
+    int rc;
+#if defined(F_FULLFSYNC)
+    /* macOS: fsync leaves the data in the drive's cache; F_FULLFSYNC flushes it (some file systems refuse:
+       then fsync is all there is). */
+    while ((rc = fcntl(fd, F_FULLFSYNC)) < 0 && errno == EINTR) { }
+    if (rc == 0)
+        return 0;
+#endif
+    while ((rc = fsync(fd)) < 0 && errno == EINTR) { }
+    return rc == 0 || errno == EINVAL ? 0 : errno;
+}
+
 NI_CHILD_CODE void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old)
 {
     sigprocmask(SIG_SETMASK, set, old);

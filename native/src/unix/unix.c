@@ -243,6 +243,18 @@ int32_t ni_unix_lock(int fd, int exclusive)
     return 0;
 }
 
+int32_t ni_unix_try_lock(int fd)
+{
+#if HAVE_FLOCK
+    int rc;
+    while ((rc = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR) { }
+    return rc == 0 ? 0 : errno == EAGAIN ? EWOULDBLOCK : errno;
+#else
+    (void)fd;
+    return ENOSYS;
+#endif
+}
+
 void ni_unix_unlock(int fd)
 {
 #if HAVE_FLOCK

@@ -94,6 +94,9 @@ int32_t ni_unix_lock(int fd, int exclusive);
 /* Releases it before a close: a child forked meanwhile (not yet exec'd) shares the open file
    description, which would keep the lock after our close. */
 void ni_unix_unlock(int fd);
+/* An exclusive flock without blocking that reports what happened: 0 only when the lock is really held
+   (EWOULDBLOCK: another holder; ENOLCK, EOPNOTSUPP, ENOSYS: no locks here). */
+int32_t ni_unix_try_lock(int fd);
 /* posix_fadvise RANDOM or SEQUENTIAL where the system has it; a hint, never an error. */
 void ni_unix_advise(int fd, int random);
 
@@ -169,6 +172,22 @@ int32_t ni_sys_link_tmpfile(int fd, const char* path);
 /* rename() that fails with EEXIST instead of replacing (renameat2 RENAME_NOREPLACE). ENOSYS or EINVAL
    where the kernel or the file system cannot. */
 int32_t ni_sys_rename_noreplace(const char* from, const char* to);
+/* Swaps two existing names atomically (renameat2 RENAME_EXCHANGE). ENOSYS or EINVAL where the kernel or
+   the file system cannot. */
+int32_t ni_sys_rename_exchange(const char* a, const char* b);
+/* Whether a rename over an existing file starts writeback of the file renamed, on the file system of `fd`
+   (ext4's auto_da_alloc): the copy then swaps the names instead, which does not. */
+int ni_sys_replace_starts_writeback(int fd);
+/* Flushes a file's data and metadata (or a directory's entries) to stable storage: fsync, F_FULLFSYNC on
+   macOS (fsync there stops at the drive's cache). A file system that cannot (EINVAL) has nothing to flush. */
+int32_t ni_sys_sync(int fd);
+/* Whether, on the file system of `fd`, the flush of a directory after a rename into it also puts the renamed
+   file's data and metadata on stable storage, in the same journal commit or an earlier one, provided its data
+   was written out before (ni_sys_write_out): ext4 with a journal, XFS. A durable copy then flushes once. */
+int ni_sys_journal_covers_file(int fd);
+/* Writes a file's dirty pages and waits for them (sync_file_range), without flushing the device's cache or
+   the file's metadata. ENOSYS where the system has no such call. */
+int32_t ni_sys_write_out(int fd);
 
 /* ---- The kernel layer for processes ---- */
 

@@ -1,7 +1,9 @@
 /*
  * ni_copyfile / ni_copyfile_ex: CopyFileExW into a temporary file in the destination's directory, then
- * MoveFileExW over the destination, so that the destination is never partly written. CopyFileExW's own
- * handles are never inheritable; its progress routine carries the progress callback and cancellation.
+ * MoveFileExW over the destination, so that the destination is never partly written; with NI_COPY_DURABLE
+ * the temp is flushed (FlushFileBuffers) first and the move written through (MOVEFILE_WRITE_THROUGH).
+ * CopyFileExW's own handles are never inheritable; its progress routine carries the progress callback and
+ * cancellation.
  */
 #include "win.h"
 
@@ -137,11 +139,36 @@ static int replace_refused(DWORD error)
            error == ERROR_NOT_SAME_DEVICE;
 }
 
-/* CopyFileExW (with progress) of `from` to `to`; 0 or a Win32 error. */
+/* CopyFileExW (with progress unless `p` is NULL) of `from` to `to`; 0 or a Win32 error. */
 static DWORD copy_with_progress(const wchar_t* from, const wchar_t* to, DWORD flags, struct progress* p)
 {
     BOOL cancel = FALSE;
-    return CopyFileExW(from, to, on_progress, p, &cancel, flags) ? 0 : GetLastError();
+    return CopyFileExW(from, to, p != NULL ? on_progress : NULL, p, &cancel, flags) ? 0 : GetLastError();
+}
+
+/* NI_COPY_DURABLE: the file's data and metadata to stable storage (FlushFileBuffers needs write access; a read-only
+   file, as a temp gets from a read-only source, is made writable for the flush and read-only again). */
+static DWORD flush_file(const wchar_t* path)
+{
+    DWORD attributes = GetFileAttributesW(path);
+    int read_only = attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_READONLY);
+    if (read_only && !SetFileAttributesW(path, attributes & ~FILE_ATTRIBUTE_READONLY))
+        return GetLastError();
+    HANDLE h = CreateFileW(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                           &ni_win_no_inherit, OPEN_EXISTING, 0, NULL);
+    DWORD error = h == INVALID_HANDLE_VALUE ? GetLastError() : FlushFileBuffers(h) ? 0 : GetLastError();
+    if (h != INVALID_HANDLE_VALUE)
+        CloseHandle(h);
+    if (read_only && !SetFileAttributesW(path, attributes) && error == 0)
+        error = GetLastError();
+    return error;
+}
+
+/* A copy written straight to its destination (in place, or through a dangling symlink), flushed when durable. */
+static DWORD copy_direct(const wchar_t* from, const wchar_t* to, int durable, struct progress* p)
+{
+    DWORD error = copy_with_progress(from, to, 0, p);
+    return error == 0 && durable ? flush_file(to) : error;
 }
 
 /* A copy of `src` in a new temp beside `target`, in *temp; on failure nothing of ours is left. */
@@ -170,22 +197,29 @@ static DWORD copy_to_temp(const wchar_t* src, const wchar_t* target, struct prog
 }
 
 /* Moves the finished temp over `target` (an in-place copy where the replace is refused, as File.Copy
-   does); the temp is gone afterwards. */
-static DWORD move_over(const wchar_t* temp, const wchar_t* target, int overwrite, int exists)
+   does); the temp is gone afterwards. Durable: the temp on stable storage before its name changes, and
+   the rename written through. */
+static DWORD move_over(const wchar_t* temp, const wchar_t* target, int overwrite, int exists, int durable)
 {
-    if (MoveFileExW(temp, target, overwrite ? MOVEFILE_REPLACE_EXISTING : 0))
-        return 0;
-    DWORD error = GetLastError();
-    if (error == ERROR_ALREADY_EXISTS)
-        error = ERROR_FILE_EXISTS; /* created meanwhile: the answer CopyFileExW would give */
-    else if (overwrite && exists && replace_refused(error))
-        error = CopyFileExW(temp, target, NULL, NULL, NULL, 0) ? 0 : GetLastError();
+    DWORD error = durable ? flush_file(temp) : 0;
+    if (error == 0)
+    {
+        DWORD how = (overwrite ? MOVEFILE_REPLACE_EXISTING : 0) | (durable ? MOVEFILE_WRITE_THROUGH : 0);
+        if (MoveFileExW(temp, target, how))
+            return 0;
+        error = GetLastError();
+        if (error == ERROR_ALREADY_EXISTS)
+            error = ERROR_FILE_EXISTS; /* created meanwhile: the answer CopyFileExW would give */
+        else if (overwrite && exists && replace_refused(error))
+            error = copy_direct(temp, target, durable, NULL);
+    }
     delete_temp(temp);
     return error;
 }
 
 /* `src` copied to a temp beside `target`, then moved over it: the destination is never partly written. */
-static DWORD copy_via_temp(const wchar_t* src, const wchar_t* target, int overwrite, int exists, struct progress* p)
+static DWORD copy_via_temp(const wchar_t* src, const wchar_t* target, int overwrite, int exists, int durable,
+                           struct progress* p)
 {
     wchar_t* temp;
     DWORD error = copy_to_temp(src, target, p, &temp);
@@ -193,7 +227,7 @@ static DWORD copy_via_temp(const wchar_t* src, const wchar_t* target, int overwr
     {
         /* The directory takes no new file, but the destination may be writable: as File.Copy. */
         if (exists && overwrite && (error == ERROR_ACCESS_DENIED || error == ERROR_PRIVILEGE_NOT_HELD) && !p->cancelled)
-            error = copy_with_progress(src, target, 0, p);
+            error = copy_direct(src, target, durable, p);
         return error;
     }
     /* Wine (and any CopyFileExW that skips the routine) has not reported the end: the final size,
@@ -203,12 +237,12 @@ static DWORD copy_via_temp(const wchar_t* src, const wchar_t* target, int overwr
         report(p, ((LONGLONG)data.nFileSizeHigh << 32) | data.nFileSizeLow))
         delete_temp(temp);
     else
-        error = move_over(temp, target, overwrite, exists);
+        error = move_over(temp, target, overwrite, exists, durable);
     free(temp);
     return error;
 }
 
-static DWORD copy_file(const wchar_t* src, const wchar_t* dst, int overwrite, struct progress* p)
+static DWORD copy_file(const wchar_t* src, const wchar_t* dst, int overwrite, int durable, struct progress* p)
 {
     DWORD attributes = GetFileAttributesW(dst);
     if (!overwrite && attributes != INVALID_FILE_ATTRIBUTES)
@@ -228,15 +262,15 @@ static DWORD copy_file(const wchar_t* src, const wchar_t* dst, int overwrite, st
     if (exists && target_attributes != INVALID_FILE_ATTRIBUTES && (target_attributes & FILE_ATTRIBUTE_READONLY))
         error = ERROR_ACCESS_DENIED; /* CopyFileExW refuses to overwrite a read-only file; wine's MoveFileExW does not */
     else if (dangling)
-        error = copy_with_progress(src, dst, 0, p); /* CopyFileExW creates the link's target, as File.Copy does */
+        error = copy_direct(src, dst, durable, p); /* CopyFileExW creates the link's target, as File.Copy does */
     else
-        error = copy_via_temp(src, target, overwrite, exists, p);
+        error = copy_via_temp(src, target, overwrite, exists, durable, p);
     free(resolved);
     return p->cancelled ? ERROR_CANCELLED : error;
 }
 
 /* The same answers as the POSIX build for the cases CopyFileExW reports differently, else the copy. */
-static DWORD copy_paths(const wchar_t* src, const wchar_t* dst, int overwrite, struct progress* p)
+static DWORD copy_paths(const wchar_t* src, const wchar_t* dst, int overwrite, int durable, struct progress* p)
 {
     if (is_directory(src))
         return ERROR_DIRECTORY_NOT_SUPPORTED;
@@ -246,7 +280,7 @@ static DWORD copy_paths(const wchar_t* src, const wchar_t* dst, int overwrite, s
         return overwrite ? ERROR_INVALID_PARAMETER : ERROR_FILE_EXISTS;
     if (is_directory(dst))
         return overwrite ? ERROR_ACCESS_DENIED : ERROR_FILE_EXISTS;
-    return copy_file(src, dst, overwrite, p);
+    return copy_file(src, dst, overwrite, durable, p);
 }
 
 int32_t ni_copyfile_ex(const char* source, const char* destination, int32_t flags, ni_copy_progress progress,
@@ -261,7 +295,7 @@ int32_t ni_copyfile_ex(const char* source, const char* destination, int32_t flag
     struct progress p = { progress, state, -1, 0 };
     DWORD rc = ni_win_path(source, &src);
     if (rc == 0 && (rc = ni_win_path(destination, &dst)) == 0)
-        rc = copy_paths(src, dst, (flags & NI_COPY_OVERWRITE) != 0, &p);
+        rc = copy_paths(src, dst, (flags & NI_COPY_OVERWRITE) != 0, (flags & NI_COPY_DURABLE) != 0, &p);
     free(src);
     free(dst);
     return (int32_t)rc;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The copy benchmarks (CopyBenchmarks) on every file system: the repository's own (where artifacts/ lives: on the
+# project's build machine an ext4 without a journal, named "ext4-nojournal" then), and loop-mounted ext4 (with its
+# journal, mkfs's default), XFS and btrfs images and a tmpfs made here (needs root and the mkfs tools; each that
+# cannot be made is left out and said so). Arguments go to benchmarks/run.sh, e.g.
+#   benchmarks/copy-filesystems.sh --quick --filter '*CopyBenchmarks*'
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+base="$root/artifacts/benchmarks/filesystems"
+mkdir -p "$base/ext4"
+fs_type=$(stat -f -c %T "$base/ext4")
+fs_type="${fs_type/ext2\/ext3/ext4}"
+if [[ "$fs_type" == ext4 ]]; then
+  device=$(basename "$(readlink -f "/sys/dev/block/$(mountpoint -d "$(stat -c %m "$base/ext4")")")")
+  [[ "$(cat "/sys/fs/ext4/$device/journal_task" 2>/dev/null)" == "<none>" ]] && fs_type=ext4-nojournal
+fi
+mv "$base/ext4" "$base/$fs_type" 2>/dev/null || mkdir -p "$base/$fs_type"
+dirs="$fs_type=$base/$fs_type"
+mounted=()
+cleanup() {
+  for m in "${mounted[@]}"; do umount "$m" 2>/dev/null || true; done
+  rm -f "$base"/*.img
+}
+trap cleanup EXIT
+if [[ $(id -u) -eq 0 ]]; then
+  for fs in ext4 xfs btrfs; do
+    [[ "$fs_type" == "$fs" ]] && continue
+    mkdir -p "$base/$fs"
+    truncate -s 2G "$base/$fs.img"
+    force=-f
+    [[ "$fs" == ext4 ]] && force=-F
+    if "mkfs.$fs" -q "$force" "$base/$fs.img" >/dev/null 2>&1 && mount -o loop "$base/$fs.img" "$base/$fs"; then
+      mounted+=("$base/$fs")
+      dirs="$dirs,$fs=$base/$fs"
+    else
+      echo "copy-filesystems: no $fs here (mkfs.$fs or loop mounts missing): left out" >&2
+    fi
+  done
+  mkdir -p "$base/tmpfs"
+  if mount -t tmpfs -o size=1g ni-bench "$base/tmpfs"; then
+    mounted+=("$base/tmpfs")
+    dirs="$dirs,tmpfs=$base/tmpfs"
+  fi
+else
+  echo "copy-filesystems: not root: only $fs_type" >&2
+fi
+echo "copy-filesystems: NI_BENCH_COPY_DIRS=$dirs"
+NI_BENCH_COPY_DIRS="$dirs" bash "$root/benchmarks/run.sh" "$@"

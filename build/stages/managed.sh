@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Stages managed-<lane>: the xunit v3 suite (tests/NoInherit.Native.Tests) on one runtime, its results as JUnit XML.
+#   net10       net10.0, framework-dependent, on the host
+#   net8        net8.0, published self-contained for the host RID, so it runs on .NET 8 itself
+#   wine        net10.0, self-contained win-x64, under wine64
+#   qemu-arm64  net10.0, self-contained linux-arm64, under qemu-aarch64
+#   build/stages/managed.sh <lane>
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lane="${1:?usage: build/stages/managed.sh net10|net8|wine|qemu-arm64}"
+stage_init "managed-$lane"
+tests="$root/tests/NoInherit.Native.Tests"
+limit=900
+
+# The net10.0 build for the host: the net10 lane runs it, and the emulated lanes publish with --no-dependencies, which
+# takes the library and the tool from it. Built once per run, whichever lane comes first.
+build_net10() {
+  once managed-net10-build serialized dotnet build "$tests" -c Release -f net10.0 >"$logs/build.log" 2>&1 ||
+    { failed "$1" "dotnet build (net10.0)" "$logs/build.log"; exit 1; }
+}
+
+# publish_emulated RID SUITE: the suite self-contained for a foreign RID, into artifacts/tests/net10.0-RID. net10.0 only
+# (NiTestFrameworks): a self-contained restore would otherwise want each RID's .NET 8 runtime pack as well, which the
+# package source lacks for linux-arm64; --no-dependencies restores the test project alone, so the library and the tool
+# keep their ordinary (RID-less) restore.
+publish_emulated() {
+  build_net10 "$2"
+  serialized dotnet publish "$tests" -c Release -f net10.0 -r "$1" --self-contained -p:NiTestFrameworks=net10.0 \
+    --no-dependencies -o "$artifacts/tests/net10.0-$1" >"$logs/publish.log" 2>&1 ||
+    { failed "$2" "dotnet publish ($1)" "$logs/publish.log"; exit 1; }
+}
+
+case "$lane" in
+  net10)
+    build_net10 "net10.0-$host_rid"
+    run_xunit "net10.0-$host_rid" "$limit" "$tests/bin/Release/net10.0/NoInherit.Native.Tests" ;;
+  net8)
+    out="$artifacts/tests/net8.0-$host_rid"
+    serialized dotnet publish "$tests" -c Release -f net8.0 -r "$host_rid" --self-contained -o "$out" \
+      >"$logs/publish.log" 2>&1 || { failed "net8.0-$host_rid" "dotnet publish (net8.0)" "$logs/publish.log"; exit 1; }
+    run_xunit "net8.0-$host_rid" "$limit" "$out/NoInherit.Native.Tests" ;;
+  wine)
+    # The two wine problems this run meets (a crash or hang once a second test throws, and at DynamicMethod clean-up)
+    # are handled in the test project's runtimeconfig for Windows RIDs; see NoInherit.Native.Tests.csproj.
+    publish_emulated win-x64 net10.0-win-x64
+    wine_ready
+    wine_paths=1 rerun_hung=1 run_xunit net10.0-win-x64 "$limit" \
+      /usr/lib/wine/wine64 "$artifacts/tests/net10.0-win-x64/NoInherit.Native.Tests.exe" ;;
+  qemu-arm64)
+    # The cross sysroot (-L) has no arm64 ICU, so globalization is invariant, and no OpenSSL, which xunit needs (SHA-256
+    # of test IDs): build/prereqs.sh unpacks Debian's arm64 libssl3 (nothing installed) for the guest's LD_LIBRARY_PATH.
+    # W^X is off: with it, the runtime writes JIT'd code and patches stubs through a second, writable mapping of the
+    # executable memory, which qemu-user does not watch for self-modifying code, so it goes on running stale
+    # translations (seen as a NullReferenceException inside a reflection stub, then SIGSEGV, within seconds).
+    publish_emulated linux-arm64 net10.0-linux-arm64
+    rerun_hung=1 run_xunit net10.0-linux-arm64 "$limit" \
+      env DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_EnableWriteXorExecute=0 qemu-aarch64 -L /usr/aarch64-linux-gnu \
+      -E LD_LIBRARY_PATH="$(bash "$root/build/prereqs.sh" --path arm64-openssl)" \
+      "$artifacts/tests/net10.0-linux-arm64/NoInherit.Native.Tests" ;;
+  *) echo "managed.sh: unknown lane '$lane'" >&2; exit 2 ;;
+esac
+exit 0
