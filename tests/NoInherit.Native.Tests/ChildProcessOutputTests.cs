@@ -105,10 +105,8 @@ public class ChildProcessOutputTests
     [Fact]
     public void ReadAll_Timeout_ThrowsTimeoutException_AndLeavesTheChildRunning()
     {
-        (string fileName, string[] arguments) = Sleeper();
-        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in arguments)
-            start.ArgumentList.Add(a);
+        ProcessStartInfo start = SleeperStartInfo();
+        start.RedirectStandardOutput = start.RedirectStandardError = true;
         using ChildProcess child = ChildProcess.Start(start);
         try
         {
@@ -133,10 +131,8 @@ public class ChildProcessOutputTests
     [Fact]
     public async Task ReadAllAsync_Cancellation_ThrowsOperationCanceled()
     {
-        (string fileName, string[] arguments) = Sleeper();
-        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in arguments)
-            start.ArgumentList.Add(a);
+        ProcessStartInfo start = SleeperStartInfo();
+        start.RedirectStandardOutput = start.RedirectStandardError = true;
         using ChildProcess child = ChildProcess.Start(start);
         try
         {
