@@ -56,6 +56,11 @@ public class ChildProcessOutputTests
         }
         using (ChildProcess child = ChildProcess.Start(start))
             Assert.Equal(2, child.ReadAllLines(TimeSpan.FromSeconds(120)).Count());
+        using (ChildProcess child = ChildProcess.Start(start))
+        {
+            (byte[] output, byte[] error) = await child.ReadAllBytesAsync(Token);
+            Assert.Equal((1 << 20, 1 << 20), (output.Length, error.Length));
+        }
     }
 
     [Fact]
