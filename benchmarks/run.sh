@@ -7,18 +7,21 @@
 #                               artifacts/test-results/bench-smoke/benchmarks.xml); its last line is
 #                               "benchmarks: N passed, N failed, 0 skipped"
 #   --aot (with any of them)    the same suite compiled with NativeAOT
+#   --dotnet11 (with any of them) the suite on the .NET 11 runtime (build/dotnet11.sh's private root), in process, with
+#                               the DotNet11* classes (ChildProcess against .NET 11's process API); no C harness
 # Any further arguments go to BenchmarkDotNet (for example --filter '*Copy*').
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-mode="full" aot=()
+mode="full" aot=() runner=(dotnet) inprocess=() suffix=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick|--smoke) mode="${1#--}"; shift ;;
-    --aot) aot=(--aot); shift ;;
+    --aot) aot=(--aot); suffix="-aot"; shift ;;
+    --dotnet11) runner=(bash "$root/build/dotnet11.sh" run); inprocess=(--inprocess); suffix="-dotnet11"; shift ;;
     *) break ;;
   esac
 done
-out="$root/artifacts/benchmarks/$mode${aot:+-aot}"
+out="$root/artifacts/benchmarks/$mode$suffix"
 mkdir -p "$out"
 modeflag=()
 [[ "$mode" != full ]] && modeflag=("--$mode")
@@ -26,15 +29,16 @@ filter=(--filter '*')
 [[ $# -gt 0 ]] && filter=()
 
 dotnet build "$root/benchmarks/NoInherit.Native.Benchmarks" -c Release -v quiet -nologo >/dev/null
-dotnet "$root/benchmarks/NoInherit.Native.Benchmarks/bin/Release/net10.0/NoInherit.Native.Benchmarks.dll" \
-  "${modeflag[@]}" "${aot[@]}" "${filter[@]}" --artifacts "$out" --exporters github "$@" >"$out/console.log" 2>&1 || true
+"${runner[@]}" "$root/benchmarks/NoInherit.Native.Benchmarks/bin/Release/net10.0/NoInherit.Native.Benchmarks.dll" \
+  "${modeflag[@]}" "${aot[@]}" "${inprocess[@]}" "${filter[@]}" --artifacts "$out" --exporters github "$@" >"$out/console.log" 2>&1 || true
 # The one-screen table (ratios of medians, from Program.cs); BenchmarkDotNet's full tables stay in console.log
 # and results/.
 sed -n '/^== ratios/,/^$/p' "$out/console.log"
 grep -E '^// blocks:' "$out/console.log" || true
 
-echo "== C harness: ni_ calls against the raw system calls; ni_spawn against posix_spawn"
 harness_ok=1
+if [[ -z "${inprocess[*]}" ]]; then # (the .NET 11 lane leaves it out: the C harness does not depend on the runtime)
+echo "== C harness: ni_ calls against the raw system calls; ni_spawn against posix_spawn"
 cmake -S "$root" -B "$out/native" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DNI_BUILD_BENCHMARKS=ON >/dev/null &&
   cmake --build "$out/native" --target ni_bench >/dev/null || harness_ok=0
 case "$mode" in
@@ -43,6 +47,7 @@ case "$mode" in
   full)  iterations=(2000000 2000) ;;
 esac
 [[ $harness_ok -eq 1 ]] && { "$out/native/benchmarks/native/ni_bench" "${iterations[@]}" || harness_ok=0; }
+fi
 
 if [[ "$mode" == smoke ]]; then
   # Every benchmark found must have run: BenchmarkDotNet announces each as "// Benchmark: <case>" and lists the ones
@@ -64,7 +69,8 @@ if [[ "$mode" == smoke ]]; then
     record --name "BenchmarkDotNet suite" --status fail --message "no benchmark ran" --log "$out/console.log"
     failed=1
   fi
-  if [[ $harness_ok -eq 1 ]]; then record --name "C harness (ni_bench)" --status pass; passed=$((passed + 1))
+  if [[ -n "${inprocess[*]}" ]]; then :  # not run on the .NET 11 lane
+  elif [[ $harness_ok -eq 1 ]]; then record --name "C harness (ni_bench)" --status pass; passed=$((passed + 1))
   else record --name "C harness (ni_bench)" --status fail --message "ni_bench did not build or run"; failed=$((failed + 1)); fi
   echo "benchmarks: $passed passed, $failed failed, 0 skipped"
 elif [[ $harness_ok -eq 0 ]]; then

@@ -12,7 +12,7 @@ namespace NoInherit.Native.Benchmarks;
 [MemoryDiagnoser]
 public class ChildProcessBenchmarks
 {
-    private readonly List<int> _open = new();
+    private OpenDescriptors _open = null!;
     private ProcessStartInfo _start = null!;
 
     [Params(10, 10_000)]
@@ -22,23 +22,11 @@ public class ChildProcessBenchmarks
     public void Setup()
     {
         _start = new ProcessStartInfo("/bin/true") { UseShellExecute = false };
-        int devNull = Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC);
-        _open.Add(devNull);
-        while (_open.Count < OpenDescriptors)
-        {
-            int fd = Libc.fcntl(devNull, Libc.F_DUPFD_CLOEXEC, 0);
-            if (fd < 0)
-                throw new InvalidOperationException($"could not open {OpenDescriptors} descriptors (RLIMIT_NOFILE)");
-            _open.Add(fd);
-        }
+        _open = new OpenDescriptors(OpenDescriptors);
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        foreach (int fd in _open)
-            Libc.close(fd);
-    }
+    public void Cleanup() => _open.Dispose();
 
     [Benchmark(Baseline = true)]
     public int ProcessStart()
@@ -54,5 +42,34 @@ public class ChildProcessBenchmarks
         using ChildProcess child = ChildProcess.Start(_start);
         child.WaitForExit();
         return child.ExitCode;
+    }
+}
+
+/// <summary>
+/// <paramref name="count"/> open descriptors in this process (close-on-exec, as .NET opens them: /dev/null duplicated),
+/// which the kernel copies into every child started meanwhile; closed by Dispose.
+/// </summary>
+internal sealed class OpenDescriptors : IDisposable
+{
+    private readonly List<int> _open = new();
+
+    public OpenDescriptors(int count)
+    {
+        int devNull = Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC);
+        _open.Add(devNull);
+        while (_open.Count < count)
+        {
+            int fd = Libc.fcntl(devNull, Libc.F_DUPFD_CLOEXEC, 0);
+            if (fd < 0)
+                throw new InvalidOperationException($"could not open {count} descriptors (RLIMIT_NOFILE)");
+            _open.Add(fd);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (int fd in _open)
+            Libc.close(fd);
+        _open.Clear();
     }
 }

@@ -1,17 +1,21 @@
 using System;
 using System.Linq;
 using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Filters;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using BenchmarkDotNet.Toolchains.NativeAot;
 using Perfolizer.Horology;
 
 // Each class compares NoInherit.Native with the pure-managed call it stands beside (the baseline) and,
 // where one exists, the raw system call (the floor). See benchmarks/run.sh.
 //   --quick   short runs (2 warm-ups, 5 iterations of ~0.1 s)     --smoke   one iteration of each benchmark
-//   --aot     the same suite compiled with NativeAOT; everything else goes to BenchmarkDotNet.
+//   --aot     the same suite compiled with NativeAOT
+//   --inprocess  in this process, on the runtime it runs on (the .NET 11 lane: build/dotnet11.sh run ... --inprocess);
+//   everything else goes to BenchmarkDotNet. The DotNet11* classes run only on .NET 11, whose process API they measure.
 Job job = Job.Default;
 if (args.Contains("--quick"))
     job = Job.ShortRun.WithWarmupCount(2).WithIterationCount(5).WithIterationTime(TimeInterval.FromMilliseconds(100));
@@ -27,9 +31,12 @@ if (args.Contains("--aot"))
         .ToToolchain();
     job = job.WithToolchain(aot).WithId("NativeAOT");
 }
-string[] rest = args.Where(a => a is not ("--quick" or "--smoke" or "--aot")).ToArray();
-Summary[] summaries = BenchmarkSwitcher.FromAssembly(typeof(NoInherit.Native.Benchmarks.Libc).Assembly)
-    .Run(rest, DefaultConfig.Instance.AddJob(job.AsDefault()).WithBuildTimeout(TimeSpan.FromMinutes(30))).ToArray();
+if (args.Contains("--inprocess"))
+    job = job.WithToolchain(InProcessEmitToolchain.Instance).WithId("InProcess");
+string[] rest = args.Where(a => a is not ("--quick" or "--smoke" or "--aot" or "--inprocess")).ToArray();
+IConfig config = DefaultConfig.Instance.AddJob(job.AsDefault()).WithBuildTimeout(TimeSpan.FromMinutes(30))
+    .AddFilter(new SimpleFilter(b => NoInherit.Native.Benchmarks.DotNet11.Available || !b.Descriptor.Type.Name.StartsWith("DotNet11", StringComparison.Ordinal)));
+Summary[] summaries = BenchmarkSwitcher.FromAssembly(typeof(NoInherit.Native.Benchmarks.Libc).Assembly).Run(rest, config).ToArray();
 
 // One screen: every benchmark against its baseline as the ratio of medians (the measure; BenchmarkDotNet's
 // own Ratio column is the mean of per-iteration ratios). benchmarks/run.sh prints this block.

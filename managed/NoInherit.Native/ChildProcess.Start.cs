@@ -4,6 +4,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.IO;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace NoInherit.Native;
 
@@ -14,25 +15,29 @@ public sealed partial class ChildProcess
     /// pipes where asked, else this process's own) and <paramref name="inheritedHandles"/> under their own
     /// numbers (values), and nothing else.
     /// </summary>
-    /// <param name="startInfo">FileName (looked up on PATH as Process.Start does), ArgumentList or Arguments,
-    /// WorkingDirectory, Environment, the Redirect* properties and their encodings, and CreateNoWindow are
-    /// honoured. Properties it cannot honour (UseShellExecute, Verb, UserName, Domain, Password,
-    /// PasswordInClearText, LoadUserProfile, ErrorDialog, WindowStyle) throw <see cref="NotSupportedException"/>
-    /// when set.</param>
+    /// <param name="startInfo">FileName (looked up as Process.Start looks it up, and passed as argv[0] as given),
+    /// ArgumentList or Arguments, WorkingDirectory, Environment, the Redirect* properties and their encodings, and
+    /// CreateNoWindow are honoured; on runtimes that have them, CreateNewProcessGroup (.NET 10, Windows) and .NET 11's
+    /// InheritedHandles, KillOnParentExit, StartDetached, StartSuspended and Standard*Handle are honoured as the
+    /// <see cref="ChildProcessOptions"/> properties of the same names are. Properties it cannot honour (UseShellExecute,
+    /// Verb, UserName, Domain, Password, PasswordInClearText, LoadUserProfile, ErrorDialog, WindowStyle,
+    /// UseCredentialsForNetworkingOnly, and any a later runtime adds) throw <see cref="NotSupportedException"/> naming
+    /// them when set.</param>
     /// <param name="inheritedHandles">Handles the child receives; they need not be (and are not made)
     /// inheritable in this process. Files, pipes and sockets alike. Windows: tell the child a handle's value
     /// as a whole argument (decimal or 0x hex); it is rewritten to the value the child gets.</param>
+    /// <exception cref="InvalidOperationException">No FileName, or both Arguments and ArgumentList, with Process.Start's messages.</exception>
     /// <exception cref="Win32Exception">The program could not be started (not found, not executable, bad
-    /// working directory), as Process.Start reports it.</exception>
+    /// working directory), as Process.Start reports it, naming the program it found.</exception>
     public static ChildProcess Start(ProcessStartInfo startInfo, IReadOnlyList<SafeHandle>? inheritedHandles = null)
     {
-        var mapped = new List<(SafeHandle Handle, int Target)>();
+        var passed = new List<(SafeHandle Handle, int Target)>();
         if (inheritedHandles != null)
         {
             foreach (SafeHandle handle in inheritedHandles)
-                mapped.Add((handle ?? throw new ArgumentException("A handle in the list is null.", nameof(inheritedHandles)), Interop.SPAWN_SAME_NUMBER));
+                passed.Add((handle ?? throw new ArgumentException("A handle in the list is null.", nameof(inheritedHandles)), Interop.SPAWN_SAME_NUMBER));
         }
-        return StartCore(startInfo, mapped, nameof(inheritedHandles));
+        return StartCore(startInfo, null, passed, nameof(inheritedHandles));
     }
 
     /// <summary>
@@ -47,35 +52,70 @@ public sealed partial class ChildProcess
     public static ChildProcess Start(ProcessStartInfo startInfo, IReadOnlyDictionary<int, SafeHandle> handlesByNumber)
     {
         ArgumentNullException.ThrowIfNull(handlesByNumber);
-        var mapped = new List<(SafeHandle Handle, int Target)>();
+        var passed = new List<(SafeHandle Handle, int Target)>();
         foreach (KeyValuePair<int, SafeHandle> pair in handlesByNumber)
         {
             if (pair.Key < 0)
                 throw new ArgumentException($"Descriptor number {pair.Key} is negative.", nameof(handlesByNumber));
-            mapped.Add((pair.Value ?? throw new ArgumentException($"The handle for {pair.Key} is null.", nameof(handlesByNumber)), pair.Key));
+            passed.Add((pair.Value ?? throw new ArgumentException($"The handle for {pair.Key} is null.", nameof(handlesByNumber)), pair.Key));
         }
-        return StartCore(startInfo, mapped, nameof(handlesByNumber));
+        return StartCore(startInfo, null, passed, nameof(handlesByNumber));
     }
 
     /// <summary>
-    /// The start itself: the arguments checked and translated (<see cref="SpawnArguments"/>), the redirection pipes and
-    /// the handles listed for the child (<see cref="HandleMappings"/>), ni_spawn, then the new child watched.
+    /// Starts the program <paramref name="startInfo"/> describes with what <paramref name="options"/> adds: handles
+    /// passed under their own numbers or chosen ones, any handle as a standard stream, and the process options of
+    /// .NET 11 (<see cref="ChildProcessOptions.KillOnParentExit"/>, <see cref="ChildProcessOptions.StartDetached"/>,
+    /// <see cref="ChildProcessOptions.StartSuspended"/>) and <see cref="ChildProcessOptions.CreateNewProcessGroup"/>.
+    /// The child gets these and its standard streams, and nothing else.
     /// </summary>
-    private static ChildProcess StartCore(ProcessStartInfo startInfo, List<(SafeHandle Handle, int Target)> inherited, string paramName)
+    /// <param name="startInfo">As for <see cref="Start(ProcessStartInfo, IReadOnlyList{SafeHandle})"/>.</param>
+    /// <param name="options">What the child gets besides.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="startInfo"/> or <paramref name="options"/> is null, or a
+    /// handle in one of its lists is.</exception>
+    /// <exception cref="InvalidOperationException">A standard handle is given together with its Redirect* property, or
+    /// by both the start info and the options; or the start info is incomplete, as for Process.Start.</exception>
+    /// <exception cref="ArgumentException">A handle is invalid, two handles are given one number, or a number is negative.</exception>
+    /// <exception cref="PlatformNotSupportedException">An option this system cannot honour, named.</exception>
+    /// <exception cref="Win32Exception">The program could not be started, as Process.Start reports it.</exception>
+    public static ChildProcess Start(ProcessStartInfo startInfo, ChildProcessOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return StartCore(startInfo, options, null, nameof(options));
+    }
+
+    /// <summary>
+    /// The start itself: the arguments checked and translated (<see cref="SpawnArguments"/>, <see cref="StartRequest"/>),
+    /// the redirection pipes and the handles listed for the child (<see cref="HandleMappings"/>), ni_spawn, then the new
+    /// child watched.
+    /// </summary>
+    /// <param name="startInfo">What to start.</param>
+    /// <param name="options">What the child gets besides, or null.</param>
+    /// <param name="passed">Handles of the older overloads, with their targets, or null.</param>
+    /// <param name="paramName">The parameter those came in, for messages.</param>
+    /// <param name="nullForUnset">Give the null device to the standard streams not redirected and not given a handle.</param>
+    private static ChildProcess StartCore(ProcessStartInfo startInfo, ChildProcessOptions? options, List<(SafeHandle Handle, int Target)>? passed,
+        string paramName, bool nullForUnset = false)
     {
         ArgumentNullException.ThrowIfNull(startInfo);
         SpawnArguments arguments = SpawnArguments.From(startInfo);
+        StartRequest request = StartRequest.From(startInfo, options, nullForUnset);
+        arguments.Flags |= request.Flags;
         using var mappings = new HandleMappings();
         using RedirectedStreams redirected = RedirectedStreams.Create(startInfo, mappings);
-        foreach ((SafeHandle handle, int target) in inherited)
-            mappings.Add(handle, target, paramName);
+        using SafeFileHandle? nullDevice = request.NeedsNullDevice(startInfo) ? NoInheritFile.OpenNullHandle() : null;
+        request.AddTo(mappings, startInfo, nullDevice);
+        if (passed != null)
+        {
+            foreach ((SafeHandle handle, int target) in passed)
+                mappings.Add(handle, target, paramName);
+        }
 
         var waitState = new ChildWaitState(Spawn(arguments, mappings.AsSpan()));
         waitState.StartWatching();
         try
         {
-            (StreamWriter? input, StreamReader? output, StreamReader? error) = redirected.TakeStreams(startInfo);
-            return new ChildProcess(waitState, input, output, error);
+            return new ChildProcess(waitState, redirected.TakeStreams(startInfo), arguments);
         }
         catch
         {
@@ -91,8 +131,11 @@ public sealed partial class ChildProcess
         int error;
         fixed (Interop.FdMapping* m = mappings)
             error = Interop.Spawn(strings.Path, strings.Argv, strings.Envp, strings.Cwd, m, mappings.Length, arguments.Flags, &info);
-        if (error != 0)
-            throw Errors.ForStart(error, arguments.FileName, arguments.WorkingDirectoryForMessages);
-        return info;
+        if (error == 0)
+            return info;
+        Interop.SpawnFlags options = arguments.Flags & StartRequest.ProcessOptionFlags;
+        if (options != 0 && Errors.Kind(error) == Interop.ErrorKind.ERR_OPNOTSUPP)
+            throw Errors.ForUnsupportedOption(StartRequest.OptionNames(options));
+        throw Errors.ForStart(error, arguments.ProgramForMessages, arguments.WorkingDirectoryForMessages);
     }
 }

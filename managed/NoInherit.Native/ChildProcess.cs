@@ -1,6 +1,8 @@
 using System;
 using System.Diagnostics;
 using System.IO;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -9,31 +11,53 @@ namespace NoInherit.Native;
 /// <summary>
 /// A child process that receives exactly the handles it is given, and nothing else: not the
 /// descriptors or handles that other code in this process left inheritable. It stands beside
-/// <see cref="Process.Start(ProcessStartInfo)"/> (and .NET 11's <c>ProcessStartInfo.InheritedHandles</c>),
-/// takes the same <see cref="ProcessStartInfo"/>, and works on net8.0 and net10.0, with sockets, and
-/// with descriptor numbers of your choosing on Linux (as systemd socket activation passes them).
+/// <see cref="Process.Start(ProcessStartInfo)"/> and .NET 11's process API (<c>ProcessStartInfo.InheritedHandles</c>,
+/// <c>Process.Run</c>, <c>RunAndCaptureText</c>, <c>StartAndForget</c>, <c>Signal</c>, <c>WaitForExitStatus</c>,
+/// <c>ReadAllText</c>..., under the same names), takes the same <see cref="ProcessStartInfo"/>, and works on net8.0 and
+/// net10.0, with sockets, and with descriptor numbers of your choosing on Linux (as systemd socket activation passes them).
 /// </summary>
 /// <remarks>
-/// Where it differs from Process: the exit status of a child is collected by its pid alone, so
-/// <see cref="Process"/> children of the same process and these never take each other's. On Windows no handle of this
-/// process is made inheritable, even for a moment; the child's parent process id is then that of a helper process,
-/// and a handle passed by value has another value in the child: an argument that is exactly a passed handle's value,
-/// in decimal (as <see cref="System.IO.Pipes.AnonymousPipeServerStream.GetClientHandleAsString"/> writes it) or 0x hex,
-/// is rewritten to the child's value. How it is done on each system: docs/architecture.md.
+/// <para>
+/// Where it behaves differently from Process on purpose: the child starts with SIGPIPE at its default disposition on
+/// Unix (Process's children inherit the runtime's "ignored", so a shell pipeline run from .NET does not stop when its
+/// reader goes away); a NUL character in the file name, an argument, the working directory or the environment is
+/// refused with <see cref="ArgumentException"/> (Process passes the strings on cut short at the NUL, and runs another
+/// program than the one named); the exit status of a child is collected by its pid alone, so <see cref="Process"/>
+/// children of the same process and these never take each other's. On Windows no handle of this process is made
+/// inheritable, even for a moment; the child's parent process id is then that of a helper process, and a handle passed
+/// by value has another value in the child: an argument that is exactly a passed handle's value, in decimal (as
+/// <see cref="System.IO.Pipes.AnonymousPipeServerStream.GetClientHandleAsString"/> writes it) or 0x hex, is rewritten to
+/// the child's value. How it is done on each system: docs/architecture.md.
+/// </para>
 /// </remarks>
 public sealed partial class ChildProcess : IDisposable
 {
+    /// <summary>SIGKILL as .NET 11 names it (<c>PosixSignal.SIGKILL</c>), which the enum of net8.0 and net10.0 lacks.</summary>
+    internal const PosixSignal SIGKILL = (PosixSignal)(-11);
+
+    /// <summary>This system's number for SIGKILL (what ni_kill terminates a Windows child with).</summary>
+    private static readonly int s_killNumber = Interop.SignalNumber((int)SIGKILL);
+
     private readonly ChildWaitState _waitState;
     private readonly StreamWriter? _standardInput;
     private readonly StreamReader? _standardOutput;
     private readonly StreamReader? _standardError;
+    private readonly Encoding _outputEncoding;
+    private readonly Encoding _errorEncoding;
+    private bool _outputUsed, _errorUsed; // handed out, or read by a ReadAll method: ReadAll* needs both untouched
+    private bool _disposed;
+    private readonly string _program, _workingDirectory; // as start failures name them, for Resume's
 
-    private ChildProcess(ChildWaitState waitState, StreamWriter? standardInput, StreamReader? standardOutput, StreamReader? standardError)
+    private ChildProcess(ChildWaitState waitState, RedirectedStreams.Ours streams, SpawnArguments arguments)
     {
         _waitState = waitState;
-        _standardInput = standardInput;
-        _standardOutput = standardOutput;
-        _standardError = standardError;
+        _program = arguments.ProgramForMessages;
+        _workingDirectory = arguments.WorkingDirectoryForMessages;
+        _standardInput = streams.Input;
+        _standardOutput = streams.Output;
+        _standardError = streams.Error;
+        _outputEncoding = streams.OutputEncoding;
+        _errorEncoding = streams.ErrorEncoding;
     }
 
     /// <summary>The child's process id.</summary>
@@ -43,24 +67,43 @@ public sealed partial class ChildProcess : IDisposable
     /// <exception cref="InvalidOperationException">Standard input was not redirected.</exception>
     public StreamWriter StandardInput => _standardInput ?? throw new InvalidOperationException("StandardIn has not been redirected.");
 
-    /// <summary>Reads the child's standard output (<see cref="ProcessStartInfo.RedirectStandardOutput"/>).</summary>
+    /// <summary>Reads the child's standard output (<see cref="ProcessStartInfo.RedirectStandardOutput"/>). Once it has been
+    /// asked for, the ReadAll methods refuse to run, as Process's do.</summary>
     /// <exception cref="InvalidOperationException">Standard output was not redirected.</exception>
-    public StreamReader StandardOutput => _standardOutput ?? throw new InvalidOperationException("StandardOut has not been redirected or the process hasn't started yet.");
+    public StreamReader StandardOutput
+    {
+        get
+        {
+            StreamReader reader = _standardOutput ?? throw new InvalidOperationException("StandardOut has not been redirected or the process hasn't started yet.");
+            _outputUsed = true;
+            return reader;
+        }
+    }
 
-    /// <summary>Reads the child's standard error (<see cref="ProcessStartInfo.RedirectStandardError"/>).</summary>
+    /// <summary>Reads the child's standard error (<see cref="ProcessStartInfo.RedirectStandardError"/>). Once it has been
+    /// asked for, the ReadAll methods refuse to run, as Process's do.</summary>
     /// <exception cref="InvalidOperationException">Standard error was not redirected.</exception>
-    public StreamReader StandardError => _standardError ?? throw new InvalidOperationException("StandardError has not been redirected.");
+    public StreamReader StandardError
+    {
+        get
+        {
+            StreamReader reader = _standardError ?? throw new InvalidOperationException("StandardError has not been redirected.");
+            _errorUsed = true;
+            return reader;
+        }
+    }
 
-    /// <summary>Whether the child has exited.</summary>
-    public bool HasExited => _waitState.Exit.IsCompleted;
+    /// <summary>Whether the child has exited. Asks the child itself when its exit has not been noticed yet, as
+    /// <see cref="Process.HasExited"/> does, so the answer is current even when the thread pool is busy.</summary>
+    public bool HasExited => _waitState.HasExited;
 
     /// <summary>
     /// The child's exit code. On POSIX a child killed by a signal reports 128 + the signal number, as
-    /// <see cref="Process.ExitCode"/> does.
+    /// <see cref="Process.ExitCode"/> does (<see cref="ChildProcessExitStatus.Signal"/> names the signal).
     /// </summary>
     /// <exception cref="InvalidOperationException">The child has not exited yet.</exception>
-    public int ExitCode => _waitState.Exit.IsCompleted
-        ? _waitState.Exit.GetAwaiter().GetResult()
+    public int ExitCode => _waitState.HasExited
+        ? _waitState.Exit.GetAwaiter().GetResult().ExitCode
         : throw new InvalidOperationException("Process must exit before requested information can be determined.");
 
     /// <summary>Waits for the child to exit.</summary>
@@ -68,29 +111,53 @@ public sealed partial class ChildProcess : IDisposable
 
     /// <summary>Waits at most <paramref name="milliseconds"/> (-1: no limit) for the child to exit.</summary>
     /// <returns>Whether it has exited.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="milliseconds"/> is below -1.</exception>
     public bool WaitForExit(int milliseconds)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(milliseconds, -1);
         return _waitState.WaitForExit(milliseconds);
     }
 
-    /// <summary>Waits at most <paramref name="timeout"/> for the child to exit.</summary>
+    /// <summary>Waits at most <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/>: no limit) for the child to exit.</summary>
     /// <returns>Whether it has exited.</returns>
-    public bool WaitForExit(TimeSpan timeout) => WaitForExit(checked((int)timeout.TotalMilliseconds));
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (but infinite) or above
+    /// <see cref="int.MaxValue"/> milliseconds, as for Process.</exception>
+    public bool WaitForExit(TimeSpan timeout) => _waitState.WaitForExit(ToTimeoutMilliseconds(timeout));
 
-    /// <summary>Completes when the child exits; cancelling stops the wait, not the child.</summary>
-    public Task WaitForExitAsync(CancellationToken cancellationToken = default) => _waitState.Exit.WaitAsync(cancellationToken);
+    /// <summary>
+    /// Completes when the child exits; cancelling stops the wait, not the child. As with Process: a token already
+    /// cancelled throws <see cref="OperationCanceledException"/> unless the child has exited, and one cancelled during
+    /// the wait <see cref="TaskCanceledException"/>.
+    /// </summary>
+    public async Task WaitForExitAsync(CancellationToken cancellationToken = default)
+    {
+        if (!HasExited)
+            cancellationToken.ThrowIfCancellationRequested();
+        await _waitState.Exit.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Terminates the child at once (SIGKILL; TerminateProcess on Windows). Does nothing once it has exited.</summary>
     /// <exception cref="ObjectDisposedException">The child is still running and this object was disposed.</exception>
-    public void Kill() => _waitState.Signal(Interop.KillSignal);
+    public void Kill() => _waitState.Signal(s_killNumber);
 
     /// <summary>Closes the redirected streams and releases the process handle. The child keeps running.</summary>
     public void Dispose()
     {
+        _disposed = true;
         _standardInput?.Dispose();
         _standardOutput?.Dispose();
         _standardError?.Dispose();
         _waitState.Release();
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>A timeout as milliseconds for a wait, checked as Process checks it (-1 ms is infinite).</summary>
+    internal static int ToTimeoutMilliseconds(TimeSpan timeout)
+    {
+        long milliseconds = (long)timeout.TotalMilliseconds;
+        ArgumentOutOfRangeException.ThrowIfLessThan(milliseconds, -1, nameof(timeout));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(milliseconds, int.MaxValue, nameof(timeout));
+        return (int)milliseconds;
     }
 }

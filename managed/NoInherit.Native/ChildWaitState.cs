@@ -9,7 +9,7 @@ using Microsoft.Win32.SafeHandles;
 namespace NoInherit.Native;
 
 /// <summary>
-/// The exit of one child, in the spirit of the runtime's ProcessWaitState: whether it has exited and with what code, the
+/// The exit of one child, in the spirit of the runtime's ProcessWaitState: whether it has exited and how, the
 /// threads and tasks waiting for it, signals sent to it, and the process handle (pidfd, HANDLE) it owns and closes.
 /// The exit is noticed without a thread per child (starting one cost more than the spawn on a busy machine): on Unix a
 /// SIGCHLD handler, registered beside the runtime's own for Process, looks at each live child by its pid alone (never
@@ -21,8 +21,9 @@ internal sealed class ChildWaitState
 {
     private Interop.ProcessInfo _process;
     private readonly object _gate = new();
-    private readonly TaskCompletionSource<int> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<ChildProcessExitStatus> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _released;
+    private bool _canceled; // killed by a timeout or a cancellation: the status says so
     private int _handleWaiters; // threads blocked on the process handle: it is closed only when none is
     private RegisteredWaitHandle? _registeredWait;
 
@@ -34,8 +35,22 @@ internal sealed class ChildWaitState
 
     internal int ProcessId { get; }
 
-    /// <summary>Completes with the exit code when the child has exited (faults if its status cannot be read).</summary>
-    internal Task<int> Exit => _exit.Task;
+    /// <summary>Completes with the exit status when the child has exited (faults if its status cannot be read).</summary>
+    internal Task<ChildProcessExitStatus> Exit => _exit.Task;
+
+    /// <summary>
+    /// Whether the child has exited, asking it now (without blocking) when its exit is not recorded yet, as
+    /// Process.HasExited does: the answer never waits for the exit notification to go through the thread pool.
+    /// </summary>
+    internal bool HasExited
+    {
+        get
+        {
+            if (!_exit.Task.IsCompleted)
+                CheckForExit();
+            return _exit.Task.IsCompleted;
+        }
+    }
 
     /// <summary>Starts watching for the exit; a child that has exited already is seen at once.</summary>
     internal void StartWatching()
@@ -88,13 +103,16 @@ internal sealed class ChildWaitState
     /// the pid cannot have been recycled.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The <see cref="ChildProcess"/> was disposed.</exception>
-    internal unsafe bool Signal(int signal)
+    /// <param name="signal">The system's signal number.</param>
+    /// <param name="cancel">A kill for a timeout or a cancellation: the exit status will say <see cref="ChildProcessExitStatus.Canceled"/>.</param>
+    internal unsafe bool Signal(int signal, bool cancel = false)
     {
         lock (_gate)
         {
             if (_exit.Task.IsCompleted)
                 return false;
             ObjectDisposedException.ThrowIf(_released, typeof(ChildProcess));
+            _canceled |= cancel; // before the signal: the exit it causes is recorded under this lock, after it
             Interop.ProcessInfo info = _process;
             int error = Interop.Kill(&info, signal);
             if (error == 0)
@@ -106,7 +124,37 @@ internal sealed class ChildWaitState
         }
     }
 
-    /// <summary>Gives up the process handle: closed now if the exit is recorded and no thread waits on it, else then.</summary>
+    /// <summary>
+    /// Lets a child started suspended run its program (ni_process_resume). An exec failure is thrown as
+    /// <paramref name="failure"/> makes it, and recorded as the child's outcome: it has exited (without running the
+    /// program) and been collected, so its exit status is that exception.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not started suspended, or resumed already.</exception>
+    internal unsafe void Resume(Func<int, Exception> failure)
+    {
+        Exception? failed = null;
+        lock (_gate)
+        {
+            if (_process.Resume == Interop.INVALID_HANDLE)
+                throw new InvalidOperationException("The process was not started suspended, or has been resumed already.");
+            int error;
+            fixed (Interop.ProcessInfo* p = &_process)
+                error = Interop.ProcessResume(p);
+            if (error == 0 || Errors.Kind(error) == Interop.ErrorKind.ERR_SRCH)
+                return; // running; or it died while it waited, which ni_wait_status tells
+            failed = failure(error);
+            _exit.TrySetException(failed);
+            if (_released && _handleWaiters == 0)
+                CloseHandle();
+        }
+        StopWatching();
+        throw failed;
+    }
+
+    /// <summary>
+    /// Gives up the process handle: closed now if the exit is recorded and no thread waits on it, else then. A child
+    /// still suspended is let go without running its program (its resume handle is closed: it exits with 127).
+    /// </summary>
     internal void Release()
     {
         lock (_gate)
@@ -114,6 +162,11 @@ internal sealed class ChildWaitState
             if (_released)
                 return;
             _released = true;
+            if (_process.Resume != Interop.INVALID_HANDLE)
+            {
+                Interop.Close(_process.Resume);
+                _process.Resume = Interop.INVALID_HANDLE;
+            }
             if (_exit.Task.IsCompleted && _handleWaiters == 0)
                 CloseHandle();
         }
@@ -131,21 +184,27 @@ internal sealed class ChildWaitState
             if (_exit.Task.IsCompleted)
                 return;
             Interop.ProcessInfo info = _process;
-            int error = Interop.Wait(&info, 0, out int exited, out int code);
+            int error = Interop.WaitStatus(&info, 0, out int exited, out int code, out int signal);
             if (error == 0 && exited == 0 && !OperatingSystem.IsWindows() && info.Handle != Interop.INVALID_HANDLE
                 && Interop.WaitForExit(&info, 0, out int gone) == 0 && gone != 0)
             {
-                error = Interop.Wait(&info, Timeout.Infinite, out exited, out code);
+                error = Interop.WaitStatus(&info, Timeout.Infinite, out exited, out code, out signal);
             }
             if (error == 0 && exited == 0)
                 return;
             if (error != 0)
                 _exit.TrySetException(Errors.ForProcess(error));
             else
-                _exit.TrySetResult(code);
+                _exit.TrySetResult(new ChildProcessExitStatus(code, _canceled, signal == 0 ? null : (PosixSignal)signal));
             if (_released && _handleWaiters == 0)
                 CloseHandle();
         }
+        StopWatching();
+    }
+
+    /// <summary>Once the exit is recorded: no notification is needed any more.</summary>
+    private void StopWatching()
+    {
         if (_registeredWait != null)
             _registeredWait.Unregister(null);
         else

@@ -182,6 +182,23 @@ internal static class Errors
     internal static System.ComponentModel.Win32Exception ForDirectoryAsProgram() =>
         new(0, "The FileName property should not be a directory unless UseShellExecute is set.");
 
+    /// <summary>An option (a <see cref="ChildProcessOptions"/> property, or the ProcessStartInfo property of that name) that
+    /// this system cannot honour.</summary>
+    internal static PlatformNotSupportedException ForUnsupportedOption(string name) =>
+        new($"{name} (ChildProcessOptions, or the ProcessStartInfo property of that name) is not supported on {PlatformName}.");
+
+    /// <summary>A signal this system does not have (Windows has SIGKILL only), as .NET 11's Process.Signal refuses it.</summary>
+    internal static PlatformNotSupportedException ForUnsupportedSignal(System.Runtime.InteropServices.PosixSignal signal) =>
+        new($"The signal {signal} is not supported on {PlatformName}.");
+
+    /// <summary>The running system's name, for messages.</summary>
+    internal static string PlatformName =>
+        OperatingSystem.IsLinux() ? "Linux"
+        : OperatingSystem.IsWindows() ? "Windows"
+        : OperatingSystem.IsMacOS() ? "macOS"
+        : OperatingSystem.IsFreeBSD() ? "FreeBSD"
+        : System.Runtime.InteropServices.RuntimeInformation.OSDescription;
+
     /// <summary>An exception for a failed call on a started child (wait, kill).</summary>
     internal static System.ComponentModel.Win32Exception ForProcess(int error) => new(error, Message(error));
 }

@@ -12,6 +12,7 @@ namespace NoInherit.Native;
 internal static class HandleState
 {
     private static bool s_noPathField;
+    private static readonly bool s_filesNeverAsync = Environment.Version.Major >= 11;
 
     internal static void SetPath(SafeFileHandle handle, string path, bool deleteOnClose)
     {
@@ -44,11 +45,14 @@ internal static class HandleState
     /// isAsync argument) and whether it took an flock (released before close, as the BCL does, so that a duplicate or a
     /// child's copy of the descriptor does not keep the file locked).
     /// </summary>
+    /// <remarks>From .NET 11 on, the BCL leaves IsAsync false for every file it opens on Unix, FileOptions.Asynchronous or
+    /// not (FileStream then reports IsAsync false as well), so nothing is recorded there: the running runtime decides, as
+    /// it is the one File.OpenHandle is compared with.</remarks>
     internal static void SetUnixState(SafeFileHandle handle, bool isAsync, bool isLocked)
     {
         if (OperatingSystem.IsWindows())
             return;
-        if (isAsync)
+        if (isAsync && !s_filesNeverAsync)
         {
             try
             {

@@ -130,6 +130,23 @@ public static partial class NoInheritFile
             throw Errors.ForPath(error, null);
     }
 
+    /// <summary>
+    /// Opens the null device (/dev/null; NUL on Windows) for reading and writing, non-inheritable, as .NET 11's
+    /// <c>File.OpenNullHandle()</c> does: reads give end-of-file, writes are discarded. For a child's standard stream
+    /// (<see cref="ChildProcessOptions.StandardInputHandle"/> and the others), which the child gets whatever the flag.
+    /// </summary>
+    /// <returns>A new handle; the caller owns it.</returns>
+    /// <exception cref="IOException">The device could not be opened (for example, too many open files).</exception>
+    public static SafeFileHandle OpenNullHandle()
+    {
+        string path = OperatingSystem.IsWindows() ? "NUL" : "/dev/null";
+        // No lock flag (File.OpenHandle's FileShare is an flock on Unix), so Windows shares it for reading, writing and deletion.
+        int error = Interop.Open(path, Interop.OpenFlags.O_RDWR, 0, out SafeFileHandle handle);
+        if (error != 0)
+            throw Errors.ForPath(error, path);
+        return handle;
+    }
+
     /// <summary>Duplicates a file handle into a new, non-inheritable one (F_DUPFD_CLOEXEC).</summary>
     /// <param name="handle">An open handle.</param>
     /// <returns>A new handle to the same open file description; the caller owns it.</returns>

@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.IO;
+using System.IO.Pipes;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
@@ -48,24 +49,46 @@ internal sealed class RedirectedStreams : IDisposable
         return streams;
     }
 
-    /// <summary>Our ends as the streams Process gives (UTF-8 without a BOM unless the start info names an encoding); they own the ends from now on.</summary>
-    internal (StreamWriter? Input, StreamReader? Output, StreamReader? Error) TakeStreams(ProcessStartInfo startInfo)
-    {
-        StreamWriter? input = _input is null ? null
-            : new StreamWriter(new FileStream(_input, FileAccess.Write, 0, false), startInfo.StandardInputEncoding ?? new UTF8Encoding(false), 4096) { AutoFlush = true };
-        _input = null;
-        StreamReader? output = Reader(ref _output, startInfo.StandardOutputEncoding);
-        StreamReader? error = Reader(ref _error, startInfo.StandardErrorEncoding);
-        return (input, output, error);
+    /// <summary>Our ends of the redirection pipes as <see cref="ChildProcess"/> keeps them, with the encodings to read them.</summary>
+    internal readonly record struct Ours(StreamWriter? Input, StreamReader? Output, StreamReader? Error, Encoding OutputEncoding, Encoding ErrorEncoding);
 
-        static StreamReader? Reader(ref SafeFileHandle? end, Encoding? encoding)
+    /// <summary>
+    /// Our ends as the streams Process gives (UTF-8 without a BOM unless the start info names an encoding); they own the
+    /// ends from now on. On Unix each end is an <see cref="AnonymousPipeClientStream"/>, as Process's are, whose
+    /// asynchronous reads wait in the runtime's socket engine (epoll) rather than on a thread-pool thread; on Windows a
+    /// <see cref="FileStream"/> over the (synchronous) pipe handle.
+    /// </summary>
+    internal Ours TakeStreams(ProcessStartInfo startInfo)
+    {
+        Encoding outputEncoding = startInfo.StandardOutputEncoding ?? s_utf8;
+        Encoding errorEncoding = startInfo.StandardErrorEncoding ?? s_utf8;
+        StreamWriter? input = _input is null ? null
+            : new StreamWriter(PipeStream(_input, FileAccess.Write), startInfo.StandardInputEncoding ?? s_utf8, 4096) { AutoFlush = true };
+        _input = null;
+        StreamReader? output = Reader(ref _output, outputEncoding);
+        StreamReader? error = Reader(ref _error, errorEncoding);
+        return new Ours(input, output, error, outputEncoding, errorEncoding);
+
+        static StreamReader? Reader(ref SafeFileHandle? end, Encoding encoding)
         {
             if (end is null)
                 return null;
-            var reader = new StreamReader(new FileStream(end, FileAccess.Read, 0, false), encoding ?? new UTF8Encoding(false), true, 4096);
+            var reader = new StreamReader(PipeStream(end, FileAccess.Read), encoding, true, 4096);
             end = null;
             return reader;
         }
+    }
+
+    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    private static Stream PipeStream(SafeFileHandle end, FileAccess access)
+    {
+        if (OperatingSystem.IsWindows())
+            return new FileStream(end, access, 0, false);
+        // The stream takes over the descriptor: the SafeFileHandle lets go of it without closing it.
+        var pipe = new SafePipeHandle(end.DangerousGetHandle(), ownsHandle: true);
+        end.SetHandleAsInvalid();
+        return new AnonymousPipeClientStream(access == FileAccess.Read ? PipeDirection.In : PipeDirection.Out, pipe);
     }
 
     /// <summary>Closes the child's ends, and ours unless taken.</summary>

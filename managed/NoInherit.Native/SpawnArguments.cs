@@ -23,8 +23,11 @@ internal sealed class SpawnArguments
         Flags = flags;
     }
 
-    /// <summary>FileName as given, for messages.</summary>
+    /// <summary>FileName as given: argv[0].</summary>
     internal string FileName { get; }
+
+    /// <summary>The program as Process.Start's messages name it: the path found (Unix), else FileName as given.</summary>
+    internal string ProgramForMessages => Path ?? FileName;
 
     /// <summary>The program to execute; null on Windows, where CreateProcessW searches for argv[0] as Process.Start does.</summary>
     internal string? Path { get; }
@@ -44,10 +47,10 @@ internal sealed class SpawnArguments
     private static string? WorkingDirectoryOf(ProcessStartInfo startInfo) =>
         string.IsNullOrEmpty(startInfo.WorkingDirectory) ? null : startInfo.WorkingDirectory;
 
-    internal Interop.SpawnFlags Flags { get; }
+    internal Interop.SpawnFlags Flags { get; set; }
 
     /// <summary>Checks <paramref name="startInfo"/> and translates it, finding the program on Unix.</summary>
-    /// <exception cref="InvalidOperationException">No FileName, or both Arguments and ArgumentList.</exception>
+    /// <exception cref="InvalidOperationException">No FileName, or both Arguments and ArgumentList (Process.Start's messages).</exception>
     /// <exception cref="NotSupportedException">A property ChildProcess cannot honour is set.</exception>
     /// <exception cref="ArgumentException">A string contains a NUL character.</exception>
     /// <exception cref="System.ComponentModel.Win32Exception">Unix: the program is not found, or is a directory.</exception>
@@ -56,7 +59,7 @@ internal sealed class SpawnArguments
         if (string.IsNullOrEmpty(startInfo.FileName))
             throw new InvalidOperationException("Cannot start process because a file name has not been provided.");
         if (startInfo.ArgumentList.Count > 0 && !string.IsNullOrEmpty(startInfo.Arguments))
-            throw new InvalidOperationException("The Arguments and ArgumentList properties cannot both be used.");
+            throw new InvalidOperationException("Only one of Arguments or ArgumentList may be used.");
         ThrowIfUnsupported(startInfo);
         ThrowIfNulCharacter(startInfo);
 
@@ -80,11 +83,12 @@ internal sealed class SpawnArguments
             return new SpawnArguments(startInfo, path: null, argv, flags);
         }
 
+        // argv[0] is FileName as given, as Process.Start passes it (the child's $0, its /proc/<pid>/cmdline, ps).
         string path = ProgramPath.Resolve(startInfo.FileName)
             ?? throw Errors.ForProgramNotFound(startInfo.FileName, WorkingDirectoryOf(startInfo) ?? Directory.GetCurrentDirectory());
         if (Directory.Exists(path))
             throw Errors.ForDirectoryAsProgram();
-        argv.Add(path);
+        argv.Add(startInfo.FileName);
         if (startInfo.ArgumentList.Count > 0)
             argv.AddRange(startInfo.ArgumentList);
         else if (!string.IsNullOrEmpty(startInfo.Arguments))
@@ -107,6 +111,10 @@ internal sealed class SpawnArguments
             throw Unsupported(nameof(ProcessStartInfo.ErrorDialog));
         if (startInfo.WindowStyle != ProcessWindowStyle.Normal)
             throw Unsupported(nameof(ProcessStartInfo.WindowStyle));
+        if (StartInfoProperties.UseCredentialsForNetworkingOnly(startInfo))
+            throw Unsupported("UseCredentialsForNetworkingOnly");
+        if (StartInfoProperties.FirstUnknownSet(startInfo) is string unknown)
+            throw Unsupported(unknown);
         if (OperatingSystem.IsWindows())
         {
             if (!string.IsNullOrEmpty(startInfo.Domain))

@@ -470,6 +470,16 @@ NI_API int32_t ni_spawn(const char* path, const char* const* argv, const char* c
                         const ni_fd_mapping* mappings, int32_t mapping_count, int32_t flags, ni_process* result);
 
 /*
+ * *executable = 1 when `path` names a file (not a directory) that this process may execute by its permission
+ * bits, else 0 (a missing or unreadable path included): the execute bit of the class this process is in for
+ * that file, by its effective ids (owner; group: the effective group or a supplementary one; other), and any
+ * execute bit for root. It is the test a PATH search applies to each candidate (ni_spawn searches for
+ * nothing); access control lists are not looked at. Windows: 1 for any file that exists. EINVAL for a NULL
+ * argument.
+ */
+NI_API int32_t ni_can_execute(const char* path, int32_t* executable);
+
+/*
  * Waits up to `timeout_ms` milliseconds (-1: no limit; 0: only looks, never blocks) for the child to exit,
  * and collects it: *exited is 1 and *exit_code its exit status when it has, else *exited is 0. A child
  * killed by a signal reports 128 + the signal number, as the shell and Process.ExitCode do. EINVAL for a
@@ -486,6 +496,37 @@ NI_API int32_t ni_spawn(const char* path, const char* const* argv, const char* c
  * ECHILD's counterpart (ERROR_WAIT_NO_CHILDREN).
  */
 NI_API int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code);
+
+/*
+ * ni_wait, also saying how the child ended: *signal is 0 when it exited by itself (its code in *exit_code),
+ * else the signal that ended it, as its portable number (NI_SIG*, below) when it has one and as the
+ * system's own number otherwise; *exit_code is then 128 + the system's number, as ni_wait gives it. The
+ * arguments, errors and collection are ni_wait's; EINVAL for a NULL signal. Windows: *signal is always 0.
+ */
+NI_API int32_t ni_wait_status(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code,
+                              int32_t* signal);
+
+/* Portable numbers of the signals whose number differs between systems, and of SIGKILL: negative, so that
+   they never collide with a system's own number (which is positive). ni_signal_number translates them. */
+#define NI_SIGHUP (-1)  /* hangup */
+#define NI_SIGINT (-2)  /* interrupt (Ctrl-C) */
+#define NI_SIGQUIT (-3)  /* quit */
+#define NI_SIGTERM (-4)  /* terminate: the polite request to stop */
+#define NI_SIGCHLD (-5)  /* a child stopped or ended */
+#define NI_SIGCONT (-6)  /* continue if stopped */
+#define NI_SIGWINCH (-7)  /* the terminal's size changed */
+#define NI_SIGTTIN (-8)  /* a background read from the terminal */
+#define NI_SIGTTOU (-9)  /* a background write to the terminal */
+#define NI_SIGTSTP (-10)  /* stop from the terminal (Ctrl-Z) */
+#define NI_SIGKILL (-11)  /* kill: cannot be caught or ignored */
+
+/*
+ * This system's number for `signal`, for ni_kill: for a portable NI_SIG* value the system's signal of that
+ * name; for a positive value the value itself when it is a signal of this system; 0 when the system has no
+ * such signal (0, an unknown negative value, a number past its last signal). Windows: NI_SIGKILL gives 9,
+ * which ni_kill takes (as any nonzero number) to terminate the child; every other value gives 0.
+ */
+NI_API int32_t ni_signal_number(int32_t signal);
 
 /*
  * Waits up to `timeout_ms` milliseconds (-1: no limit; 0: only looks) for the child to exit, without

@@ -437,8 +437,15 @@ public class BadInputTests
         withCwd.WorkingDirectory = dir.FullPath + "\0x";
         Assert.Throws<ArgumentException>("startInfo", () => ChildProcess.Start(withCwd));
         ProcessStartInfo withEnvironment = Shell("/bin/sh", touch);
-        withEnvironment.Environment["NI_TEST"] = "a\0b";
-        Assert.Throws<ArgumentException>("startInfo", () => ChildProcess.Start(withEnvironment));
+        try
+        {
+            withEnvironment.Environment["NI_TEST"] = "a\0b";
+            Assert.Throws<ArgumentException>("startInfo", () => ChildProcess.Start(withEnvironment));
+        }
+        catch (ArgumentException) when (Environment.Version.Major >= 11)
+        {
+            // .NET 11's ProcessStartInfo.Environment refuses the value itself: it cannot reach a start.
+        }
         Assert.False(File.Exists(marker));
         // Control: the same call without the NUL runs.
         using (ChildProcess child = ChildProcess.Start(Shell("/bin/sh", touch)))
@@ -476,7 +483,7 @@ public class BadInputTests
         Assert.SkipUnless(OperatingSystem.IsLinux(), "starts /bin/true");
         using ChildProcess child = ChildProcess.Start(new ProcessStartInfo("/bin/true"));
         Assert.Throws<ArgumentOutOfRangeException>("milliseconds", () => child.WaitForExit(-2));
-        Assert.Throws<ArgumentOutOfRangeException>("milliseconds", () => child.WaitForExit(TimeSpan.FromMilliseconds(-5)));
+        Assert.Throws<ArgumentOutOfRangeException>("timeout", () => child.WaitForExit(TimeSpan.FromMilliseconds(-5))); // as Process
         Assert.True(child.WaitForExit(30_000));
     }
 

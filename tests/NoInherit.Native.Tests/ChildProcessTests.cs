@@ -321,8 +321,8 @@ public partial class ChildProcessTests
             // The child is this test executable itself: under qemu-user without binfmt_misc the kernel cannot exec it.
             Assert.SkipWhen(QemuUser.CannotExecOwnArchitecture,
                 "qemu-user (no binfmt_misc handler) cannot exec a binary of the emulated architecture, and this test's child is the test executable itself");
-            var start = new ProcessStartInfo(Environment.ProcessPath!);
-            start.Environment["NI_CHILD_ROLE"] = "accept3";
+            ProcessStartInfo start = Self.WithRole("accept3");
+            start.RedirectStandardOutput = start.RedirectStandardError = false;
             child = ChildProcess.Start(start, new Dictionary<int, SafeHandle> { [3] = listener.SafeHandle });
         }
         using (child)
@@ -569,8 +569,9 @@ public partial class ChildProcessTests
         Assert.SkipUnless(File.Exists("/bin/bash"), "no /bin/bash here to start a child with SIGCHLD ignored");
         var start = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true };
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("trap '' CHLD; exec \"$0\"");
-        start.ArgumentList.Add(Environment.ProcessPath!);
+        start.ArgumentList.Add("trap '' CHLD; exec \"$0\" \"$@\"");
+        foreach (string part in Self.Command)
+            start.ArgumentList.Add(part);
         start.Environment["NI_CHILD_ROLE"] = "sigchld-ignored";
         using ChildProcess child = ChildProcess.Start(start);
         Task<string> output = child.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Net.Sockets;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Microsoft.Win32.SafeHandles;
 using Xunit;
@@ -18,8 +19,10 @@ namespace NoInherit.Native.Tests;
 public class InteropTests
 {
     /// <summary>
-    /// The public enums mirror two groups of constants under names of their own. Every other NI_* constant is a member of
-    /// a nested enum of Interop, or a constant of Interop, named as its #define without NI_.
+    /// The public enums mirror three groups of constants under names of their own: the portable signal numbers are
+    /// PosixSignal's values (SIGKILL's being .NET 11's, which ChildProcess names for net8.0 and net10.0), which the
+    /// managed side passes to ni_signal_number and reads back from ni_wait_status as they are. Every other NI_* constant
+    /// is a member of a nested enum of Interop, or a constant of Interop, named as its #define without NI_.
     /// </summary>
     private static readonly Dictionary<string, object> PublicMirrors = new()
     {
@@ -34,6 +37,19 @@ public class InteropTests
         ["NI_CAP_ACCEPT_ATOMIC"] = NoInheritCapabilities.AcceptAtomic,
         ["NI_CAP_PIPE_ATOMIC"] = NoInheritCapabilities.PipeAtomic,
         ["NI_CAP_DUP_ATOMIC"] = NoInheritCapabilities.DuplicateAtomic,
+#pragma warning disable CA1416 // only the values are used: the enum's members exist on every platform
+        ["NI_SIGHUP"] = PosixSignal.SIGHUP,
+        ["NI_SIGINT"] = PosixSignal.SIGINT,
+        ["NI_SIGQUIT"] = PosixSignal.SIGQUIT,
+        ["NI_SIGTERM"] = PosixSignal.SIGTERM,
+        ["NI_SIGCHLD"] = PosixSignal.SIGCHLD,
+        ["NI_SIGCONT"] = PosixSignal.SIGCONT,
+        ["NI_SIGWINCH"] = PosixSignal.SIGWINCH,
+        ["NI_SIGTTIN"] = PosixSignal.SIGTTIN,
+        ["NI_SIGTTOU"] = PosixSignal.SIGTTOU,
+        ["NI_SIGTSTP"] = PosixSignal.SIGTSTP,
+        ["NI_SIGKILL"] = ChildProcess.SIGKILL,
+#pragma warning restore CA1416
     };
 
     /// <summary>What the managed side says each constant is: name -> value.</summary>

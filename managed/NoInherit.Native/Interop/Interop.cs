@@ -122,9 +122,6 @@ internal static unsafe partial class Interop
 
     // ---- ni_spawn and friends (ChildProcess) ----
 
-    /// <summary>SIGKILL, the signal ni_kill sends for Kill (its number is 9 on every POSIX system; Windows ignores it).</summary>
-    internal const int KillSignal = 9;
-
     /// <summary>ni_fd_mapping. The sources are held by <see cref="HandleMappings"/> for the call.</summary>
     internal struct FdMapping
     {
@@ -147,9 +144,18 @@ internal static unsafe partial class Interop
     internal static partial int Spawn(byte* path, byte** argv, byte** envp, byte* cwd, FdMapping* mappings, int mappingCount,
         SpawnFlags flags, ProcessInfo* result);
 
-    /// <summary>ni_wait: collects the exit. Called with a timeout of 0 only ("just look": it never blocks).</summary>
-    [LibraryImport(Library, EntryPoint = "ni_wait")]
-    internal static partial int Wait(ProcessInfo* process, int timeoutMs, out int exited, out int exitCode);
+    /// <summary>ni_wait_status: collects the exit, with the signal that ended the child (0, a portable NI_SIG* value, or the
+    /// system's number). Called with a timeout of 0 ("just look": it never blocks) but in the one case ChildWaitState names.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_wait_status")]
+    internal static partial int WaitStatus(ProcessInfo* process, int timeoutMs, out int exited, out int exitCode, out int signal);
+
+    /// <summary>ni_signal_number: this system's number for a signal (a portable NI_SIG* value or a system number); 0: none.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_signal_number")]
+    internal static partial int SignalNumber(int signal);
+
+    /// <summary>ni_can_execute: the PATH search's test of a candidate.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_can_execute", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int CanExecute(string path, out int executable);
 
     /// <summary>ni_wait_for_exit: waits for the exit without collecting the child.</summary>
     [LibraryImport(Library, EntryPoint = "ni_wait_for_exit")]
@@ -157,6 +163,14 @@ internal static unsafe partial class Interop
 
     [LibraryImport(Library, EntryPoint = "ni_kill")]
     internal static partial int Kill(ProcessInfo* process, int signal);
+
+    /// <summary>ni_process_resume: lets a suspended child run its program; releases process->resume.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_process_resume")]
+    internal static partial int ProcessResume(ProcessInfo* process);
+
+    /// <summary>ni_close, for a handle no SafeHandle owns (a suspended child's resume handle).</summary>
+    [LibraryImport(Library, EntryPoint = "ni_close")]
+    internal static partial int Close(nint handle);
 
     [LibraryImport(Library, EntryPoint = "ni_process_close")]
     internal static partial int ProcessClose(ProcessInfo* process);

@@ -67,6 +67,16 @@ int32_t ni_sys_lstat(const char* path, struct stat* st)
 #endif
 }
 
+int32_t ni_sys_stat(const char* path, struct stat* st)
+{
+#if defined(__GLIBC__) && defined(SYS_newfstatat)
+    /* stat@GLIBC_2.33 likewise. */
+    return syscall(SYS_newfstatat, AT_FDCWD, path, st, 0) == 0 ? 0 : errno;
+#else
+    return stat(path, st) == 0 ? 0 : errno;
+#endif
+}
+
 struct timespec ni_sys_mtime(const struct stat* st)
 {
     return st->st_mtim;

@@ -27,6 +27,11 @@ int32_t ni_sys_lstat(const char* path, struct stat* st)
     return lstat(path, st) == 0 ? 0 : errno;
 }
 
+int32_t ni_sys_stat(const char* path, struct stat* st)
+{
+    return stat(path, st) == 0 ? 0 : errno;
+}
+
 struct timespec ni_sys_mtime(const struct stat* st)
 {
 #if defined(__APPLE__)

@@ -1,7 +1,7 @@
 /*
- * ni_wait, ni_wait_for_exit, ni_kill, ni_process_close: watching a child that ni_spawn started (spawn.c),
- * by its pid alone (never waitpid(-1), which would take other code's children) and through its pidfd where
- * the kernel gives one.
+ * ni_wait, ni_wait_status, ni_wait_for_exit, ni_kill, ni_process_close: watching a child that ni_spawn
+ * started (spawn.c), by its pid alone (never waitpid(-1), which would take other code's children) and through
+ * its pidfd where the kernel gives one; ni_signal_number: the portable signal numbers.
  */
 #define _GNU_SOURCE
 #include "unix.h"
@@ -51,6 +51,40 @@ static int32_t decode_status(int status)
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return 255;
+}
+
+/* The portable signals (NI_SIG*, -1 down to -11) and this system's number for each. */
+static const int g_portable_signals[] = {
+    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGCONT, SIGWINCH, SIGTTIN, SIGTTOU, SIGTSTP, SIGKILL,
+};
+#define NI_PORTABLE_SIGNAL_COUNT ((int32_t)(sizeof g_portable_signals / sizeof g_portable_signals[0]))
+
+/* One past the system's last signal. */
+#if defined(NSIG)
+#  define NI_SIGNAL_END NSIG
+#else
+#  define NI_SIGNAL_END _NSIG
+#endif
+
+int32_t ni_signal_number(int32_t signal)
+{
+    if (signal < 0 && signal >= -NI_PORTABLE_SIGNAL_COUNT)
+        return g_portable_signals[-signal - 1];
+    return signal > 0 && signal < NI_SIGNAL_END ? signal : 0;
+}
+
+/* The signal that ended a child whose status is `status`, as ni_wait_status reports it; 0 if none did. */
+static int32_t ended_by(int status)
+{
+    if (!WIFSIGNALED(status))
+        return 0;
+    int number = WTERMSIG(status);
+    for (int32_t i = 0; i < NI_PORTABLE_SIGNAL_COUNT; i++)
+    {
+        if (g_portable_signals[i] == number)
+            return -(i + 1);
+    }
+    return number;
 }
 
 /* Collects the child, blocking until it exits. */
@@ -115,7 +149,14 @@ static int32_t recorded_status(const ni_process* process, int64_t deadline, int*
 
 int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code)
 {
-    if (process == NULL || exited == NULL || exit_code == NULL || process->pid <= 0 || timeout_ms < -1)
+    int32_t signal;
+    return ni_wait_status(process, timeout_ms, exited, exit_code, &signal);
+}
+
+int32_t ni_wait_status(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code,
+                       int32_t* signal)
+{
+    if (process == NULL || exited == NULL || exit_code == NULL || signal == NULL || process->pid <= 0 || timeout_ms < -1)
         return EINVAL;
     int64_t deadline = deadline_of(timeout_ms);
     int status = 0;
@@ -132,6 +173,7 @@ int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, 
         return error;
     *exited = 1;
     *exit_code = decode_status(status);
+    *signal = ended_by(status);
     return 0;
 }
 

@@ -130,9 +130,10 @@ int ni_unix_is_kept(const int* keep, int32_t count, int fd);
 
 /* ---- The kernel layer: linux.c, or posix.c elsewhere ---- */
 
-/* fstat and lstat without binding to a libc symbol newer than the library's floor (glibc 2.33). */
+/* fstat, lstat and stat without binding to a libc symbol newer than the library's floor (glibc 2.33). */
 int32_t ni_sys_fstat(int fd, struct stat* st);
 int32_t ni_sys_lstat(const char* path, struct stat* st);
+int32_t ni_sys_stat(const char* path, struct stat* st);
 /* A file's modification time. */
 struct timespec ni_sys_mtime(const struct stat* st);
 

@@ -1,5 +1,6 @@
-/* ni_wait, ni_wait_for_exit, ni_kill, ni_process_resume, ni_process_close on Win32: a started child's process
-   handle and, while it is suspended (NI_SPAWN_SUSPENDED), its primary thread. Its job: job.c. */
+/* ni_wait, ni_wait_status, ni_wait_for_exit, ni_kill, ni_process_resume, ni_process_close on Win32: a started
+   child's process handle and, while it is suspended (NI_SPAWN_SUSPENDED), its primary thread. Its job: job.c.
+   ni_signal_number (Windows has no signals, but ni_kill terminates). */
 #include "win.h"
 
 static int usable(const ni_process* process, int32_t timeout_ms)
@@ -19,7 +20,14 @@ static DWORD wait_exit(const ni_process* process, int32_t timeout_ms, int32_t* e
 
 int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code)
 {
-    if (!usable(process, timeout_ms) || exited == NULL || exit_code == NULL)
+    int32_t signal;
+    return ni_wait_status(process, timeout_ms, exited, exit_code, &signal);
+}
+
+int32_t ni_wait_status(const ni_process* process, int32_t timeout_ms, int32_t* exited, int32_t* exit_code,
+                       int32_t* signal)
+{
+    if (!usable(process, timeout_ms) || exited == NULL || exit_code == NULL || signal == NULL)
         return ERROR_INVALID_PARAMETER;
     int32_t done = 0;
     DWORD error = wait_exit(process, timeout_ms, &done);
@@ -30,7 +38,10 @@ int32_t ni_wait(const ni_process* process, int32_t timeout_ms, int32_t* exited, 
         return (int32_t)GetLastError();
     *exited = done;
     if (done)
+    {
         *exit_code = (int32_t)code;
+        *signal = 0; /* no process ends by a signal on Windows */
+    }
     return 0;
 }
 
@@ -47,6 +58,11 @@ static int has_exited(HANDLE process)
 {
     DWORD code;
     return (GetExitCodeProcess(process, &code) && code != STILL_ACTIVE) || WaitForSingleObject(process, 0) == WAIT_OBJECT_0;
+}
+
+int32_t ni_signal_number(int32_t signal)
+{
+    return signal == NI_SIGKILL ? 9 : 0;
 }
 
 int32_t ni_kill(const ni_process* process, int32_t signal)

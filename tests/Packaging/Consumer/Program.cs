@@ -47,7 +47,18 @@ try
         child.WaitForExit();
         Check(held.Contains(controlPath), "the child does not hold the inheritable control, so the check is blind");
         Check(!held.Contains(oursPath), "the child inherited our file");
-        childCheck = "a child holds the control and not ours";
+
+        // .NET 11's process API on ChildProcess (reflection over ProcessStartInfo's newer properties included, which
+        // trimming and NativeAOT must keep working): its child gets neither our file nor the inheritable control.
+        ChildProcessTextOutput captured = ChildProcess.RunAndCaptureText("/bin/sh", ["-c", "for f in /proc/self/fd/*; do readlink \"$f\"; done; exit 3"]);
+        string[] ours11 = captured.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Check(captured.ExitStatus.ExitCode == 3 && !captured.ExitStatus.Canceled, $"RunAndCaptureText's exit status: {captured.ExitStatus.ExitCode}");
+        Check(!ours11.Contains(controlPath) && !ours11.Contains(oursPath), "ChildProcess's child inherited a file");
+        using SafeFileHandle nul = NoInheritFile.OpenNullHandle();
+        using ChildProcess sleeper = ChildProcess.Start(new ProcessStartInfo("/bin/sleep", "30"), new ChildProcessOptions { StandardOutputHandle = nul });
+        Check(sleeper.Signal(PosixSignal.SIGTERM), "Signal found the child gone");
+        Check(sleeper.WaitForExitStatus().Signal == PosixSignal.SIGTERM, "the exit status does not name SIGTERM");
+        childCheck = "a child holds the control and not ours; ChildProcess's holds neither";
     }
 
     Console.WriteLine($"consumer OK: {RuntimeInformation.RuntimeIdentifier}, {RuntimeInformation.FrameworkDescription}, " +
