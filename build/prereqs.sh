@@ -6,7 +6,7 @@
 #   build/prereqs.sh --rid RID [--test]  the toolchain that builds (and, with --test, runs) one RID's native code
 #   build/prereqs.sh --check ...         the same, but only says what is missing
 #   build/prereqs.sh --path NAME         where a fetched item lives (arm64-openssl: the guest's LD_LIBRARY_PATH;
-#                                        arm64-musl: the musl guest root;
+#                                        armhf-openssl: the same for linux-arm; arm64-musl: the musl guest root;
 #                                        zig: the compiler)
 # What is missing is installed when running as root with apt-get (and npm); otherwise the script names it, says how to
 # install it, and fails. .ci/run calls it for every stage before the run; each stage calls it for its own needs.
@@ -58,6 +58,7 @@ rid_needs() {
 source "$root/build/stages.sh"
 
 arm64_openssl="$tools/arm64-openssl/usr/lib/aarch64-linux-gnu/libssl.so.3=fetch:arm64-openssl"
+armhf_openssl="$tools/armhf-openssl/usr/lib/arm-linux-gnueabihf/libssl.so.3=fetch:armhf-openssl"
 
 # stage_needs STAGE: the requirements of one stage of build/test.sh. A new stage adds its line here.
 stage_needs() {
@@ -71,9 +72,13 @@ stage_needs() {
     managed-net10|managed-net8|leakdemo|bench-smoke)
                         rid_needs "$host" --test ;;
     managed-wine)       rid_needs win-x64 --test ;;
+    managed-wine-x86)   rid_needs win-x86 --test ;;
     managed-qemu-arm64) rid_needs linux-arm64 --test; echo "$arm64_openssl" ;;
+    managed-qemu-arm)   rid_needs linux-arm --test; echo "$armhf_openssl" ;;
     package)            for rid in $(ni_shipped_rids); do rid_needs "$rid" --test; done
-                        echo unzip=unzip readelf=binutils "$arm64_openssl" ;;
+                        echo unzip=unzip readelf=binutils file=file "$arm64_openssl" ;;
+    vendoring)          for rid in "$host" linux-x64 linux-musl-x64 win-x64; do rid_needs "$rid" --test; done
+                        echo readelf=binutils file=file flock=util-linux ;;
     *)                  echo "prereqs: unknown stage '$1' (build/test.sh --list names them)" >&2; return 1 ;;
   esac
 }
@@ -104,6 +109,10 @@ fetch_deb() {
 # has none, and Debian has no arm64-cross package of it.
 fetch_arm64_openssl() {
   fetch_deb arm64 libssl3 "$tools/arm64-openssl" && [[ -e "$tools/arm64-openssl/usr/lib/aarch64-linux-gnu/libssl.so.3" ]]
+}
+# The same for the linux-arm runs under qemu-arm.
+fetch_armhf_openssl() {
+  fetch_deb armhf libssl3 "$tools/armhf-openssl" && [[ -e "$tools/armhf-openssl/usr/lib/arm-linux-gnueabihf/libssl.so.3" ]]
 }
 
 # The guest root of the linux-musl-arm64 runs under qemu-aarch64 (-L): Debian's musl for arm64, whose
@@ -136,6 +145,7 @@ while [[ $# -gt 0 ]]; do
     --path)  case "${2:-}" in
                arm64-openssl) echo "$tools/arm64-openssl/usr/lib/aarch64-linux-gnu"; exit 0 ;;
                arm64-musl)    echo "$tools/arm64-musl"; exit 0 ;;
+               armhf-openssl) echo "$tools/armhf-openssl/usr/lib/arm-linux-gnueabihf"; exit 0 ;;
                zig)           echo "$zig"; exit 0 ;;
              esac
              echo "prereqs: nothing fetched is called '${2:-}'" >&2; exit 1 ;;
