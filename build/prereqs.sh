@@ -6,6 +6,7 @@
 #   build/prereqs.sh --rid RID [--test]  the toolchain that builds (and, with --test, runs) one RID's native code
 #   build/prereqs.sh --check ...         the same, but only says what is missing
 #   build/prereqs.sh --path NAME         where a fetched item lives (arm64-openssl: the guest's LD_LIBRARY_PATH;
+#                                        armhf-openssl: the same for linux-arm; arm64-musl: the musl guest root;
 #                                        zig: the compiler)
 # What is missing is installed when running as root with apt-get (and npm); otherwise the script names it, says how to
 # install it, and fails. .ci/run calls it for every stage before the run; each stage calls it for its own needs.
@@ -30,7 +31,18 @@ rid_needs() {
                             /usr/aarch64-linux-gnu/include/stdio.h=libc6-dev-arm64-cross)
                     run=(qemu-aarch64=qemu-user) ;;
     linux-musl-x64) build+=(musl-gcc=musl-tools) ;;
+    linux-musl-arm64) build+=(npm=npm "$zig=npm:$zig_package")
+                    run=(qemu-aarch64=qemu-user "$tools/arm64-musl/lib/ld-musl-aarch64.so.1=fetch:arm64-musl") ;;
+    linux-arm)      build+=(arm-linux-gnueabihf-gcc=gcc-arm-linux-gnueabihf
+                            /usr/arm-linux-gnueabihf/include/stdio.h=libc6-dev-armhf-cross)
+                    run=(qemu-arm=qemu-user) ;;
     win-x64)        build+=(x86_64-w64-mingw32-gcc=gcc-mingw-w64-x86-64) run=(/usr/lib/wine/wine64=wine64) ;;
+    # 32-bit programs run in the same (win64) wine prefix, through Debian's wine32: an i386 package, so the i386
+    # architecture is added first (PACKAGE:ARCH below). Its first install takes ~2 minutes: ~240 i386 packages (~1 GB),
+    # and the amd64 libraries they share with the host move to the same (newest) version.
+    win-x86)        build+=(i686-w64-mingw32-gcc=gcc-mingw-w64-i686)
+                    run=(/usr/lib/wine/wine64=wine64 /usr/lib/wine/wine=wine32:i386) ;;
+    win-arm64)      build+=(npm=npm "$zig=npm:$zig_package" llvm-objdump=llvm) ;;
     osx-*)          # On Linux: zig cc, for the compile-only build (cmake/toolchains/osx-zig.cmake); on a Mac, Apple's clang.
                     [[ "$(uname -s)" == Linux ]] && build+=(npm=npm "$zig=npm:$zig_package") ;;
     *)              echo "prereqs: unknown RID '$1'" >&2; return 1 ;;
@@ -46,6 +58,7 @@ rid_needs() {
 source "$root/build/stages.sh"
 
 arm64_openssl="$tools/arm64-openssl/usr/lib/aarch64-linux-gnu/libssl.so.3=fetch:arm64-openssl"
+armhf_openssl="$tools/armhf-openssl/usr/lib/arm-linux-gnueabihf/libssl.so.3=fetch:armhf-openssl"
 
 # stage_needs STAGE: the requirements of one stage of build/test.sh. A new stage adds its line here.
 stage_needs() {
@@ -59,36 +72,56 @@ stage_needs() {
     managed-net10|managed-net8|leakdemo|bench-smoke)
                         rid_needs "$host" --test ;;
     managed-wine)       rid_needs win-x64 --test ;;
+    managed-wine-x86)   rid_needs win-x86 --test ;;
     managed-qemu-arm64) rid_needs linux-arm64 --test; echo "$arm64_openssl" ;;
+    managed-qemu-arm)   rid_needs linux-arm --test; echo "$armhf_openssl" ;;
     package)            for rid in $(ni_shipped_rids); do rid_needs "$rid" --test; done
-                        echo unzip=unzip readelf=binutils "$arm64_openssl" ;;
+                        echo unzip=unzip readelf=binutils file=file "$arm64_openssl" ;;
     powercut)           rid_needs "$host"
                         echo qemu-system-x86_64=qemu-system-x86 mkfs.xfs=xfsprogs mkfs.ext4=e2fsprogs \
                              dpkg:busybox-static=busybox-static objcopy=binutils xz=xz-utils ;;
+    vendoring)          for rid in "$host" linux-x64 linux-musl-x64 win-x64; do rid_needs "$rid" --test; done
+                        echo readelf=binutils file=file flock=util-linux ;;
     *)                  echo "prereqs: unknown stage '$1' (build/test.sh --list names them)" >&2; return 1 ;;
   esac
+}
+
+# fetch_deb ARCH PACKAGE DEST: downloads Debian's PACKAGE for the foreign architecture ARCH and unpacks it into DEST,
+# installing nothing: a private apt state for ARCH alone, so the machine's apt configuration and dpkg database stay as
+# they are. Installing such a package through multiarch would also install that architecture's libc6 into
+# /lib/<triplet>, which every qemu -L run (the C tests too) would then load beside the cross sysroot's own, different,
+# ld.so.
+fetch_deb() {
+  local arch="$1" package="$2" dest="$3" work status=1
+  command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 ||
+    { echo "prereqs: fetching $package:$arch needs apt-get and dpkg-deb (Debian)" >&2; return 1; }
+  work="$(mktemp -d)"
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/deb"
+  local apt=(-o APT::Architecture="$arch" -o APT::Architectures="$arch" -o Dir::State::Lists="$work/lists"
+             -o Dir::Cache="$work/cache" -o Dir::State::status=/dev/null -o APT::Sandbox::User=root)
+  if apt-get "${apt[@]}" update -qq >&2 && (cd "$work/deb" && apt-get "${apt[@]}" download "$package" >&2); then
+    mkdir -p "$dest" && dpkg-deb -x "$work"/deb/"${package}"_*_"$arch".deb "$dest" && status=0
+  fi
+  rm -rf "$work"
+  return $status
 }
 
 # Gives the linux-arm64 runs under qemu-aarch64 an arm64 OpenSSL (the guest's LD_LIBRARY_PATH). .NET on Linux computes
 # SHA-256 with OpenSSL, and xunit v3 hashes every test's ID with it: without an arm64 libssl the runtime aborts the test
 # process at discovery ("No usable version of libssl was found"). The cross sysroot (/usr/aarch64-linux-gnu, qemu's -L)
-# has none, and Debian has no arm64-cross package of it. Installing libssl3:arm64 through multiarch would also install
-# libc6:arm64 into /lib/aarch64-linux-gnu, which every qemu -L run (the C tests too) would then load beside the sysroot's
-# own, different, ld.so. So Debian's libssl3 for arm64 is only downloaded, with a private apt state (the machine's apt
-# configuration and dpkg database stay as they are), and unpacked; nothing is installed.
+# has none, and Debian has no arm64-cross package of it.
 fetch_arm64_openssl() {
-  local dest="$tools/arm64-openssl" work
-  command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 ||
-    { echo "prereqs: arm64-openssl needs apt-get and dpkg-deb (Debian) to fetch libssl3:arm64" >&2; return 1; }
-  work="$(mktemp -d)"
-  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/deb"
-  local apt=(-o APT::Architecture=arm64 -o APT::Architectures=arm64 -o Dir::State::Lists="$work/lists"
-             -o Dir::Cache="$work/cache" -o Dir::State::status=/dev/null -o APT::Sandbox::User=root)
-  if apt-get "${apt[@]}" update -qq >&2 && (cd "$work/deb" && apt-get "${apt[@]}" download libssl3 >&2); then
-    mkdir -p "$dest" && dpkg-deb -x "$work"/deb/libssl3_*_arm64.deb "$dest"
-  fi
-  rm -rf "$work"
-  [[ -e "$dest/usr/lib/aarch64-linux-gnu/libssl.so.3" ]]
+  fetch_deb arm64 libssl3 "$tools/arm64-openssl" && [[ -e "$tools/arm64-openssl/usr/lib/aarch64-linux-gnu/libssl.so.3" ]]
+}
+# The same for the linux-arm runs under qemu-arm.
+fetch_armhf_openssl() {
+  fetch_deb armhf libssl3 "$tools/armhf-openssl" && [[ -e "$tools/armhf-openssl/usr/lib/arm-linux-gnueabihf/libssl.so.3" ]]
+}
+
+# The guest root of the linux-musl-arm64 runs under qemu-aarch64 (-L): Debian's musl for arm64, whose
+# /lib/ld-musl-aarch64.so.1 is the loader a musl program asks for (and, being musl's libc.so, its C library too).
+fetch_arm64_musl() {
+  fetch_deb arm64 musl "$tools/arm64-musl" && [[ -e "$tools/arm64-musl/lib/ld-musl-aarch64.so.1" ]]
 }
 
 present() { # PROBE
@@ -114,6 +147,8 @@ while [[ $# -gt 0 ]]; do
     --rid)   want rid_needs "${2:?--rid needs a RID}" "${3:-}"; [[ "${3:-}" == --test ]] && shift; shift 2 ;;
     --path)  case "${2:-}" in
                arm64-openssl) echo "$tools/arm64-openssl/usr/lib/aarch64-linux-gnu"; exit 0 ;;
+               arm64-musl)    echo "$tools/arm64-musl"; exit 0 ;;
+               armhf-openssl) echo "$tools/armhf-openssl/usr/lib/arm-linux-gnueabihf"; exit 0 ;;
                zig)           echo "$zig"; exit 0 ;;
              esac
              echo "prereqs: nothing fetched is called '${2:-}'" >&2; exit 1 ;;
@@ -144,6 +179,10 @@ fi
 if [[ ${#debs[@]} -gt 0 ]]; then
   echo "prereqs: installing ${debs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # A package of a foreign architecture (PACKAGE:ARCH) needs that architecture added to dpkg first.
+  for arch in $(printf '%s\n' "${debs[@]}" | sed -n 's/^[^:]*:\([a-z0-9]*\)$/\1/p' | sort -u); do
+    dpkg --print-foreign-architectures | grep -qx "$arch" || dpkg --add-architecture "$arch"
+  done
   apt-get update -qq >/dev/null && apt-get install -y -qq "${debs[@]}" >/dev/null
 fi
 if [[ ${#npms[@]} -gt 0 ]]; then

@@ -16,8 +16,10 @@ ni_stages() {
   local rid
   echo "hardening|hardening.sh|C tests under ASan+UBSan and under valgrind memcheck; a libFuzzer run beside them"
   echo "managed-qemu-arm64|managed.sh qemu-arm64|xunit suite, net10.0 self-contained linux-arm64, under qemu-aarch64"
+  echo "managed-qemu-arm|managed.sh qemu-arm|xunit suite, net10.0 self-contained linux-arm, under qemu-arm (when its runtime pack is served)"
   echo "package|package.sh|dotnet pack, then a fresh app consumes the .nupkg every way users do"
   echo "powercut|powercut.sh|the power-cut test of durable copies: a VM records every block write, each crash state is checked"
+  echo "vendoring|vendoring.sh|apps outside the repository reference NoInherit.Native.csproj: run, self-contained, NativeAOT"
   for rid in $(ni_shipped_rids); do
     if [[ " $ni_compile_only_rids " == *" $rid "* ]]; then
       echo "native-$rid|native.sh $rid --compile-only|C library and C tests for $rid, built only (nothing here runs it)"
@@ -31,6 +33,7 @@ ni_stages() {
   done
   echo "managed-net10|managed.sh net10|xunit suite on net10.0, framework-dependent, on the host"
   echo "managed-wine|managed.sh wine|xunit suite, net10.0 self-contained win-x64, under wine64"
+  echo "managed-wine-x86|managed.sh wine-x86|xunit suite, net10.0 self-contained win-x86, under 32-bit wine"
   echo "managed-net8|managed.sh net8|xunit suite on net8.0, self-contained for the host RID (runs on .NET 8)"
   echo "leakdemo|leakdemo.sh|the LeakDemo sample runs to its end"
   echo "bench-smoke|bench-smoke.sh|every benchmark once, in process (benchmarks/run.sh --smoke): that each runs"

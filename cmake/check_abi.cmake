@@ -1,5 +1,6 @@
-# Fails the build unless the library exports exactly the NI_API functions declared in noinherit.h
-# and, for glibc builds, references no symbol version newer than NI_GLIBC_FLOOR.
+# Fails the build unless the library exports exactly the NI_API functions declared in noinherit.h,
+# for glibc builds references no symbol version newer than NI_GLIBC_FLOOR, and for Windows imports only
+# Windows' own DLLs.
 # Run as: cmake -DOBJDUMP=... -DLIBRARY=... -DHEADER=... [-DGLIBC_FLOOR=2.17] -P check_abi.cmake
 file(READ "${HEADER}" header)
 string(REGEX MATCHALL "NI_API[^;(]*[ *](ni_[a-z0-9_]+)[ ]*\\(" declarations "${header}")
@@ -12,17 +13,33 @@ list(SORT expected)
 
 set(actual "")
 if(LIBRARY MATCHES "\\.dll$")
-  # PE: the names of the export table.
+  # PE: the names of the export table, as GNU objdump -p prints them ("[Ordinal/Name Pointer] Table", then
+  # "\t[   0] name") or llvm-objdump -p ("Export Table:", then "  1  0x4e80  name"; binutils reads no arm64 PE).
   execute_process(COMMAND ${OBJDUMP} -p "${LIBRARY}" OUTPUT_VARIABLE dump RESULT_VARIABLE rc)
-  string(REGEX MATCH "\\[Ordinal/Name Pointer\\] Table[^\n]*\n(.*)" table "${dump}")
+  if(dump MATCHES "\\[Ordinal/Name Pointer\\] Table[^\n]*\n(.*)")
+    set(entry "^\t\\[ *[0-9]+\\] ([A-Za-z0-9_]+)$")
+  else()
+    string(REGEX MATCH "Export Table:\n[^\n]*\n[^\n]*\n[^\n]*Name\n(.*)" table "${dump}")
+    set(entry "^ +[0-9]+ +0x[0-9a-fA-F]+ +([A-Za-z0-9_]+)$")
+  endif()
   string(REPLACE "\n" ";" lines "${CMAKE_MATCH_1}")
   foreach(line IN LISTS lines)
-    if(line MATCHES "^\t\\[ *[0-9]+\\] ([A-Za-z0-9_]+)$")
+    if(line MATCHES "${entry}")
       list(APPEND actual ${CMAKE_MATCH_1})
-    elseif(NOT line MATCHES "^\t\\[")
+    else()
       break()
     endif()
   endforeach()
+  # The DLLs it imports must all be Windows' own: no MinGW runtime DLL (libgcc_s_*, libwinpthread-1) to ship beside it.
+  string(REGEX MATCHALL "DLL Name: [^\n]+" imports "${dump}")
+  list(TRANSFORM imports REPLACE "DLL Name: " "")
+  foreach(import IN LISTS imports)
+    string(TOLOWER "${import}" name)
+    if(NOT name MATCHES "^(kernel32|ws2_32|advapi32|ntdll|msvcrt|api-ms-win-[a-z0-9-]+)\\.dll$")
+      message(FATAL_ERROR "${LIBRARY} imports ${import}, which is not part of Windows (imports: ${imports})")
+    endif()
+  endforeach()
+  set(imported " imports ${imports}")
 else()
   # ELF: the defined dynamic symbols (code and data; not the linker's own absolute symbols).
   execute_process(COMMAND ${OBJDUMP} -T "${LIBRARY}" OUTPUT_VARIABLE dump RESULT_VARIABLE rc)
@@ -57,4 +74,4 @@ if(NOT expected STREQUAL actual)
   message(FATAL_ERROR "Exported symbols differ from noinherit.h\n  header:  ${expected}\n  library: ${actual}")
 endif()
 list(LENGTH expected count)
-message(STATUS "check_abi: ${count} exports, all declared in noinherit.h")
+message(STATUS "check_abi: ${count} exports, all declared in noinherit.h${imported}")

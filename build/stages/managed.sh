@@ -3,11 +3,14 @@
 #   net10       net10.0, framework-dependent, on the host
 #   net8        net8.0, published self-contained for the host RID, so it runs on .NET 8 itself
 #   wine        net10.0, self-contained win-x64, under wine64
+#   wine-x86    net10.0, self-contained win-x86, under 32-bit wine (wine32)
 #   qemu-arm64  net10.0, self-contained linux-arm64, under qemu-aarch64
+#   qemu-arm    net10.0, self-contained linux-arm, under qemu-arm, when the package source has the linux-arm runtime
+#               pack (a skip naming it otherwise)
 #   build/stages/managed.sh <lane>
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-lane="${1:?usage: build/stages/managed.sh net10|net8|wine|qemu-arm64}"
+lane="${1:?usage: build/stages/managed.sh net10|net8|wine|wine-x86|qemu-arm64|qemu-arm}"
 stage_init "managed-$lane"
 tests="$root/tests/NoInherit.Native.Tests"
 limit=900
@@ -23,11 +26,36 @@ build_net10() {
 # (NiTestFrameworks): a self-contained restore would otherwise want each RID's .NET 8 runtime pack as well, which the
 # package source lacks for linux-arm64; --no-dependencies restores the test project alone, so the library and the tool
 # keep their ordinary (RID-less) restore.
+# The RID's native library is built first (configured with its toolchain file when nothing has configured it yet):
+# --no-dependencies builds no project reference, and the test project takes the library (and on Windows the probe) from
+# that build. With a third argument, a publish whose restore finds no runtime pack for the RID (NU1101) records the
+# suite as skipped, naming the package, and ends the stage.
 publish_emulated() {
   build_net10 "$2"
+  serialized dotnet build "$root/build/NoInherit.Native.Build.csproj" -c Release -p:NiRid="$1" >"$logs/native.log" 2>&1 ||
+    { failed "$2" "the native build ($1)" "$logs/native.log"; exit 1; }
   serialized dotnet publish "$tests" -c Release -f net10.0 -r "$1" --self-contained -p:NiTestFrameworks=net10.0 \
-    --no-dependencies -o "$artifacts/tests/net10.0-$1" >"$logs/publish.log" 2>&1 ||
-    { failed "$2" "dotnet publish ($1)" "$logs/publish.log"; exit 1; }
+    --no-dependencies -o "$artifacts/tests/net10.0-$1" >"$logs/publish.log" 2>&1 && return 0
+  local pack="Microsoft.NETCore.App.Runtime.$1"
+  if [[ -n "${3:-}" ]] && grep -q "error NU1101: Unable to find package $pack\." "$logs/publish.log"; then
+    record "$2" "$3" skip "no .NET runtime for $1: the package source here serves no $pack (NU1101), so no \
+self-contained $1 app can be published"
+    exit 0
+  fi
+  failed "$2" "dotnet publish ($1)" "$logs/publish.log"
+  exit 1
+}
+
+# qemu_suite RID SUITE EMULATOR SYSROOT OPENSSL: the suite under qemu-user. The cross sysroot (-L) has no ICU, so
+# globalization is invariant, and no OpenSSL, which xunit needs (SHA-256 of test IDs): build/prereqs.sh unpacks Debian's
+# libssl3 for the RID (nothing installed) for the guest's LD_LIBRARY_PATH. W^X is off: with it, the runtime writes JIT'd
+# code and patches stubs through a second, writable mapping of the executable memory, which qemu-user does not watch
+# for self-modifying code, so it goes on running stale translations (seen as a NullReferenceException inside a
+# reflection stub, then SIGSEGV, within seconds).
+qemu_suite() {
+  rerun_hung=1 run_xunit "$2" "$limit" \
+    env DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_EnableWriteXorExecute=0 "$3" -L "$4" -E LD_LIBRARY_PATH="$5" \
+    "$artifacts/tests/net10.0-$1/NoInherit.Native.Tests"
 }
 
 case "$lane" in
@@ -39,24 +67,23 @@ case "$lane" in
     serialized dotnet publish "$tests" -c Release -f net8.0 -r "$host_rid" --self-contained -o "$out" \
       >"$logs/publish.log" 2>&1 || { failed "net8.0-$host_rid" "dotnet publish (net8.0)" "$logs/publish.log"; exit 1; }
     run_xunit "net8.0-$host_rid" "$limit" "$out/NoInherit.Native.Tests" ;;
-  wine)
+  wine|wine-x86)
     # The two wine problems this run meets (a crash or hang once a second test throws, and at DynamicMethod clean-up)
-    # are handled in the test project's runtimeconfig for Windows RIDs; see NoInherit.Native.Tests.csproj.
-    publish_emulated win-x64 net10.0-win-x64
+    # are handled in the test project's runtimeconfig for Windows RIDs; see NoInherit.Native.Tests.csproj. 32-bit
+    # programs run in the same (win64) prefix, through wine32's loader.
+    rid=win-x64 loader=/usr/lib/wine/wine64
+    [[ "$lane" == wine-x86 ]] && rid=win-x86 loader=/usr/lib/wine/wine
+    publish_emulated "$rid" "net10.0-$rid"
     wine_ready
-    wine_paths=1 rerun_hung=1 run_xunit net10.0-win-x64 "$limit" \
-      /usr/lib/wine/wine64 "$artifacts/tests/net10.0-win-x64/NoInherit.Native.Tests.exe" ;;
+    wine_paths=1 rerun_hung=1 run_xunit "net10.0-$rid" "$limit" "$loader" "$artifacts/tests/net10.0-$rid/NoInherit.Native.Tests.exe" ;;
   qemu-arm64)
-    # The cross sysroot (-L) has no arm64 ICU, so globalization is invariant, and no OpenSSL, which xunit needs (SHA-256
-    # of test IDs): build/prereqs.sh unpacks Debian's arm64 libssl3 (nothing installed) for the guest's LD_LIBRARY_PATH.
-    # W^X is off: with it, the runtime writes JIT'd code and patches stubs through a second, writable mapping of the
-    # executable memory, which qemu-user does not watch for self-modifying code, so it goes on running stale
-    # translations (seen as a NullReferenceException inside a reflection stub, then SIGSEGV, within seconds).
     publish_emulated linux-arm64 net10.0-linux-arm64
-    rerun_hung=1 run_xunit net10.0-linux-arm64 "$limit" \
-      env DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_EnableWriteXorExecute=0 qemu-aarch64 -L /usr/aarch64-linux-gnu \
-      -E LD_LIBRARY_PATH="$(bash "$root/build/prereqs.sh" --path arm64-openssl)" \
-      "$artifacts/tests/net10.0-linux-arm64/NoInherit.Native.Tests" ;;
+    qemu_suite linux-arm64 net10.0-linux-arm64 qemu-aarch64 /usr/aarch64-linux-gnu \
+      "$(bash "$root/build/prereqs.sh" --path arm64-openssl)" ;;
+  qemu-arm)
+    publish_emulated linux-arm net10.0-linux-arm "the managed suite under qemu-arm"
+    qemu_suite linux-arm net10.0-linux-arm qemu-arm /usr/arm-linux-gnueabihf \
+      "$(bash "$root/build/prereqs.sh" --path armhf-openssl)" ;;
   *) echo "managed.sh: unknown lane '$lane'" >&2; exit 2 ;;
 esac
 exit 0

@@ -11,10 +11,9 @@ rid="${1:?usage: build/stages/native.sh <rid>}"
 stage_init "native-$rid"
 dir="$artifacts/native/$rid"
 
-# macOS is built here only with zig cc (compile-only): the shipped macOS build is Apple clang's (osx.cmake).
+# macOS is built here only with zig cc (compile-only): the shipped macOS build would be Apple clang's (osx.cmake).
 toolchain=("-DCMAKE_TOOLCHAIN_FILE=$root/cmake/toolchains/$rid.cmake")
-[[ "$rid" == osx-* ]] &&
-  toolchain=("-DCMAKE_TOOLCHAIN_FILE=$root/cmake/toolchains/osx-zig.cmake" "-DNI_ZIG=$(bash "$root/build/prereqs.sh" --path zig)")
+[[ "$rid" == osx-* ]] && toolchain=("-DCMAKE_TOOLCHAIN_FILE=$root/cmake/toolchains/osx-zig.cmake")
 
 build() {
   cmake -S "$root" -B "$dir" "${toolchain[@]}" \

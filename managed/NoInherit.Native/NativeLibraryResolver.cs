@@ -14,7 +14,7 @@ namespace NoInherit.Native;
 /// system (never from musl to glibc) and, when nothing fits, says what it tried and how to fix it.
 /// With NativeAOT and DirectPInvoke the library is linked in and this is never consulted.
 /// </summary>
-internal static class NativeLibraryResolver
+internal static partial class NativeLibraryResolver
 {
 #pragma warning disable CA2255 // a library's module initializer is the one place that runs before any P/Invoke
     [ModuleInitializer]
@@ -50,11 +50,14 @@ internal static class NativeLibraryResolver
             if (File.Exists(candidate) && NativeLibrary.TryLoad(candidate, out handle))
                 return handle;
         }
+        // ShippedRids: generated from NiShippedRids at build time (NoInherit.Native.csproj).
         throw new DllNotFoundException(
             $"NoInherit.Native could not find its native library '{fileName}' for the runtime identifier " +
             $"'{RuntimeInformation.RuntimeIdentifier}'. Tried the runtime's probing for '{libraryName}' and: " +
-            string.Join(", ", tried) + ". Reference the NoInherit.Native package (which adds it), or copy the " +
-            $"package's runtimes/<rid>/native/{fileName} for this platform beside the app, keeping the runtimes folder layout.");
+            string.Join(", ", tried) + $". The NoInherit.Native package carries it for {ShippedRids}: reference the " +
+            $"package, or copy its runtimes/<rid>/native/{fileName} beside the app, keeping the runtimes folder layout. " +
+            $"For any other runtime identifier (macOS included), build it from the sources with CMake and put {fileName} " +
+            "beside the app (README, \"Platforms\").");
     }
 
     private static string FileName() =>

@@ -13,10 +13,10 @@ logs="${NI_LOGS:-$root/artifacts/test-logs/package/consumption}"
 junit="${NI_RESULTS:-$root/artifacts/test-results/package/consumption.xml}"
 version="$(cd "$root" && dotnet msbuild managed/NoInherit.Native -getProperty:Version 2>/dev/null | tail -1)"
 package="$root/artifacts/packages/NoInherit.Native.$version.nupkg"
-wine="/usr/lib/wine/wine64"
-passed=0 failed=0 skipped=0
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 rm -rf "$out" "$logs" "$junit"; mkdir -p "$out" "$logs"
-record() { python3 "$root/build/results.py" record "$junit" --suite consumption "$@"; }
+rids="$(cd "$root" && source build/stages.sh && ni_shipped_rids)"
 
 if [[ ! -f "$package" ]]; then
   echo "no package at $package: run dotnet pack first" >&2
@@ -27,23 +27,8 @@ fi
 # A package of the same version already in the cache would be used instead of the one just built.
 rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/noinherit.native/$version"
 
-# scenario NAME COMMAND...: runs COMMAND (a function below), logging to $logs/NAME.log
-scenario() {
-  local name="$1"; shift
-  if "$@" >"$logs/$name.log" 2>&1; then
-    echo "PASS $name"; passed=$((passed + 1))
-    record --name "$name" --status pass
-  else
-    echo "FAIL $name (log: $logs/$name.log)"; tail -n 15 "$logs/$name.log" | sed 's/^/    /'; failed=$((failed + 1))
-    record --name "$name" --status fail --message "scenario failed (log: ${logs#"$root"/}/$name.log)" --log "$logs/$name.log"
-  fi
-}
 publish() { dotnet publish "$app" -c Release -o "$out/$1" "${@:2}"; }
-same_file() { cmp -s "$1" "$2" || { echo "$1 is not $2"; return 1; }; }
-only_native() { # DIR FILE: FILE is the only native library of ours in DIR, and no runtimes/ folder
-  local found; found=$(find "$1" \( -name 'libnoinherit*' -o -name 'noinherit*' \) | sort)
-  [[ "$found" == "$1/$2" && ! -d "$1/runtimes" ]] || { echo "native files in $1: $found"; return 1; }
-}
+native_file() { [[ "$1" == win-* ]] && echo noinherit.dll || echo libnoinherit.so; }
 
 fdd_run() { dotnet run --project "$app" -c Release; }
 
@@ -64,8 +49,7 @@ self_contained_linux_musl_x64() {
 
 native_aot_linux_x64() {
   publish aot-linux-x64 -r linux-x64 -p:PublishAot=true &&
-  [[ -z "$(find "$out/aot-linux-x64" -name 'libnoinherit*')" ]] &&
-  ! readelf -d "$out/aot-linux-x64/Consumer" | grep -q libnoinherit &&
+  no_native "$out/aot-linux-x64" Consumer &&
   "$out/aot-linux-x64/Consumer" | tee /dev/stderr | grep -q 'aot=True'
 }
 
@@ -79,6 +63,22 @@ self_contained_win_x64_wine() {
   publish win-x64 -r win-x64 --self-contained &&
   only_native "$out/win-x64" noinherit.dll &&
   WINEDEBUG=-all "$wine" "$out/win-x64/Consumer.exe" | tee /dev/stderr | grep -q 'consumer OK: win-x64'
+}
+
+self_contained_win_x86_wine32() {
+  publish win-x86 -r win-x86 --self-contained &&
+  only_native "$out/win-x86" noinherit.dll &&
+  same_file "$out/win-x86/noinherit.dll" "$root/artifacts/native/win-x86/bin/noinherit.dll" &&
+  "$wine32" "$out/win-x86/Consumer.exe" | tee /dev/stderr | grep -q 'consumer OK: win-x86'
+}
+
+# publish_only RID ARGS...: a RID whose app nothing here runs: the publish carries exactly that RID's build.
+publish_only() {
+  local rid="$1" file; file="$(native_file "$1")"; shift
+  publish "only-$rid" -r "$rid" "$@" &&
+  only_native "$out/only-$rid" "$file" &&
+  same_file "$out/only-$rid/$file" "$root/artifacts/native/$rid/bin/$file" &&
+  architecture "$out/only-$rid/$file" "$rid"
 }
 
 self_contained_linux_arm64_qemu() {
@@ -103,17 +103,26 @@ vendored() {
   dotnet "$out/vendored/Consumer.dll" --expect-missing-native
 }
 
+# Every shipped RID: its shared library (the right machine and C library) and its static library, which NativeAOT links
+# in (the .NET 10 SDK has NativeAOT for all eight; linux-arm and win-x86 since .NET 9).
 package_contents() {
-  local listing; listing=$(unzip -l "$package") || return 1
+  local listing rid; listing=$(unzip -l "$package") || return 1
   echo "$listing"
-  local rid expected=(lib/net8.0/NoInherit.Native.dll lib/net10.0/NoInherit.Native.dll
+  local expected=(lib/net8.0/NoInherit.Native.dll lib/net10.0/NoInherit.Native.dll
     buildTransitive/NoInherit.Native.targets README.md)
-  for rid in linux-x64 linux-arm64 linux-musl-x64; do
-    expected+=("runtimes/$rid/native/libnoinherit.so" "static/$rid/libnoinherit.a")
+  for rid in $rids; do
+    if [[ "$rid" == win-* ]]; then
+      expected+=("runtimes/$rid/native/noinherit.dll" "static/$rid/noinherit.lib")
+    else
+      expected+=("runtimes/$rid/native/libnoinherit.so" "static/$rid/libnoinherit.a")
+    fi
   done
-  expected+=(runtimes/win-x64/native/noinherit.dll static/win-x64/noinherit.lib)
   for entry in "${expected[@]}"; do
     grep -q " $entry\$" <<<"$listing" || { echo "missing from the package: $entry"; return 1; }
+  done
+  rm -rf "$out/contents" && unzip -q "$package" 'runtimes/*' -d "$out/contents" || return 1
+  for rid in $rids; do
+    architecture "$out/contents/runtimes/$rid/native/$(native_file "$rid")" "$rid" || return 1
   done
   [[ -f "${package%.nupkg}.snupkg" ]] || { echo "no symbol package"; return 1; }
 }
@@ -125,8 +134,18 @@ scenario self-contained-linux-musl-x64 self_contained_linux_musl_x64
 scenario nativeaot-linux-x64-static native_aot_linux_x64
 scenario nativeaot-linux-x64-shared-opt-out native_aot_shared_opt_out
 scenario self-contained-win-x64-under-wine self_contained_win_x64_wine
+scenario self-contained-win-x86-under-wine32 self_contained_win_x86_wine32
 scenario self-contained-linux-arm64-under-qemu self_contained_linux_arm64_qemu
+# Publishes that carry exactly their RID's build, for RIDs nothing here runs a .NET app of. linux-arm and
+# linux-musl-arm64 are framework-dependent: the package source here has no .NET runtime pack for either (NU1101).
+scenario publish-win-arm64 publish_only win-arm64 --self-contained
+scenario publish-linux-arm publish_only linux-arm --no-self-contained -p:UseAppHost=false
+scenario publish-linux-musl-arm64 publish_only linux-musl-arm64 --no-self-contained -p:UseAppHost=false
+no_runtime="the package source here serves no .NET runtime pack for it (NU1101: Microsoft.NETCore.App.Runtime"
+skip run-linux-musl-x64 "a musl .NET app cannot run here: Debian has no musl build of the C++ runtime (libstdc++, libgcc_s) that .NET's runtime needs"
+skip run-linux-musl-arm64 "no .NET runtime for linux-musl-arm64: $no_runtime.linux-musl-arm64)"
+skip run-linux-arm "no .NET runtime for linux-arm: $no_runtime.linux-arm)"
+skip run-win-arm64 "nothing here runs arm64 Windows programs (wine runs x86 and x64 code only)"
 scenario vendored-runtimes-folder vendored
 
-echo "packaging: $passed passed, $failed failed, $skipped skipped"
-[[ $failed -eq 0 ]]
+summary packaging

@@ -48,9 +48,10 @@
 
 int32_t ni_sys_fstat(int fd, struct stat* st)
 {
-#if defined(__GLIBC__) && defined(SYS_fstat)
+#if defined(__GLIBC__) && defined(SYS_fstat) && defined(__LP64__)
     /* glibc >= 2.33 exports fstat@GLIBC_2.33; the raw call fills the same struct stat on x86_64 and
-       aarch64 and keeps the library loadable on older glibc. */
+       aarch64 and keeps the library loadable on older glibc. Not on 32-bit ARM, where the kernel's struct
+       stat is not glibc's (64-bit offsets and times): there the floor is 2.34 anyway (linux-arm.cmake). */
     return syscall(SYS_fstat, fd, st) == 0 ? 0 : errno;
 #else
     return fstat(fd, st) == 0 ? 0 : errno;
@@ -59,7 +60,7 @@ int32_t ni_sys_fstat(int fd, struct stat* st)
 
 int32_t ni_sys_lstat(const char* path, struct stat* st)
 {
-#if defined(__GLIBC__) && defined(SYS_newfstatat)
+#if defined(__GLIBC__) && defined(SYS_newfstatat) && defined(__LP64__)
     /* lstat@GLIBC_2.33 likewise: newfstatat(AT_SYMLINK_NOFOLLOW) is the call behind it. */
     return syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
 #else

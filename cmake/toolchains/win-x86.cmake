@@ -1,0 +1,17 @@
+# win-x86 (32-bit Windows): Debian's gcc-mingw-w64-i686; tests run under 32-bit wine (Debian's wine32).
+set(CMAKE_SYSTEM_NAME Windows)
+set(CMAKE_SYSTEM_PROCESSOR x86)
+set(CMAKE_C_COMPILER i686-w64-mingw32-gcc)
+set(CMAKE_RC_COMPILER i686-w64-mingw32-windres)
+set(CMAKE_NM i686-w64-mingw32-nm)
+set(CMAKE_OBJDUMP i686-w64-mingw32-objdump)
+set(CMAKE_FIND_ROOT_PATH /usr/i686-w64-mingw32)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+# wine's 32-bit loader; it runs in the same (win64) prefix as wine64, whose WoW64 part wine32 provides.
+find_program(NI_WINE32 NAMES wine PATHS /usr/lib/wine NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
+if(NI_WINE32)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${NI_WINE32})
+endif()
+set(NI_RID win-x86 CACHE STRING "" FORCE)
