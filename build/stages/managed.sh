@@ -32,12 +32,21 @@ build_net10() {
 # --no-dependencies builds no project reference, and the test project takes the library (and on Windows the probe) from
 # that build. With a third argument, a publish whose restore finds no runtime pack for the RID (NU1101) records the
 # suite as skipped, naming the package, and ends the stage.
+# restore_and_publish RID: the library is not RID-agnostic (the app's RID picks its native library), so the publish
+# reads its assets for net10.0/RID, which only a restore for the RID writes; both under one hold of the build lock, so
+# that no other stage's restore rewrites them in between (each build restores what it needs again).
+restore_and_publish() {
+  dotnet restore "$root/managed/NoInherit.Native/NoInherit.Native.csproj" --no-dependencies -r "$1" \
+    -p:SelfContained=true -p:TargetFrameworks=net10.0 &&
+    dotnet publish "$tests" -c Release -f net10.0 -r "$1" --self-contained -p:NiTestFrameworks=net10.0 \
+      --no-dependencies -o "$artifacts/tests/net10.0-$1"
+}
+
 publish_emulated() {
   build_net10 "$2"
   serialized dotnet build "$root/build/NoInherit.Native.Build.csproj" -c Release -p:NiRid="$1" >"$logs/native.log" 2>&1 ||
     { failed "$2" "the native build ($1)" "$logs/native.log"; exit 1; }
-  serialized dotnet publish "$tests" -c Release -f net10.0 -r "$1" --self-contained -p:NiTestFrameworks=net10.0 \
-    --no-dependencies -o "$artifacts/tests/net10.0-$1" >"$logs/publish.log" 2>&1 && return 0
+  serialized restore_and_publish "$1" >"$logs/publish.log" 2>&1 && return 0
   local pack="Microsoft.NETCore.App.Runtime.$1"
   if [[ -n "${3:-}" ]] && grep -q "error NU1101: Unable to find package $pack\." "$logs/publish.log"; then
     record "$2" "$3" skip "no .NET runtime for $1: the package source here serves no $pack (NU1101), so no \
