@@ -979,7 +979,14 @@ __attribute__((visibility("default"))) int fsync(int fd)
 #define SYNC_FILE_RANGE_NR SYS_sync_file_range2
 #endif
 
-__attribute__((visibility("default"))) int sync_file_range(int fd, off64_t offset, off64_t length, unsigned int flags)
+/* glibc declares it with off64_t; musl has no such type (its off_t is always 64 bits). */
+#ifdef __GLIBC__
+typedef off64_t range_off_t;
+#else
+typedef off_t range_off_t;
+#endif
+
+__attribute__((visibility("default"))) int sync_file_range(int fd, range_off_t offset, range_off_t length, unsigned int flags)
 {
     note_flush(fd, 1);
 #ifdef SYS_sync_file_range
