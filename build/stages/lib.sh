@@ -11,6 +11,9 @@ artifacts="$root/artifacts"
 host_rid="${NI_HOST_RID:-$(bash "$root/build/host-rid.sh")}"
 export WINEDEBUG=-all DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1
 export NI_HOST_RID="$host_rid"
+# The repository's own wine prefix (unless one is given): a wine program left behind by another run in a shared prefix
+# (~/.wine) keeps that prefix's wineserver alive, and wine_ready's wait for it would then never end.
+export WINEPREFIX="${WINEPREFIX:-$artifacts/wine}"
 
 # stage_init NAME: starts stage NAME with empty results and logs, after making sure what it needs is here.
 stage_init() {
@@ -148,7 +151,7 @@ run_xunit() {
   fi
 }
 
-# wine_ready: the wine prefix (WINEPREFIX, else ~/.wine) exists before the first program runs in it: made once per
+# wine_ready: the wine prefix (WINEPREFIX, artifacts/wine unless given) exists before the first program runs in it: made once per
 # run, so that stages and test cases starting side by side do not race to make it (~700 MB, 10-20 s).
 wine_ready() {
   once wine-prefix serialized bash -c '/usr/lib/wine/wine64 wineboot -i && /usr/lib/wine/wineserver64 -w' \
