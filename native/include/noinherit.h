@@ -294,6 +294,16 @@ NI_API int32_t ni_error_code(int32_t kind);
    NUL-terminated, truncated to `size` bytes. EINVAL if buffer is NULL or size < 1. */
 NI_API int32_t ni_error_message(int32_t error, char* buffer, int32_t size);
 
+/*
+ * Removes the variable `name` (UTF-8) from this process's environment, the one getenv() reads and a child started
+ * with envp NULL gets (POSIX: unsetenv(3); Windows: SetEnvironmentVariableW). A runtime that keeps a copy of its own
+ * (.NET on Unix) must be told apart. A variable that is not set is no error; EINVAL (ERROR_INVALID_PARAMETER) for a
+ * NULL or empty name or one containing '='. For socket activation: a process that has taken its LISTEN_FDS
+ * descriptors removes LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES so that no child misreads them. Like unsetenv, not
+ * safe while another thread reads the environment.
+ */
+NI_API int32_t ni_unsetenv(const char* name);
+
 /* ---- Audit and seal: what a child started now would inherit, and stopping it. ---- */
 
 /* Kinds of descriptor reported by ni_list_handles and ni_describe. */
