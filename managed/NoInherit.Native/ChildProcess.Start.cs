@@ -101,6 +101,8 @@ public sealed partial class ChildProcess
         SpawnArguments arguments = SpawnArguments.From(startInfo);
         StartRequest request = StartRequest.From(startInfo, options, nullForUnset);
         arguments.Flags |= request.Flags;
+        if (request.ListenSockets is IReadOnlyList<ListenSocket> listenSockets && !OperatingSystem.IsWindows())
+            arguments.Environment = SocketActivation.ChildEnvironment(arguments.Environment, listenSockets);
         using var mappings = new HandleMappings();
         using RedirectedStreams redirected = RedirectedStreams.Create(startInfo, mappings);
         using SafeFileHandle? nullDevice = request.NeedsNullDevice(startInfo) ? NoInheritFile.OpenNullHandle() : null;

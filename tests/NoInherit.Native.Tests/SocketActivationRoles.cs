@@ -1,0 +1,81 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace NoInherit.Native.Tests;
+
+/// <summary>
+/// The test program as the receiving side of socket activation (NI_CHILD_ROLE=take-listeners), run before the test
+/// runner starts. It takes its sockets, then prints one line each: "socket=name family type protocol-number inheritable"; then
+/// "second=N" (what a second TakeListeners gave), "variables=..." (the LISTEN_* variables the runtime and the native
+/// environment still have), "grandchild=..." (the taken sockets that a child started with Process.Start holds: the
+/// BCL passes every inheritable descriptor on), and "end". It then accepts one connection on each stream listener and
+/// sends the socket's name, and exits.
+/// </summary>
+internal static partial class SocketActivationRoles
+{
+    [ModuleInitializer]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "the child role must run before the test runner")]
+    internal static void Run()
+    {
+        if (Environment.GetEnvironmentVariable("NI_CHILD_ROLE") != "take-listeners")
+            return;
+        Environment.SetEnvironmentVariable("NI_CHILD_ROLE", null); // not for the grandchild
+        IReadOnlyList<ListenSocket> sockets = SocketActivation.TakeListeners();
+        var report = new StringBuilder();
+        foreach ((string name, Socket socket) in sockets)
+        {
+            report.Append($"socket={name} {socket.AddressFamily} {socket.SocketType} protocol-{(int)socket.ProtocolType} ")
+                .Append(Inheritance.IsInheritable(socket.SafeHandle) ? "inheritable" : "not-inheritable").Append('\n');
+        }
+        report.Append($"second={SocketActivation.TakeListeners().Count}\n");
+        report.Append($"variables={string.Join(",", StillSet())}\n");
+        report.Append($"grandchild={string.Join(",", HeldByAGrandchild(sockets))}\nend\n");
+        Console.Out.Write(report.ToString());
+        Console.Out.Flush();
+        foreach ((string name, Socket socket) in sockets)
+        {
+            if (socket.SocketType != SocketType.Stream)
+                continue;
+            using Socket connection = socket.Accept();
+            connection.Send(Encoding.ASCII.GetBytes(name));
+            connection.Shutdown(SocketShutdown.Both);
+        }
+        Environment.Exit(0);
+    }
+
+    private static IEnumerable<string> StillSet()
+    {
+        foreach (string name in new[] { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES" })
+        {
+            if (Environment.GetEnvironmentVariable(name) != null)
+                yield return "runtime:" + name;
+            if (OperatingSystem.IsLinux() && getenv(name) != 0)
+                yield return "native:" + name;
+        }
+    }
+
+    /// <summary>Linux: the taken sockets' inodes found among the descriptors of a child started with Process.Start.</summary>
+    private static IEnumerable<string> HeldByAGrandchild(IReadOnlyList<ListenSocket> sockets)
+    {
+        if (!OperatingSystem.IsLinux())
+            return Array.Empty<string>();
+        string[] ours = sockets.Select(s => new FileInfo($"/proc/self/fd/{s.Socket.Handle}").LinkTarget!).ToArray();
+        using Process child = Process.Start(new ProcessStartInfo("/bin/sh", new[] { "-c", "for f in /proc/$$/fd/*; do readlink $f; done" })
+        {
+            RedirectStandardOutput = true,
+        })!;
+        string[] held = child.StandardOutput.ReadToEnd().Split('\n');
+        child.WaitForExit();
+        return ours.Intersect(held);
+    }
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint getenv(string name);
+}
