@@ -44,7 +44,10 @@ public static partial class SocketActivation
     public static IReadOnlyList<ListenSocket> TakeListeners()
     {
         lock (s_lock)
+        {
+            HotRestart.TakeReadyPipe();
             return OperatingSystem.IsWindows() ? TakeFromPipe() : TakeFromDescriptors();
+        }
     }
 
     private static IReadOnlyList<ListenSocket> TakeFromDescriptors()

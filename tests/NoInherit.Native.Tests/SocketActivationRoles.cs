@@ -24,7 +24,10 @@ internal static partial class SocketActivationRoles
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "the child role must run before the test runner")]
     internal static void Run()
     {
-        if (Environment.GetEnvironmentVariable("NI_CHILD_ROLE") != "take-listeners")
+        string? role = Environment.GetEnvironmentVariable("NI_CHILD_ROLE");
+        if (role == "successor")
+            Successor();
+        if (role != "take-listeners")
             return;
         Environment.SetEnvironmentVariable("NI_CHILD_ROLE", null); // not for the grandchild
         IReadOnlyList<ListenSocket> sockets = SocketActivation.TakeListeners();
@@ -47,6 +50,22 @@ internal static partial class SocketActivationRoles
             connection.Send(Encoding.ASCII.GetBytes(name));
             connection.Shutdown(SocketShutdown.Both);
         }
+        Environment.Exit(0);
+    }
+
+    /// <summary>"successor": a HotRestart successor. Takes its listeners, reports whether the readiness pipe is
+    /// inheritable here ("ready-pipe=..."), signals ready (and again: "ready=True,False"), then accepts one connection on
+    /// the first socket and sends its pid.</summary>
+    private static void Successor()
+    {
+        IReadOnlyList<ListenSocket> sockets = SocketActivation.TakeListeners();
+        string fd = Environment.GetEnvironmentVariable("NOINHERIT_READY_FD") ?? "gone";
+        bool first = HotRestart.SignalReady(), second = HotRestart.SignalReady();
+        Console.Out.Write($"sockets={sockets.Count} variable={fd} ready={first},{second}\n");
+        Console.Out.Flush();
+        using Socket connection = sockets[0].Socket.Accept();
+        connection.Send(Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        connection.Shutdown(SocketShutdown.Both);
         Environment.Exit(0);
     }
 
