@@ -36,5 +36,6 @@ ni_stages() {
   echo "managed-wine-x86|managed.sh wine-x86|xunit suite, net10.0 self-contained win-x86, under 32-bit wine"
   echo "managed-net8|managed.sh net8|xunit suite on net8.0, self-contained for the host RID (runs on .NET 8)"
   echo "leakdemo|leakdemo.sh|the LeakDemo sample runs to its end"
+  echo "hotrestart|hotrestart.sh|samples/HotRestart restarts five times under load: no failed request, no refused connection"
   echo "bench-smoke|bench-smoke.sh|every benchmark once, in process (benchmarks/run.sh --smoke): that each runs"
 }
