@@ -164,6 +164,15 @@ NI_API int32_t ni_socket(int32_t family, int32_t type, int32_t protocol, ni_hand
 NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_length, ni_handle* result);
 
 /*
+ * Windows: writes into `info` (*length bytes available; on return, the bytes written) the WSAPROTOCOL_INFOW with which
+ * the process `process_id` opens its own copy of `socket` (WSADuplicateSocketW), for socket activation: the receiver
+ * gives it to WSASocketW with FROM_PROTOCOL_INFO (or to .NET's new Socket(SocketInformation)). The socket stays open
+ * here, and nothing is made inheritable. WSAEFAULT when *length is too small (*length then says what is needed).
+ * POSIX: ENOTSUP, since a descriptor is passed to a child as it is (ni_spawn's mappings).
+ */
+NI_API int32_t ni_socket_share(ni_handle socket, int64_t process_id, void* info, int32_t* length);
+
+/*
  * Copies the file `source` to `destination`, as File.Copy does, with these guarantees:
  *
  *  - Non-inheritable: every descriptor or handle the copy opens (the source, the temporary file, an
