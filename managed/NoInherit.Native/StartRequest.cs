@@ -66,14 +66,12 @@ internal sealed class StartRequest
     /// <summary>The sockets passed by socket activation (<see cref="ChildProcessOptions.ListenSockets"/>), or null.</summary>
     internal IReadOnlyList<ListenSocket>? ListenSockets { get; private set; }
 
-    /// <summary>Unix: the sockets under 3, 4, ... and LISTEN_PID set in the child.</summary>
+    /// <summary>Unix: the sockets under 3, 4, ... and LISTEN_PID set in the child. (Windows: <see cref="SocketActivation.Handover"/>.)</summary>
     private void AddListenSockets(IReadOnlyList<ListenSocket>? sockets)
     {
         ListenSockets = sockets;
-        if (sockets is null)
+        if (sockets is null || OperatingSystem.IsWindows())
             return;
-        if (OperatingSystem.IsWindows())
-            throw Errors.ForUnsupportedOption(nameof(ChildProcessOptions.ListenSockets));
         for (int i = 0; i < sockets.Count; i++)
             _passed.Add((sockets[i].Socket.SafeHandle, SocketActivation.FirstDescriptor + i, "options"));
         Flags |= Interop.SpawnFlags.SPAWN_LISTEN_PID;

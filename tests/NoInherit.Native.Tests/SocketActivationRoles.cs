@@ -59,7 +59,7 @@ internal static partial class SocketActivationRoles
     private static void Successor()
     {
         IReadOnlyList<ListenSocket> sockets = SocketActivation.TakeListeners();
-        string fd = Environment.GetEnvironmentVariable("NOINHERIT_READY_FD") ?? "gone";
+        string fd = Environment.GetEnvironmentVariable("NOINHERIT_READY") ?? "gone";
         bool first = HotRestart.SignalReady(), second = HotRestart.SignalReady();
         Console.Out.Write($"sockets={sockets.Count} variable={fd} ready={first},{second}\n");
         Console.Out.Flush();
@@ -71,7 +71,7 @@ internal static partial class SocketActivationRoles
 
     private static IEnumerable<string> StillSet()
     {
-        foreach (string name in new[] { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES" })
+        foreach (string name in new[] { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOINHERIT_LISTEN_PIPE", "NOINHERIT_READY" })
         {
             if (Environment.GetEnvironmentVariable(name) != null)
                 yield return "runtime:" + name;

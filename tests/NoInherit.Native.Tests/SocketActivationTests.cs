@@ -26,7 +26,7 @@ public sealed class SocketActivationTests
     [Fact]
     public void TakeListeners_GetsWhatListenSocketsPassed()
     {
-        Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux: the descriptors convention (Windows: SocketActivationWindowsTests)");
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux: the descriptors convention (Windows: the _Windows test)");
         using Socket tcp = Listener(AddressFamily.InterNetwork, new IPEndPoint(IPAddress.Loopback, 0));
         using Socket udp = NoInheritSocket.Create(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -57,6 +57,29 @@ public sealed class SocketActivationTests
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>Windows: a TCP listener and a UDP socket, duplicated for the child (WSADuplicateSocketW) and sent through
+    /// the pipe it finds by name: the child gets each under its name, non-inheritable, once; the variable is gone; the
+    /// listener accepts a connection in the child.</summary>
+    [Fact]
+    public void TakeListeners_GetsWhatListenSocketsPassed_Windows()
+    {
+        Assert.SkipUnless(OperatingSystem.IsWindows(), "Windows: the pipe convention (Linux: the test above)");
+        using Socket tcp = Listener(AddressFamily.InterNetwork, new IPEndPoint(IPAddress.Loopback, 0));
+        using Socket udp = NoInheritSocket.Create(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var options = new ChildProcessOptions { ListenSockets = new List<ListenSocket> { new(tcp, "web"), new(udp, "dns") } };
+        using ChildProcess child = ChildProcess.Start(Self.WithRole("take-listeners"), options);
+        Assert.Equal(string.Join("\n",
+            "socket=web InterNetwork Stream protocol-6 not-inheritable",
+            "socket=dns InterNetwork Dgram protocol-17 not-inheritable",
+            "second=0", "variables=", "grandchild=", "end"), ReadReport(child));
+        Assert.Equal("web", Receive(new IPEndPoint(IPAddress.Loopback, ((IPEndPoint)tcp.LocalEndPoint!).Port)));
+        Assert.True(child.WaitForExit(60_000));
+        Assert.Equal(0, child.ExitCode);
+        Assert.True(tcp.IsBound); // still ours
+        Assert.False(Inheritance.IsInheritable(tcp.SafeHandle));
     }
 
     /// <summary>Sockets passed without names are called "unknown", as systemd calls them.</summary>
