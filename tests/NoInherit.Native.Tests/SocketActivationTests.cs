@@ -28,8 +28,7 @@ public sealed class SocketActivationTests
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux: the descriptors convention (Windows: the _Windows test)");
         using Socket tcp = Listener(AddressFamily.InterNetwork, new IPEndPoint(IPAddress.Loopback, 0));
-        using Socket udp = NoInheritSocket.Create(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using Socket udp = BoundUdp();
         string path = Path.Combine(Path.GetTempPath(), $"ni-activation-{Guid.NewGuid():N}.sock");
         using Socket unix = Listener(AddressFamily.Unix, new UnixDomainSocketEndPoint(path));
         try
@@ -67,8 +66,7 @@ public sealed class SocketActivationTests
     {
         Assert.SkipUnless(OperatingSystem.IsWindows(), "Windows: the pipe convention (Linux: the test above)");
         using Socket tcp = Listener(AddressFamily.InterNetwork, new IPEndPoint(IPAddress.Loopback, 0));
-        using Socket udp = NoInheritSocket.Create(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using Socket udp = BoundUdp();
         var options = new ChildProcessOptions { ListenSockets = new List<ListenSocket> { new(tcp, "web"), new(udp, "dns") } };
         using ChildProcess child = ChildProcess.Start(Self.WithRole("take-listeners"), options);
         Assert.Equal(string.Join("\n",
@@ -159,6 +157,13 @@ public sealed class SocketActivationTests
                 child.Kill();
             File.Delete(path);
         }
+    }
+
+    private static Socket BoundUdp()
+    {
+        Socket socket = NoInheritSocket.Create(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
     }
 
     internal static Socket Listener(AddressFamily family, EndPoint endPoint)

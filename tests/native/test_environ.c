@@ -44,25 +44,12 @@ static void unsetenv_reaches_children(void)
 {
     set_variable("LISTEN_FDS", "2");
     CHECK_OK(ni_unsetenv("LISTEN_FDS"));
-    ni_handle r, w;
     const char* argv[] = { "/bin/sh", "-c", "echo \"${LISTEN_FDS-unset}\"", NULL };
-    if (!CHECK_OK(ni_pipe(&r, &w)))
-        return;
-    ni_fd_mapping m[] = { { w, 1 } };
-    ni_process process;
-    int rc = ni_spawn(argv[0], argv, NULL, NULL, m, 1, 0, &process);
-    ni_close(w);
-    if (CHECK_OK(rc))
-    {
-        int timed_out;
-        char* text = ni_test_read_all(r, 20000, &timed_out);
-        CHECK(text != NULL && strcmp(text, "unset\n") == 0);
-        free(text);
-        int32_t exited, code;
-        CHECK_OK(ni_wait(&process, -1, &exited, &code));
-        CHECK_OK(ni_process_close(&process));
-    }
-    ni_close(r);
+    int32_t code = -1;
+    char* text = ni_test_run(argv, NULL, NULL, NULL, 0, 0, &code);
+    CHECK(text != NULL && strcmp(text, "unset\n") == 0);
+    CHECK_INT(code, 0);
+    free(text);
 }
 #endif
 
