@@ -27,6 +27,8 @@ internal static partial class SocketActivationRoles
         string? role = Environment.GetEnvironmentVariable("NI_CHILD_ROLE");
         if (role == "successor")
             Successor();
+        if (role == "malformed-activation")
+            Malformed();
         if (role != "take-listeners")
             return;
         Environment.SetEnvironmentVariable("NI_CHILD_ROLE", null); // not for the grandchild
@@ -66,6 +68,32 @@ internal static partial class SocketActivationRoles
         using Socket connection = sockets[0].Socket.Accept();
         connection.Send(Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         connection.Shutdown(SocketShutdown.Both);
+        Environment.Exit(0);
+    }
+
+    /// <summary>"malformed-activation": descriptor 3 is a pipe. Sets the variables for itself (its own pid) three wrong
+    /// ways and prints, one line each, what TakeListeners threw and whether the variables and descriptor 3 are left as
+    /// they should be ("exception|variables|fd3 inheritable").</summary>
+    private static void Malformed()
+    {
+        foreach ((string count, string? names) in new[] { ("x", (string?)null), ("1", "a:b"), ("1", "web") })
+        {
+            Environment.SetEnvironmentVariable("LISTEN_PID", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Environment.SetEnvironmentVariable("LISTEN_FDS", count);
+            Environment.SetEnvironmentVariable("LISTEN_FDNAMES", names);
+            string outcome;
+            try
+            {
+                outcome = $"took {SocketActivation.TakeListeners().Count}";
+            }
+            catch (InvalidOperationException e)
+            {
+                outcome = e.Message;
+            }
+            using var fd3 = new Microsoft.Win32.SafeHandles.SafeFileHandle(3, ownsHandle: false);
+            Console.Out.Write($"{outcome}|{string.Join(",", StillSet())}|{Inheritance.IsInheritable(fd3)}\n");
+        }
+        Console.Out.Flush();
         Environment.Exit(0);
     }
 

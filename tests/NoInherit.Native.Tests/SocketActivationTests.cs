@@ -110,6 +110,27 @@ public sealed class SocketActivationTests
         Assert.True(child.WaitForExit(30_000));
     }
 
+    /// <summary>Variables for this process but malformed (a count that is not a number, more names than descriptors, a
+    /// descriptor that is not a socket): InvalidOperationException saying which; the variables are removed all the same,
+    /// and a descriptor named by a valid count is made close-on-exec before the check that fails.</summary>
+    [Fact]
+    public void TakeListeners_MalformedVariables_AreRefused()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux: the descriptors convention");
+        NoInheritFile.CreateAnonymousPipe(out var readEnd, out var writeEnd);
+        using (readEnd)
+        using (writeEnd)
+        {
+            var options = new ChildProcessOptions { InheritedHandlesByNumber = new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [3] = readEnd } };
+            using ChildProcess child = ChildProcess.Start(Self.WithRole("malformed-activation"), options);
+            Assert.Equal(string.Join("\n",
+                "LISTEN_FDS is not a number of descriptors: 'x'.||True",
+                "LISTEN_FDNAMES has 2 names for 1 descriptors: 'a:b'.||False",
+                "Descriptor 3 ('web'), passed in LISTEN_FDS, is not a socket.||False", ""), child.StandardOutput.ReadToEnd());
+            Assert.True(child.WaitForExit(30_000));
+        }
+    }
+
     /// <summary>A list with a null entry is refused before anything starts.</summary>
     [Fact]
     public void ListenSockets_NullEntryIsRefused()
