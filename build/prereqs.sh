@@ -69,7 +69,11 @@ stage_needs() {
     native-*)           rid_needs "${1#native-}" --test ;;
     hardening)          rid_needs "$host" --test
                         echo valgrind=valgrind clang=clang dpkg:libclang-rt-14-dev=libclang-rt-14-dev ;;
-    managed-net10|managed-net8|managed-net11|leakdemo|bench-smoke)
+    managed-net10|managed-net8|managed-net11)
+                        rid_needs "$host" --test
+                        # SocketActivationTests run systemd's own passing side against TakeListeners.
+                        echo /usr/bin/systemd-socket-activate=systemd ;;
+    leakdemo|bench-smoke|hotrestart)
                         rid_needs "$host" --test ;;
     managed-wine)       rid_needs win-x64 --test ;;
     managed-wine-x86)   rid_needs win-x86 --test ;;

@@ -37,5 +37,6 @@ ni_stages() {
   echo "managed-net11|managed.sh net11|xunit suite (the net10.0 build) on the .NET 11 runtime, beside .NET 11's Process"
   echo "managed-net8|managed.sh net8|xunit suite on net8.0, self-contained for the host RID (runs on .NET 8)"
   echo "leakdemo|leakdemo.sh|the LeakDemo sample runs to its end"
+  echo "hotrestart|hotrestart.sh|samples/HotRestart restarts five times under load: no failed request, no refused connection"
   echo "bench-smoke|bench-smoke.sh|every benchmark once, in process (benchmarks/run.sh --smoke): that each runs"
 }

@@ -101,6 +101,7 @@ public sealed partial class ChildProcess
         SpawnArguments arguments = SpawnArguments.From(startInfo);
         StartRequest request = StartRequest.From(startInfo, options, nullForUnset);
         arguments.Flags |= request.Flags;
+        using SocketActivation.Handover? handover = SocketActivation.Handover.Prepare(request.ListenSockets, arguments);
         using var mappings = new HandleMappings();
         using RedirectedStreams redirected = RedirectedStreams.Create(startInfo, mappings);
         using SafeFileHandle? nullDevice = request.NeedsNullDevice(startInfo) ? NoInheritFile.OpenNullHandle() : null;
@@ -115,7 +116,9 @@ public sealed partial class ChildProcess
         waitState.StartWatching();
         try
         {
-            return new ChildProcess(waitState, redirected.TakeStreams(startInfo), arguments);
+            var child = new ChildProcess(waitState, redirected.TakeStreams(startInfo), arguments);
+            handover?.Start(child);
+            return child;
         }
         catch
         {

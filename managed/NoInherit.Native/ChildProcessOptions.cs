@@ -36,6 +36,16 @@ public sealed class ChildProcessOptions
     /// </summary>
     public IDictionary<int, SafeHandle>? InheritedHandlesByNumber { get; set; }
 
+    /// <summary>
+    /// Sockets the child receives by socket activation, as systemd passes them (sd_listen_fds(3)): on Unix under the
+    /// descriptors 3, 4, ... in order, with <c>LISTEN_FDS</c> (their count), <c>LISTEN_FDNAMES</c> (their names, joined
+    /// by ':') and <c>LISTEN_PID</c> (the child's own pid, written in the child before it executes the program) in its
+    /// environment; any <c>LISTEN_*</c> variable given otherwise is replaced. On Windows each socket is duplicated for
+    /// the child (WSADuplicateSocketW) and its protocol information sent through a pipe the child is given. The child
+    /// takes them with <see cref="SocketActivation.TakeListeners"/> (or sd_listen_fds). Null or empty: none.
+    /// </summary>
+    public IList<ListenSocket>? ListenSockets { get; set; }
+
     /// <summary>The child's standard input: any readable handle (a file, a pipe, a socket, the null device). Null: this
     /// process's own standard input, or a pipe when <see cref="ProcessStartInfo.RedirectStandardInput"/> is set, which
     /// cannot be combined with this.</summary>

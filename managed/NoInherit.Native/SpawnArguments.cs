@@ -36,7 +36,7 @@ internal sealed class SpawnArguments
     internal List<string> Argv { get; }
 
     /// <summary>The child's environment (a variable with a null value is left out).</summary>
-    internal IDictionary<string, string?> Environment { get; }
+    internal IDictionary<string, string?> Environment { get; set; }
 
     /// <summary>The child's working directory; null: this process's.</summary>
     internal string? WorkingDirectory { get; }

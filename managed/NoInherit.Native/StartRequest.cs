@@ -59,7 +59,22 @@ internal sealed class StartRequest
             detached,
             suspended: options?.StartSuspended == true || StartInfoProperties.StartSuspended(startInfo),
             newProcessGroup: options?.CreateNewProcessGroup == true || StartInfoProperties.CreateNewProcessGroup(startInfo));
+        request.AddListenSockets(SocketActivation.CheckedListenSockets(options?.ListenSockets));
         return request;
+    }
+
+    /// <summary>The sockets passed by socket activation (<see cref="ChildProcessOptions.ListenSockets"/>), or null.</summary>
+    internal IReadOnlyList<ListenSocket>? ListenSockets { get; private set; }
+
+    /// <summary>Unix: the sockets under 3, 4, ... and LISTEN_PID set in the child. (Windows: <see cref="SocketActivation.Handover"/>.)</summary>
+    private void AddListenSockets(IReadOnlyList<ListenSocket>? sockets)
+    {
+        ListenSockets = sockets;
+        if (sockets is null || OperatingSystem.IsWindows())
+            return;
+        for (int i = 0; i < sockets.Count; i++)
+            _passed.Add((sockets[i].Socket.SafeHandle, SocketActivation.FirstDescriptor + i, "options"));
+        Flags |= Interop.SpawnFlags.SPAWN_LISTEN_PID;
     }
 
     /// <summary>Whether a standard stream will be the null device, which the caller then opens for <see cref="AddTo"/>.</summary>

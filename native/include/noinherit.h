@@ -164,6 +164,15 @@ NI_API int32_t ni_socket(int32_t family, int32_t type, int32_t protocol, ni_hand
 NI_API int32_t ni_accept(ni_handle listener, void* address, int32_t* address_length, ni_handle* result);
 
 /*
+ * Windows: writes into `info` (*length bytes available; on return, the bytes written) the WSAPROTOCOL_INFOW with which
+ * the process `process_id` opens its own copy of `socket` (WSADuplicateSocketW), for socket activation: the receiver
+ * gives it to WSASocketW with FROM_PROTOCOL_INFO (or to .NET's new Socket(SocketInformation)). The socket stays open
+ * here, and nothing is made inheritable. WSAEFAULT when *length is too small (*length then says what is needed).
+ * POSIX: ENOTSUP, since a descriptor is passed to a child as it is (ni_spawn's mappings).
+ */
+NI_API int32_t ni_socket_share(ni_handle socket, int64_t process_id, void* info, int32_t* length);
+
+/*
  * Copies the file `source` to `destination`, as File.Copy does, with these guarantees:
  *
  *  - Non-inheritable: every descriptor or handle the copy opens (the source, the temporary file, an
@@ -293,6 +302,16 @@ NI_API int32_t ni_error_code(int32_t kind);
 /* Writes the platform's message for `error` (strerror / FormatMessage) as UTF-8 into `buffer`, always
    NUL-terminated, truncated to `size` bytes. EINVAL if buffer is NULL or size < 1. */
 NI_API int32_t ni_error_message(int32_t error, char* buffer, int32_t size);
+
+/*
+ * Removes the variable `name` (UTF-8) from this process's environment, the one getenv() reads and a child started
+ * with envp NULL gets (POSIX: unsetenv(3); Windows: SetEnvironmentVariableW). A runtime that keeps a copy of its own
+ * (.NET on Unix) must be told apart. A variable that is not set is no error; EINVAL (ERROR_INVALID_PARAMETER) for a
+ * NULL or empty name or one containing '='. For socket activation: a process that has taken its LISTEN_FDS
+ * descriptors removes LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES so that no child misreads them. Like unsetenv, not
+ * safe while another thread reads the environment.
+ */
+NI_API int32_t ni_unsetenv(const char* name);
 
 /* ---- Audit and seal: what a child started now would inherit, and stopping it. ---- */
 

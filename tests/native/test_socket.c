@@ -145,7 +145,48 @@ static void socket_is_not_inherited(void)
     CHECK_OK(ni_close(ours));
 }
 
+/* ni_socket_share: Windows hands a listener to a process (here this one) as a WSAPROTOCOL_INFOW, from which WSASocketW
+   opens a second socket on the same listener; the first stays open. POSIX: ENOTSUP. */
+static void socket_share(void)
+{
+    ni_handle listener;
+    if (!CHECK_OK(ni_socket(NI_AF_INET, NI_SOCK_STREAM, 0, &listener)))
+        return;
+    int port = ni_test_bind_loopback(listener);
+    CHECK(port > 0);
+#ifdef _WIN32
+    CHECK(listen((SOCKET)listener, 1) == 0);
+    WSAPROTOCOL_INFOW info;
+    int32_t length = 10;
+    CHECK_RC(ni_socket_share(listener, GetCurrentProcessId(), &info, &length), WSAEFAULT);
+    CHECK_INT(length, (int32_t)sizeof info);
+    CHECK_RC(ni_socket_share(listener, 0, &info, &length), WSAEINVAL);
+    CHECK_RC(ni_socket_share(listener, GetCurrentProcessId(), &info, NULL), WSAEINVAL);
+    if (CHECK_OK(ni_socket_share(listener, GetCurrentProcessId(), &info, &length)))
+    {
+        SOCKET copy = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, WSA_FLAG_NO_HANDLE_INHERIT);
+        if (CHECK(copy != INVALID_SOCKET))
+        {
+            struct sockaddr_in address;
+            int size = (int)sizeof address;
+            CHECK(getsockname(copy, (struct sockaddr*)&address, &size) == 0 && ntohs(address.sin_port) == port);
+            CHECK(closesocket(copy) == 0);
+        }
+        /* Still open here after the copy is closed. */
+        struct sockaddr_in address;
+        int size = (int)sizeof address;
+        CHECK(getsockname((SOCKET)listener, (struct sockaddr*)&address, &size) == 0 && ntohs(address.sin_port) == port);
+    }
+#else
+    char info[1024];
+    int32_t length = (int32_t)sizeof info;
+    CHECK_RC(ni_socket_share(listener, 1, info, &length), ENOTSUP);
+#endif
+    CHECK_OK(ni_close(listener));
+}
+
 NI_TEST_MAIN(
+    NI_TEST(socket_share),
     NI_TEST(socket_families_and_types),
     NI_TEST(socket_raw),
     NI_TEST(socket_unix),

@@ -117,6 +117,12 @@ internal static unsafe partial class Interop
     [LibraryImport(Library, EntryPoint = "ni_describe")]
     internal static partial int Describe(nint handle, byte* buffer, int size, out HandleKind kind);
 
+    [LibraryImport(Library, EntryPoint = "ni_unsetenv", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int UnsetEnvironmentVariable(string name);
+
+    [LibraryImport(Library, EntryPoint = "ni_socket_share")]
+    internal static partial int SocketShare(SafeSocketHandle socket, long processId, byte* information, ref int length);
+
     [LibraryImport(Library, EntryPoint = "ni_seal")]
     internal static partial int Seal(nint* keep, int keepCount, out int changed);
 

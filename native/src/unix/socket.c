@@ -40,3 +40,13 @@ int32_t ni_accept(ni_handle listener, void* address, int32_t* address_length, ni
     *result = (ni_handle)fd;
     return 0;
 }
+
+/* Windows' WSADuplicateSocketW: a descriptor is passed to a child as it is (ni_spawn's mappings). */
+int32_t ni_socket_share(ni_handle socket, int64_t process_id, void* info, int32_t* length)
+{
+    (void)socket;
+    (void)process_id;
+    (void)info;
+    (void)length;
+    return ENOTSUP;
+}

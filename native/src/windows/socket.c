@@ -57,3 +57,21 @@ int32_t ni_accept(ni_handle listener, void* address, int32_t* address_length, ni
     *result = (ni_handle)s;
     return 0;
 }
+
+int32_t ni_socket_share(ni_handle socket, int64_t process_id, void* info, int32_t* length)
+{
+    if (length == NULL || *length < 0 || (info == NULL && *length > 0) || process_id <= 0 || process_id > 0xFFFFFFFFLL)
+        return WSAEINVAL;
+    if (*length < (int32_t)sizeof(WSAPROTOCOL_INFOW))
+    {
+        *length = (int32_t)sizeof(WSAPROTOCOL_INFOW);
+        return WSAEFAULT;
+    }
+    int error = ni_win_sockets_ready();
+    if (error != 0)
+        return error;
+    if (WSADuplicateSocketW((SOCKET)socket, (DWORD)process_id, (WSAPROTOCOL_INFOW*)info) != 0)
+        return WSAGetLastError();
+    *length = (int32_t)sizeof(WSAPROTOCOL_INFOW);
+    return 0;
+}
