@@ -100,6 +100,7 @@ public sealed partial class ChildProcess
         ArgumentNullException.ThrowIfNull(startInfo);
         SpawnArguments arguments = SpawnArguments.From(startInfo);
         StartRequest request = StartRequest.From(startInfo, options, nullForUnset);
+        PseudoTerminalSize? terminalSize = TerminalRequest(startInfo, options);
         arguments.Flags |= request.Flags;
         using var mappings = new HandleMappings();
         using RedirectedStreams redirected = RedirectedStreams.Create(startInfo, mappings);
@@ -111,15 +112,28 @@ public sealed partial class ChildProcess
                 mappings.Add(handle, target, paramName);
         }
 
-        var waitState = new ChildWaitState(Spawn(arguments, mappings.AsSpan()));
+        PseudoTerminal? terminal = OpenTerminal(terminalSize, mappings);
+        ChildWaitState waitState;
+        try
+        {
+            waitState = new ChildWaitState(Spawn(arguments, mappings.AsSpan()));
+        }
+        catch
+        {
+            terminal?.Dispose();
+            throw;
+        }
         waitState.StartWatching();
         try
         {
-            return new ChildProcess(waitState, redirected.TakeStreams(startInfo), arguments);
+            var child = new ChildProcess(waitState, redirected.TakeStreams(startInfo), arguments);
+            AttachTerminal(child, terminal, waitState);
+            return child;
         }
         catch
         {
             waitState.Release();
+            terminal?.Dispose();
             throw;
         }
     }
