@@ -9,11 +9,11 @@
 #   build/dotnet11.sh test [ARGS]          builds the managed tests for net10.0 and runs them there; ARGS go to xunit's
 #                                          runner as they are (-class, -method, -junit FILE, -trx FILE, ...)
 #
-# Environment: NI_DOTNET11_VERSION (default 11.0.0), NI_DOTNET11_RID (default linux-x64).
+# Environment: NI_DOTNET11_VERSION (default 11.0.0), NI_DOTNET11_RID (default: the host RID).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 version="${NI_DOTNET11_VERSION:-11.0.0}"
-rid="${NI_DOTNET11_RID:-linux-x64}"
+rid="${NI_DOTNET11_RID:-${NI_HOST_RID:-$(bash "$root/build/host-rid.sh")}}"
 lane="$root/artifacts/dotnet11/$rid"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 

@@ -69,7 +69,7 @@ stage_needs() {
     native-*)           rid_needs "${1#native-}" --test ;;
     hardening)          rid_needs "$host" --test
                         echo valgrind=valgrind clang=clang dpkg:libclang-rt-14-dev=libclang-rt-14-dev ;;
-    managed-net10|managed-net8|leakdemo|bench-smoke)
+    managed-net10|managed-net8|managed-net11|leakdemo|bench-smoke)
                         rid_needs "$host" --test ;;
     managed-wine)       rid_needs win-x64 --test ;;
     managed-wine-x86)   rid_needs win-x86 --test ;;

@@ -34,6 +34,7 @@ ni_stages() {
   echo "managed-net10|managed.sh net10|xunit suite on net10.0, framework-dependent, on the host"
   echo "managed-wine|managed.sh wine|xunit suite, net10.0 self-contained win-x64, under wine64"
   echo "managed-wine-x86|managed.sh wine-x86|xunit suite, net10.0 self-contained win-x86, under 32-bit wine"
+  echo "managed-net11|managed.sh net11|xunit suite (the net10.0 build) on the .NET 11 runtime, beside .NET 11's Process"
   echo "managed-net8|managed.sh net8|xunit suite on net8.0, self-contained for the host RID (runs on .NET 8)"
   echo "leakdemo|leakdemo.sh|the LeakDemo sample runs to its end"
   echo "bench-smoke|bench-smoke.sh|every benchmark once, in process (benchmarks/run.sh --smoke): that each runs"

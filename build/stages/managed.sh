@@ -2,6 +2,8 @@
 # Stages managed-<lane>: the xunit v3 suite (tests/NoInherit.Native.Tests) on one runtime, its results as JUnit XML.
 #   net10       net10.0, framework-dependent, on the host
 #   net8        net8.0, published self-contained for the host RID, so it runs on .NET 8 itself
+#   net11       the net10.0 build on the .NET 11 runtime (build/dotnet11.sh: no SDK 11 exists here), where the
+#               differential tests run the same child through .NET 11's Process and ChildProcess
 #   wine        net10.0, self-contained win-x64, under wine64
 #   wine-x86    net10.0, self-contained win-x86, under 32-bit wine (wine32)
 #   qemu-arm64  net10.0, self-contained linux-arm64, under qemu-aarch64
@@ -10,7 +12,7 @@
 #   build/stages/managed.sh <lane>
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-lane="${1:?usage: build/stages/managed.sh net10|net8|wine|wine-x86|qemu-arm64|qemu-arm}"
+lane="${1:?usage: build/stages/managed.sh net10|net8|net11|wine|wine-x86|qemu-arm64|qemu-arm}"
 stage_init "managed-$lane"
 tests="$root/tests/NoInherit.Native.Tests"
 limit=900
@@ -30,12 +32,21 @@ build_net10() {
 # --no-dependencies builds no project reference, and the test project takes the library (and on Windows the probe) from
 # that build. With a third argument, a publish whose restore finds no runtime pack for the RID (NU1101) records the
 # suite as skipped, naming the package, and ends the stage.
+# restore_and_publish RID: the library is not RID-agnostic (the app's RID picks its native library), so the publish
+# reads its assets for net10.0/RID, which only a restore for the RID writes; both under one hold of the build lock, so
+# that no other stage's restore rewrites them in between (each build restores what it needs again).
+restore_and_publish() {
+  dotnet restore "$root/managed/NoInherit.Native/NoInherit.Native.csproj" --no-dependencies -r "$1" \
+    -p:SelfContained=true -p:TargetFrameworks=net10.0 &&
+    dotnet publish "$tests" -c Release -f net10.0 -r "$1" --self-contained -p:NiTestFrameworks=net10.0 \
+      --no-dependencies -o "$artifacts/tests/net10.0-$1"
+}
+
 publish_emulated() {
   build_net10 "$2"
   serialized dotnet build "$root/build/NoInherit.Native.Build.csproj" -c Release -p:NiRid="$1" >"$logs/native.log" 2>&1 ||
     { failed "$2" "the native build ($1)" "$logs/native.log"; exit 1; }
-  serialized dotnet publish "$tests" -c Release -f net10.0 -r "$1" --self-contained -p:NiTestFrameworks=net10.0 \
-    --no-dependencies -o "$artifacts/tests/net10.0-$1" >"$logs/publish.log" 2>&1 && return 0
+  serialized restore_and_publish "$1" >"$logs/publish.log" 2>&1 && return 0
   local pack="Microsoft.NETCore.App.Runtime.$1"
   if [[ -n "${3:-}" ]] && grep -q "error NU1101: Unable to find package $pack\." "$logs/publish.log"; then
     record "$2" "$3" skip "no .NET runtime for $1: the package source here serves no $pack (NU1101), so no \
@@ -67,6 +78,12 @@ case "$lane" in
     serialized dotnet publish "$tests" -c Release -f net8.0 -r "$host_rid" --self-contained -o "$out" \
       >"$logs/publish.log" 2>&1 || { failed "net8.0-$host_rid" "dotnet publish (net8.0)" "$logs/publish.log"; exit 1; }
     run_xunit "net8.0-$host_rid" "$limit" "$out/NoInherit.Native.Tests" ;;
+  net11)
+    build_net10 "net11.0-$host_rid"
+    dotnet11="$(bash "$root/build/dotnet11.sh" root 2>"$logs/dotnet11.log")" ||
+      { failed "net11.0-$host_rid" "the .NET 11 runtime layout (build/dotnet11.sh root)" "$logs/dotnet11.log"; exit 1; }
+    run_xunit "net11.0-$host_rid" "$limit" env DOTNET_ROOT="$dotnet11" DOTNET_ROLL_FORWARD=LatestMajor \
+      DOTNET_MULTILEVEL_LOOKUP=0 "$dotnet11/dotnet" "$tests/bin/Release/net10.0/NoInherit.Native.Tests.dll" ;;
   wine|wine-x86)
     # The two wine problems this run meets (a crash or hang once a second test throws, and at DynamicMethod clean-up)
     # are handled in the test project's runtimeconfig for Windows RIDs; see NoInherit.Native.Tests.csproj. 32-bit

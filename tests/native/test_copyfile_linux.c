@@ -971,10 +971,30 @@ __attribute__((visibility("default"))) int fsync(int fd)
     return (int)syscall(SYS_fsync, fd);
 }
 
-__attribute__((visibility("default"))) int sync_file_range(int fd, off64_t offset, off64_t length, unsigned int flags)
+/* 32-bit ARM has sync_file_range2 instead (flags second, so that each 64-bit argument fills a register pair: low
+   word first). */
+#ifdef SYS_sync_file_range
+#define SYNC_FILE_RANGE_NR SYS_sync_file_range
+#else
+#define SYNC_FILE_RANGE_NR SYS_sync_file_range2
+#endif
+
+/* glibc declares it with off64_t; musl has no such type (its off_t is always 64 bits). */
+#ifdef __GLIBC__
+typedef off64_t range_off_t;
+#else
+typedef off_t range_off_t;
+#endif
+
+__attribute__((visibility("default"))) int sync_file_range(int fd, range_off_t offset, range_off_t length, unsigned int flags)
 {
     note_flush(fd, 1);
+#ifdef SYS_sync_file_range
     return (int)syscall(SYS_sync_file_range, fd, offset, length, flags);
+#else
+    return (int)syscall(SYS_sync_file_range2, fd, flags, (long)(uint32_t)offset, (long)(offset >> 32),
+                        (long)(uint32_t)length, (long)(length >> 32));
+#endif
 }
 
 /* The flushes of copies into `dir` (new and replaced, durable and not): durable, `first` (the file's fsync, or its
@@ -1075,9 +1095,9 @@ static void copy_durable_fsync_fails(void)
     struct ni_test_copy t;
     prepare_injected(&t);
     const struct ni_test_fault eio[] = { { SYS_fsync, -1, 0, EIO }, { SYS_fdatasync, -1, 0, EIO },
-                                         { SYS_sync_file_range, -1, 0, EIO } };
+                                         { SYNC_FILE_RANGE_NR, -1, 0, EIO } };
     const struct ni_test_fault eio_named[] = { { SYS_fsync, -1, 0, EIO }, { SYS_fdatasync, -1, 0, EIO },
-                                               { SYS_sync_file_range, -1, 0, EIO }, FAULT_NO_TMPFILE };
+                                               { SYNC_FILE_RANGE_NR, -1, 0, EIO }, FAULT_NO_TMPFILE };
     int rc = ni_test_run_injected(eio, 3, fsync_eio_round, &t);
     if (rc >= 0)
         rc = ni_test_run_injected(eio_named, sizeof eio_named / sizeof eio_named[0], fsync_eio_round, &t);
