@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Xunit;
@@ -30,13 +32,18 @@ public class PseudoConsoleTests
             ? new SafeHandle[] { terminal.Master, input } // the console is an HPCON, no handle of this process
             : new SafeHandle[] { terminal.Master, terminal.Console };
         ChildProcessProbe.AssertChildHolds(ours, new SafeHandle[] { control });
+        // The audit agrees: it lists the control, and no handle of the terminal.
+        IReadOnlyList<InheritableHandle> audit = Inheritance.Audit();
+        Assert.Contains(audit, h => h.Handle == control.DangerousGetHandle());
+        Assert.DoesNotContain(audit, h => ours.Any(o => o.DangerousGetHandle() == h.Handle));
     }
 
     [Fact]
     public void Cmd_OnAPseudoConsole_ShowsItsOutput_WhichEnds_WithItsExitCode()
     {
         Assert.SkipUnless(OperatingSystem.IsWindows(), WindowsOnly);
-        var start = new ProcessStartInfo("cmd.exe") { Arguments = "/c echo hello-console& exit /b 3" };
+        // "> CON": the console itself, which wine's child has no standard handle for (real Windows gives it the console's).
+        var start = new ProcessStartInfo("cmd.exe") { Arguments = "/c echo hello-console> CON& exit /b 3" };
         using var session = new TerminalSession(start, new PseudoTerminalSize(100, 30));
         string text = session.ReadToEnd(); // the console is closed when cmd exits, which ends the output
         Assert.Contains("hello-console", text);
@@ -48,17 +55,23 @@ public class PseudoConsoleTests
     public void ResizeTerminal_WhileTheChildRuns_ResizesThePseudoConsole()
     {
         Assert.SkipUnless(OperatingSystem.IsWindows(), WindowsOnly);
-        var start = new ProcessStartInfo("cmd.exe") { Arguments = "/c echo ready& ping -n 30 127.0.0.1 >nul" };
+        // cmd waits for a ping of about two seconds, then exits by itself: nothing is left running whatever happens.
+        var start = new ProcessStartInfo("cmd.exe") { Arguments = "/c echo ready> CON& ping -n 3 127.0.0.1 >nul& exit /b 5" };
         using var session = new TerminalSession(start, new PseudoTerminalSize(100, 30));
         session.WaitFor("ready");
+        PlatformNotSupportedException? unsupported = null;
         try
         {
             session.Child.ResizeTerminal(120, 40);
         }
         catch (PlatformNotSupportedException e) when (Wine.IsRunning)
         {
-            Assert.Skip($"wine's ResizePseudoConsole is not implemented (E_NOTIMPL): {e.Message}");
+            unsupported = e;
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => session.Child.ResizeTerminal(0, 40));
+        session.ReadToEnd();
+        Assert.Equal(5, session.Child.WaitForExitStatus().ExitCode);
+        if (unsupported != null)
+            Assert.Skip($"wine's ResizePseudoConsole is not implemented (E_NOTIMPL): {unsupported.Message}");
     }
 }
