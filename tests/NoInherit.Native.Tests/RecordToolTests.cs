@@ -26,7 +26,7 @@ public class RecordToolTests
         string cast = dir.Combine("session.cast");
         long startedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         (int exit, string shown) = ToolTests.RunTool("record", "-o", cast, "--", "sh", "-c",
-            "[ -t 0 ] && [ -t 1 ] && echo on a tty; stty size; sleep 0.4; printf '\\303\\251t\\303\\251 %s\\n' \"$0\"; exit 3", "arg0");
+            "sleep 0.5; [ -t 0 ] && [ -t 1 ] && echo on a tty; stty size; sleep 1; printf '\\303\\251t\\303\\251 %s\\n' \"$0\"; exit 3", "arg0");
         Assert.Equal(3, exit);
 
         string[] lines = File.ReadAllLines(cast);
@@ -62,7 +62,9 @@ public class RecordToolTests
             text.Append(data);
         }
         Assert.Equal(times.OrderBy(t => t), times);
-        Assert.True(firstAt >= 0 && lateAt - firstAt >= 0.35, $"the events' times do not show the 0.4 s pause: {string.Join(", ", times)}");
+        // An event is stamped when the tool reads it: the first sleep lets the tool start reading (under load it may
+        // start late), so that the second shows the 1 s pause (less a margin for a busy machine).
+        Assert.True(firstAt >= 0 && lateAt - firstAt >= 0.8, $"the events' times do not show the 1 s pause: {string.Join(", ", times)}");
         Assert.Equal("on a tty\r\n24 80\r\nété arg0\r\n", text.ToString());
         // What the tool showed is what it recorded.
         Assert.Equal(text.ToString(), shown);
