@@ -100,6 +100,7 @@ public sealed partial class ChildProcess
         ArgumentNullException.ThrowIfNull(startInfo);
         SpawnArguments arguments = SpawnArguments.From(startInfo);
         StartRequest request = StartRequest.From(startInfo, options, nullForUnset);
+        PseudoTerminalSize? terminalSize = TerminalRequest(startInfo, options);
         arguments.Flags |= request.Flags;
         using SocketActivation.Handover? handover = SocketActivation.Handover.Prepare(request.ListenSockets, arguments);
         using var mappings = new HandleMappings();
@@ -112,17 +113,29 @@ public sealed partial class ChildProcess
                 mappings.Add(handle, target, paramName);
         }
 
-        var waitState = new ChildWaitState(Spawn(arguments, mappings.AsSpan()));
+        PseudoTerminal? terminal = OpenTerminal(terminalSize, mappings);
+        ChildWaitState waitState;
+        try
+        {
+            waitState = new ChildWaitState(Spawn(arguments, mappings.AsSpan()));
+        }
+        catch
+        {
+            terminal?.Dispose();
+            throw;
+        }
         waitState.StartWatching();
         try
         {
             var child = new ChildProcess(waitState, redirected.TakeStreams(startInfo), arguments);
+            AttachTerminal(child, terminal, waitState);
             handover?.Start(child);
             return child;
         }
         catch
         {
             waitState.Release();
+            terminal?.Dispose();
             throw;
         }
     }

@@ -140,13 +140,14 @@ public sealed partial class ChildProcess : IDisposable
     /// <exception cref="ObjectDisposedException">The child is still running and this object was disposed.</exception>
     public void Kill() => _waitState.Signal(s_killNumber);
 
-    /// <summary>Closes the redirected streams and releases the process handle. The child keeps running.</summary>
+    /// <summary>Closes the redirected streams (and the terminal: see <see cref="Terminal"/>) and releases the process handle. The child keeps running.</summary>
     public void Dispose()
     {
         _disposed = true;
         _standardInput?.Dispose();
         _standardOutput?.Dispose();
         _standardError?.Dispose();
+        _terminal?.Dispose();
         _waitState.Release();
     }
 

@@ -86,4 +86,14 @@ public sealed class ChildProcessOptions
     /// CREATE_NEW_PROCESS_GROUP.
     /// </summary>
     public bool CreateNewProcessGroup { get; set; }
+
+    /// <summary>
+    /// Starts the child on a new pseudo-terminal of this size (Unix: a pty, whose slave becomes the child's standard
+    /// input, output and error and the controlling terminal of a new session the child leads; Windows 10 1809+: a
+    /// pseudo console). Talk to it through <see cref="ChildProcess.Terminal"/>, resize it with
+    /// <see cref="ChildProcess.ResizeTerminal"/>. Our side of the terminal is never inheritable: no other child gets it.
+    /// It cannot be combined with the Redirect* properties, the standard handles, a handle numbered 0, 1 or 2, or
+    /// <see cref="StartDetached"/>; on Windows not with other handles passed either. Null: no terminal.
+    /// </summary>
+    public PseudoTerminalSize? PseudoTerminal { get; set; }
 }

@@ -199,6 +199,24 @@ internal static class Errors
         : OperatingSystem.IsFreeBSD() ? "FreeBSD"
         : System.Runtime.InteropServices.RuntimeInformation.OSDescription;
 
+    /// <summary>An exception for a failed pseudo-terminal call (open, resize): a system without pseudo consoles (Windows
+    /// before 10 1809, wine's resize) as <see cref="PlatformNotSupportedException"/>, anything else as an IOException.</summary>
+    internal static Exception ForTerminal(int error) => Kind(error) switch
+    {
+        ERR_OPNOTSUPP => new PlatformNotSupportedException($"Pseudo-terminals (this operation on them) are not supported on this version of {PlatformName}: {Message(error)}"),
+        _ => new IOException(Message(error), HResult(error)),
+    };
+
+    /// <summary>
+    /// Whether a read of a pseudo-terminal's master failed only because no process holds the terminal any more: Linux
+    /// reports that as EIO (ni_pty_open) where other systems give a 0-byte read; the runtime's IOException carries the
+    /// errno as its HResult. Either way it is the end of the output.
+    /// </summary>
+    internal static bool IsTerminalEnd(IOException exception) => OperatingSystem.IsLinux() && exception.HResult == LinuxEIO;
+
+    /// <summary>EIO, the same number on every Linux architecture.</summary>
+    private const int LinuxEIO = 5;
+
     /// <summary>An exception for a failed call on a started child (wait, kill).</summary>
     internal static System.ComponentModel.Win32Exception ForProcess(int error) => new(error, Message(error));
 }

@@ -73,7 +73,7 @@ public class ToolTests
         Assert.Equal(2, exit);
     }
 
-    private static (int ExitCode, string Output) RunTool(params string[] arguments)
+    internal static (int ExitCode, string Output) RunTool(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(ToolPath());
@@ -87,7 +87,7 @@ public class ToolTests
     }
 
     // The tool's build output, found from the repository root above the test binaries.
-    private static string ToolPath()
+    internal static string ToolPath()
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -1,5 +1,6 @@
 // noinherit audit [--pid N] [--json]
 // noinherit exec [--keep 3,4] -- command [args...]
+// noinherit record [-o FILE] -- command [args...]   (Record.cs)
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -21,7 +22,7 @@ static class Cli
           noinherit exec [--keep 3,4] -- command [args...]
               Make every descriptor but stdio and the kept ones non-inheritable, then run the command
               and exit with its exit code.
-        """;
+        """ + "\n" + Record.Usage;
 
     public static int Run(string[] args)
     {
@@ -31,6 +32,7 @@ static class Cli
             {
                 "audit" => Audit(args[1..]),
                 "exec" => Exec(args[1..]),
+                "record" => Record.Run(args[1..]),
                 "-h" or "--help" or "help" => Help(Console.Out, 0),
                 _ => Help(Console.Error, 2),
             };
