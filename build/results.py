@@ -106,6 +106,12 @@ def count(cases):
     return tally["passed"], tally["failed"], tally["skipped"]
 
 
+def xml_text(text):
+    """text without the characters XML 1.0 cannot hold (a log can have NULs): ElementTree writes them as they are, and
+    the file could then not be read back."""
+    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "?", text)
+
+
 def record(args):
     if os.path.exists(args.file):
         tree = ET.parse(args.file)
@@ -116,13 +122,13 @@ def record(args):
     case = ET.SubElement(suite, "testcase", name=args.name, classname=args.suite)
     message = args.message or ""
     if args.status == "fail":
-        failure = ET.SubElement(case, "failure", message=message)
+        failure = ET.SubElement(case, "failure", message=xml_text(message))
         if args.log and os.path.exists(args.log):
             with open(args.log, errors="replace") as log:
                 lines = log.read().splitlines()[-LOG_TAIL_LINES:]
-            failure.text = f"last lines of {args.log}:\n" + "\n".join(lines)
+            failure.text = xml_text(f"last lines of {args.log}:\n" + "\n".join(lines))
     elif args.status == "skip":
-        ET.SubElement(case, "skipped", message=message).text = message
+        ET.SubElement(case, "skipped", message=xml_text(message)).text = xml_text(message)
     cases = list(_junit_cases(suite))
     _, failed, skipped = count(cases)
     suite.set("tests", str(len(cases)))
