@@ -82,13 +82,26 @@ public class ChildProcessOutputTests
     [Fact]
     public void ReadAllLines_SyncForm_GivesTheLinesInArrivalOrder()
     {
-        Assert.SkipWhen(Windows, "the order is made with sleeps between the writes, which cmd has not");
-        ProcessStartInfo start = Shell("echo a; sleep 0.2; echo b >&2; sleep 0.2; echo c; sleep 0.2; printf 'd\\r\\n\\ne' >&2", "", capture: true);
-        using ChildProcess child = ChildProcess.Start(start);
-        string lines = string.Join(",", child.ReadAllLines(TimeSpan.FromSeconds(30)).Select(l => $"{l.Content}/{(l.StandardError ? "err" : "out")}"));
-        Assert.Equal("a/out,b/err,c/out,d/err,/err,e/err", lines);
+        Assert.SkipWhen(Windows, "the child waits for each line to be received with sh's read");
+        // The child writes each line only once the one before has reached us (it waits for a line on its standard
+        // input), so the arrival order is fixed however slow the machine; a reader that took one stream to its end
+        // first would wait for ever here (and time out).
+        ProcessStartInfo start = Shell("echo a; read x; echo b >&2; read x; echo c; read x; printf 'd\\r\\n\\ne' >&2", "", capture: true);
+        start.RedirectStandardInput = true;
+        var lines = new List<string>();
+        using (ChildProcess child = ChildProcess.Start(start))
+        {
+            foreach (ChildProcessOutputLine line in child.ReadAllLines(TimeSpan.FromSeconds(60)))
+            {
+                lines.Add($"{line.Content}/{(line.StandardError ? "err" : "out")}");
+                if (lines.Count <= 3)
+                    child.StandardInput.WriteLine();
+            }
+        }
+        Assert.Equal("a/out,b/err,c/out,d/err,/err,e/err", string.Join(",", lines));
         if (Net11.Available)
         {
+            start = Shell("echo a; sleep 0.2; echo b >&2; sleep 0.2; echo c; sleep 0.2; printf 'd\\r\\n\\ne' >&2", "", capture: true);
             // .NET 11's synchronous form groups them by stream; ours does not.
             using Process theirs = Process.Start(start)!;
             var theirLines = (System.Collections.IEnumerable)Net11.Call(typeof(Process), theirs, "ReadAllLines", [typeof(TimeSpan?)], (TimeSpan?)null)!;
@@ -99,11 +112,17 @@ public class ChildProcessOutputTests
     [Fact]
     public async Task ReadAllLinesAsync_GivesTheLinesInArrivalOrder()
     {
-        ProcessStartInfo start = Windows ? OutAndErr() : Shell("echo a; sleep 0.2; echo b >&2; sleep 0.2; echo c", "", capture: true);
+        // On Unix the child writes each line once the one before has reached us (as in the synchronous test above).
+        ProcessStartInfo start = Windows ? OutAndErr() : Shell("echo a; read x; echo b >&2; read x; echo c", "", capture: true);
+        start.RedirectStandardInput = !Windows;
         using ChildProcess child = ChildProcess.Start(start);
         var lines = new List<string>();
         await foreach (ChildProcessOutputLine line in child.ReadAllLinesAsync(Token))
+        {
             lines.Add($"{line.Content}/{(line.StandardError ? "err" : "out")}");
+            if (!Windows && lines.Count <= 2)
+                await child.StandardInput.WriteLineAsync();
+        }
         Assert.Equal(Windows ? "out/out,err/err" : "a/out,b/err,c/out", string.Join(",", Windows ? lines.OrderByDescending(l => l) : lines));
     }
 

@@ -220,7 +220,8 @@ public class ChildProcessStatusTests
     {
         using var dir = new TempDirectory();
         string marker = dir.Combine("ran");
-        ProcessStartInfo start = Shell($"echo ran > '{marker}'", $"echo ran> \"{marker}\"");
+        // cmd reads no \" inside an argument (ArgumentList quotes with it): the path unquoted (the temp path has no space).
+        ProcessStartInfo start = Shell($"echo ran > '{marker}'", $"echo ran> {marker}");
         using ChildProcess child = ChildProcess.Start(start, new ChildProcessOptions { StartSuspended = true });
         Thread.Sleep(300);
         Assert.False(File.Exists(marker), "the suspended child ran its program");

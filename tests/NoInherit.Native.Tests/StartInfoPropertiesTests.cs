@@ -133,8 +133,9 @@ public class StartInfoPropertiesTests
     {
         Assert.SkipUnless(Windows, "ProcessStartInfo.CreateNewProcessGroup can be set on Windows only (its setter throws elsewhere)");
         Assert.SkipUnless(typeof(ProcessStartInfo).GetProperty("CreateNewProcessGroup") != null, "the running runtime (before .NET 10) has no ProcessStartInfo.CreateNewProcessGroup");
-        ProcessStartInfo start = With(Exit(0), "CreateNewProcessGroup", true);
-        Assert.Contains("CreateNewProcessGroup", Assert.Throws<PlatformNotSupportedException>(() => ChildProcess.Start(start)).Message);
+        ProcessStartInfo start = With(Exit(7), "CreateNewProcessGroup", true);
+        using ChildProcess child = ChildProcess.Start(start); // honoured as ChildProcessOptions.CreateNewProcessGroup (its tests)
+        Assert.Equal(7, child.WaitForExitStatus().ExitCode);
     }
 
     /// <summary>
