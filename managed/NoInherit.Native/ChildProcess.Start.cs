@@ -103,6 +103,7 @@ public sealed partial class ChildProcess
         arguments.Flags |= request.Flags;
         using var mappings = new HandleMappings();
         using RedirectedStreams redirected = RedirectedStreams.Create(startInfo, mappings);
+        OutputDrain? drain = OutputDrain.Create(options?.OutputDrainTimeout);
         using SafeFileHandle? nullDevice = request.NeedsNullDevice(startInfo) ? NoInheritFile.OpenNullHandle() : null;
         request.AddTo(mappings, startInfo, nullDevice);
         if (passed != null)
@@ -115,7 +116,7 @@ public sealed partial class ChildProcess
         waitState.StartWatching();
         try
         {
-            return new ChildProcess(waitState, redirected.TakeStreams(startInfo), arguments);
+            return new ChildProcess(waitState, redirected.TakeStreams(startInfo, drain), arguments);
         }
         catch
         {

@@ -58,6 +58,8 @@ public sealed partial class ChildProcess : IDisposable
         _standardError = streams.Error;
         _outputEncoding = streams.OutputEncoding;
         _errorEncoding = streams.ErrorEncoding;
+        _drain = streams.Drain;
+        _drain?.StartAfter(waitState.Exit);
     }
 
     /// <summary>The child's process id.</summary>
