@@ -205,7 +205,7 @@ public class ChildProcessTreeTests
             string name = "ni-tree-" + Guid.NewGuid().ToString("N")[..8];
             string program = dir.Combine(name + ".exe");
             File.Copy(Path.Combine(Environment.SystemDirectory, "ping.exe"), program);
-            var start = new ProcessStartInfo("cmd.exe") { ArgumentList = { "/d", "/c", $"\"{program}\" -n 100 127.0.0.1 >nul" } };
+            var start = new ProcessStartInfo("cmd.exe", $"/d /c \"\"{program}\" -n 100 127.0.0.1 >nul\""); // cmd's own quoting
             using ChildProcess child = ChildProcess.Start(start, new ChildProcessOptions { CreateNewProcessGroup = group });
             WaitUntil(() => Process.GetProcessesByName(name).Length == 1, "the grandchild did not start");
             child.Kill(entireProcessTree: true);

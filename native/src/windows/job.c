@@ -120,7 +120,7 @@ int32_t ni_signal_group(const ni_process* process, int32_t signal)
     HANDLE job = (HANDLE)process->job;
     if (process->job == NI_INVALID_HANDLE)
         return ni_kill(process, signal);
-    if (signal == NI_SIGKILL)
+    if (signal == NI_WIN_SIGKILL)
         return end_job(job);
     int32_t error = job_running(job);
     if (error != 0 || signal == 0)

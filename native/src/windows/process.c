@@ -62,7 +62,7 @@ static int has_exited(HANDLE process)
 
 int32_t ni_signal_number(int32_t signal)
 {
-    return signal == NI_SIGKILL ? 9 : 0;
+    return signal == NI_SIGKILL ? NI_WIN_SIGKILL : 0;
 }
 
 int32_t ni_kill(const ni_process* process, int32_t signal)

@@ -60,8 +60,9 @@ DWORD ni_win_jobs_prepare(int32_t flags, struct ni_win_jobs* jobs);
 /* Puts the (suspended) process in them, the lasting one first; 0 or a Win32 error. */
 DWORD ni_win_jobs_assign(const struct ni_win_jobs* jobs, HANDLE process);
 
-/* SIGKILL, the one signal number that means more than "terminate" here (ni_signal_group). */
-#define NI_SIGKILL 9
+/* SIGKILL's number here (ni_signal_number gives it for NI_SIGKILL), the one signal number that means more than
+   "terminate" (ni_signal_group). */
+#define NI_WIN_SIGKILL 9
 
 /* The pseudo consoles of ni_pty_open (pty.c). ni_win_console_use: 0 if `console` is open, and then it stays open
    until ni_win_console_done; else ERROR_INVALID_HANDLE (and nothing to release). */
