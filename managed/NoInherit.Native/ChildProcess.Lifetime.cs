@@ -79,7 +79,7 @@ public sealed partial class ChildProcess
     /// <exception cref="Win32Exception">The system refused the signal.</exception>
     public async Task<ChildProcessExitStatus> StopAsync(TimeSpan gracePeriod, CancellationToken cancellationToken = default)
     {
-        int graceMilliseconds = ToTimeoutMilliseconds(gracePeriod);
+        int graceMilliseconds = ToTimeoutMilliseconds(gracePeriod, nameof(gracePeriod));
         ThrowIfDisposed();
         Task<ChildProcessExitStatus> exit = _waitState.Exit;
         if (!_waitState.HasExited && !cancellationToken.IsCancellationRequested && AskToStop())

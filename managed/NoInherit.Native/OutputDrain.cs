@@ -26,10 +26,8 @@ internal sealed class OutputDrain
     {
         if (timeout is not TimeSpan value)
             return null;
-        long milliseconds = (long)value.TotalMilliseconds;
-        if (milliseconds < -1 || milliseconds > int.MaxValue)
-            throw new ArgumentOutOfRangeException("options", value, "OutputDrainTimeout must be null, Timeout.InfiniteTimeSpan, or between zero and int.MaxValue milliseconds.");
-        return milliseconds == Timeout.Infinite ? null : new OutputDrain((int)milliseconds);
+        int milliseconds = ChildProcess.ToTimeoutMilliseconds(value, "options");
+        return milliseconds == Timeout.Infinite ? null : new OutputDrain(milliseconds);
     }
 
     /// <summary>Whether a reader was cut off by the timeout (see <see cref="ChildProcess.OutputTruncated"/>).</summary>

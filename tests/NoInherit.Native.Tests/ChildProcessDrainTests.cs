@@ -174,8 +174,8 @@ public class ChildProcessDrainTests
     [Fact]
     public void BadDrainTimeouts_AreRefused_AndInfiniteIsNone()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => ChildProcess.Start(OutAndErr(), new ChildProcessOptions { OutputDrainTimeout = TimeSpan.FromMilliseconds(-2) }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ChildProcess.Start(OutAndErr(), new ChildProcessOptions { OutputDrainTimeout = TimeSpan.FromDays(30) }));
+        Assert.Throws<ArgumentOutOfRangeException>("options", () => ChildProcess.Start(OutAndErr(), new ChildProcessOptions { OutputDrainTimeout = TimeSpan.FromMilliseconds(-2) }));
+        Assert.Throws<ArgumentOutOfRangeException>("options", () => ChildProcess.Start(OutAndErr(), new ChildProcessOptions { OutputDrainTimeout = TimeSpan.FromDays(30) }));
         using ChildProcess child = ChildProcess.Start(OutAndErr(), new ChildProcessOptions { OutputDrainTimeout = Timeout.InfiniteTimeSpan });
         (string output, string error) = child.ReadAllText();
         Assert.Equal(("out", "err"), (output.Trim(), error.Trim()));

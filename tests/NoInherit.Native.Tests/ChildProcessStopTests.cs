@@ -152,7 +152,7 @@ public class ChildProcessStopTests
         using ChildProcess child = ChildProcess.Start(Exit(7));
         child.WaitForExit();
         Assert.Equal("ExitCode=7, Canceled=False, Signal=null", Describe(await child.StopAsync(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken)));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => child.StopAsync(TimeSpan.FromMilliseconds(-2), TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>("gracePeriod", () => child.StopAsync(TimeSpan.FromMilliseconds(-2), TestContext.Current.CancellationToken));
         child.Dispose();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => child.StopAsync(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken));
     }

@@ -217,6 +217,28 @@ public class ChildProcessTreeTests
         }
     }
 
+    [Fact]
+    public void KillTrue_OfAnExitedChild_DoesNothing_AndAfterDisposeOfARunningOne_ThrowsObjectDisposed()
+    {
+        using (ChildProcess exited = ChildProcess.Start(Exit(3)))
+        {
+            exited.WaitForExit();
+            exited.Kill(entireProcessTree: true);
+            Assert.Equal(3, exited.ExitCode);
+        }
+        ChildProcess running = ChildProcess.Start(SleeperStartInfo());
+        try
+        {
+            running.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => running.Kill(entireProcessTree: true));
+        }
+        finally
+        {
+            using Process process = Process.GetProcessById(running.Id);
+            process.Kill();
+        }
+    }
+
     internal static void WaitUntil(Func<bool> condition, string failure)
     {
         Assert.True(SpinWait.SpinUntil(() =>
