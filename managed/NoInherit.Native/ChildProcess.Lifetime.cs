@@ -39,9 +39,10 @@ public sealed partial class ChildProcess
     /// leave the job; on Unix also after the child itself has exited, while any member of its group lives. Unix: a
     /// descendant that left the group (setsid, setpgid) is reached while its parent lives, not once it has been handed to
     /// init (a daemon that forked twice). Without such an option (the child is then in this process's group, as
-    /// Process.Start's children are, so that Ctrl-C and the terminal reach it as usual): on Linux the descendants found by
-    /// parentage in /proc (as Process.Kill(true) finds them; an orphan handed to init is not); on Windows the child
-    /// alone. docs/architecture.md has the reasons and a table.</para>
+    /// Process.Start's children are, so that Ctrl-C and the terminal reach it as usual): the descendants found by
+    /// parentage, as Process.Kill(true) finds them (Linux: in /proc, not an orphan handed to init; Windows: by parent
+    /// process id, not one whose parent had ended before it was found). docs/architecture.md has the reasons and a
+    /// table.</para>
     /// </remarks>
     /// <param name="entireProcessTree">Also terminate the child's descendants.</param>
     /// <exception cref="ObjectDisposedException">The child is still running and this object was disposed.</exception>

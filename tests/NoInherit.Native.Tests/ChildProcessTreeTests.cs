@@ -192,29 +192,31 @@ public class ChildProcessTreeTests
         }
     }
 
-    /// <summary>Windows: a child with a job of its own (CreateNewProcessGroup) takes its grandchild with it; without, Kill(true)
-    /// ends the child alone.</summary>
-    [Fact]
-    public void KillTrue_OnWindows_EndsTheJob()
+    /// <summary>
+    /// Windows: a child with a job of its own (CreateNewProcessGroup) takes its grandchild with it through the job; one
+    /// without a job through a walk by parent id, as Process.Kill(true). The control, Kill(false), leaves the grandchild.
+    /// </summary>
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    public void KillTrue_OnWindows_EndsTheGrandchild(bool group, bool entireProcessTree)
     {
-        Assert.SkipUnless(Windows, "Windows jobs (Linux: the tests above)");
+        Assert.SkipUnless(Windows, "Windows jobs and parent ids (Linux: the tests above)");
         using var dir = new TempDirectory();
-        foreach (bool group in new[] { true, false })
-        {
-            // A copy of ping.exe under a name of its own, so that its processes are told from any other ping.
-            string name = "ni-tree-" + Guid.NewGuid().ToString("N")[..8];
-            string program = dir.Combine(name + ".exe");
-            File.Copy(Path.Combine(Environment.SystemDirectory, "ping.exe"), program);
-            var start = new ProcessStartInfo("cmd.exe", $"/d /c \"\"{program}\" -n 100 127.0.0.1 >nul\""); // cmd's own quoting
-            using ChildProcess child = ChildProcess.Start(start, new ChildProcessOptions { CreateNewProcessGroup = group });
-            WaitUntil(() => Process.GetProcessesByName(name).Length == 1, "the grandchild did not start");
-            child.Kill(entireProcessTree: true);
-            child.WaitForExit();
-            bool gone = SpinWait.SpinUntil(() => Process.GetProcessesByName(name).Length == 0, 5000);
-            foreach (Process left in Process.GetProcessesByName(name))
-                left.Kill();
-            Assert.Equal(group, gone);
-        }
+        // A copy of ping.exe under a name of its own, so that its processes are told from any other ping.
+        string name = "ni-tree-" + Guid.NewGuid().ToString("N")[..8];
+        string program = dir.Combine(name + ".exe");
+        File.Copy(Path.Combine(Environment.SystemDirectory, "ping.exe"), program);
+        var start = new ProcessStartInfo("cmd.exe", $"/d /c \"\"{program}\" -n 100 127.0.0.1 >nul\""); // cmd's own quoting
+        using ChildProcess child = ChildProcess.Start(start, new ChildProcessOptions { CreateNewProcessGroup = group });
+        WaitUntil(() => Process.GetProcessesByName(name).Length == 1, "the grandchild did not start");
+        child.Kill(entireProcessTree);
+        child.WaitForExit();
+        bool gone = SpinWait.SpinUntil(() => Process.GetProcessesByName(name).Length == 0, entireProcessTree ? 5000 : 500);
+        foreach (Process left in Process.GetProcessesByName(name))
+            left.Kill();
+        Assert.Equal(entireProcessTree, gone);
     }
 
     [Fact]

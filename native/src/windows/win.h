@@ -60,6 +60,10 @@ DWORD ni_win_jobs_prepare(int32_t flags, struct ni_win_jobs* jobs);
 /* Puts the (suspended) process in them, the lasting one first; 0 or a Win32 error. */
 DWORD ni_win_jobs_assign(const struct ni_win_jobs* jobs, HANDLE process);
 
+/* ni_kill_tree without a job: terminates the descendants of `process` found by parent id (descendants.c); *reached
+   says whether there were any. 0 or a Win32 error. */
+int32_t ni_win_kill_descendants(const ni_process* process, int* reached);
+
 /* SIGKILL's number here (ni_signal_number gives it for NI_SIGKILL), the one signal number that means more than
    "terminate" (ni_signal_group). */
 #define NI_WIN_SIGKILL 9
