@@ -193,6 +193,32 @@ public class ChildProcessTreeTests
     }
 
     /// <summary>
+    /// Process.Kill(true) (the running runtime's: .NET 10, or .NET 11 on its lane) on the same tree as above, whose shell
+    /// lives on: it walks by parentage, and the orphan, handed to init, is not reached. The README's table cites this.
+    /// </summary>
+    [Fact]
+    public void ProcessKillTrue_DoesNotReachAnOrphan()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the tree is found through /proc");
+        string mark = Guid.NewGuid().ToString("N");
+        var start = new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", "(sleep 100 &); exec sleep 100" } };
+        start.Environment[Mark] = mark;
+        using Process process = Process.Start(start)!;
+        try
+        {
+            WaitUntil(() => Marked(mark).Count == 2, "the tree did not start");
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            Thread.Sleep(300);
+            Assert.Single(Marked(mark));
+        }
+        finally
+        {
+            ProcessMarks.Kill(Marked(mark));
+        }
+    }
+
+    /// <summary>
     /// Windows: a child with a job of its own (CreateNewProcessGroup) takes its grandchild with it through the job; one
     /// without a job through a walk by parent id, as Process.Kill(true). The control, Kill(false), leaves the grandchild.
     /// </summary>
