@@ -17,12 +17,8 @@ public class ChildProcessStopTests
 {
     private const int SigTerm = -4, SigKill = -11;
 
-    /// <summary>A shell that runs <paramref name="script"/> after saying "ready" once its traps are set.</summary>
-    private static (ChildProcess Child, string Mark) StartReady(string script, bool group = false)
-    {
-        (ChildProcess child, string mark) = StartTree(script, group, count: 1, new ChildProcessOptions());
-        return (child, mark);
-    }
+    /// <summary>A shell running <paramref name="script"/>, marked (see ChildProcessTreeTests.StartTree).</summary>
+    private static Tree StartReady(string script, bool group = false) => StartTree(script, group, count: 1);
 
     private static void WaitForReady(string mark, int count) =>
         WaitUntil(() => Marked(mark).Count >= count, "the tree did not start");
@@ -32,19 +28,13 @@ public class ChildProcessStopTests
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "POSIX signals (Windows: WindowsChildren_AreKilled)");
         // The trap is set before the sleeper starts: two processes of the tree mean it is in place.
-        (ChildProcess child, string mark) = StartReady("trap 'exit 0' TERM; while :; do sleep 0.05; done");
-        try
-        {
-            WaitForReady(mark, 2);
-            var clock = Stopwatch.StartNew();
-            ChildProcessExitStatus status = await child.StopAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
-            Assert.Equal("ExitCode=0, Canceled=False, Signal=null", Describe(status));
-            Assert.True(clock.ElapsedMilliseconds < 20_000);
-        }
-        finally
-        {
-            Cleanup(child, mark);
-        }
+        using Tree tree = StartReady("trap 'exit 0' TERM; while :; do sleep 0.05; done");
+        (ChildProcess child, string mark) = tree;
+        WaitForReady(mark, 2);
+        var clock = Stopwatch.StartNew();
+        ChildProcessExitStatus status = await child.StopAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.Equal("ExitCode=0, Canceled=False, Signal=null", Describe(status));
+        Assert.True(clock.ElapsedMilliseconds < 20_000);
     }
 
     [Fact]
@@ -61,41 +51,29 @@ public class ChildProcessStopTests
     public async Task AChildThatIgnoresTerm_IsKilledWithItsTree_WhenTheGracePeriodEnds()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "POSIX signals");
-        (ChildProcess child, string mark) = StartReady("trap '' TERM; sleep 100 & wait");
-        try
-        {
-            WaitForReady(mark, 2);
-            var clock = Stopwatch.StartNew();
-            ChildProcessExitStatus status = await child.StopAsync(TimeSpan.FromMilliseconds(500), TestContext.Current.CancellationToken);
-            Assert.True(clock.ElapsedMilliseconds >= 450, $"killed after {clock.ElapsedMilliseconds} ms, before the grace period ended");
-            Assert.Equal($"ExitCode=137, Canceled=True, Signal={SigKill}", Describe(status));
-            Assert.Empty(LeftAfter(mark, 5000)); // the sleeper, which ignores SIGTERM too, went with it
-        }
-        finally
-        {
-            Cleanup(child, mark);
-        }
+        using Tree tree = StartReady("trap '' TERM; sleep 100 & wait");
+        (ChildProcess child, string mark) = tree;
+        WaitForReady(mark, 2);
+        var clock = Stopwatch.StartNew();
+        ChildProcessExitStatus status = await child.StopAsync(TimeSpan.FromMilliseconds(500), TestContext.Current.CancellationToken);
+        Assert.True(clock.ElapsedMilliseconds >= 450, $"killed after {clock.ElapsedMilliseconds} ms, before the grace period ended");
+        Assert.Equal($"ExitCode=137, Canceled=True, Signal={SigKill}", Describe(status));
+        Assert.Empty(LeftAfter(mark, 5000)); // the sleeper, which ignores SIGTERM too, went with it
     }
 
     [Fact]
     public async Task CancellingTheToken_KillsAtOnce()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "POSIX signals");
-        (ChildProcess child, string mark) = StartReady("trap '' TERM; sleep 100 & wait");
-        try
-        {
-            WaitForReady(mark, 2);
-            using var cancel = new CancellationTokenSource(300);
-            var clock = Stopwatch.StartNew();
-            ChildProcessExitStatus status = await child.StopAsync(Timeout.InfiniteTimeSpan, cancel.Token);
-            Assert.Equal($"ExitCode=137, Canceled=True, Signal={SigKill}", Describe(status));
-            Assert.True(clock.ElapsedMilliseconds < 20_000);
-            Assert.Empty(LeftAfter(mark, 5000));
-        }
-        finally
-        {
-            Cleanup(child, mark);
-        }
+        using Tree tree = StartReady("trap '' TERM; sleep 100 & wait");
+        (ChildProcess child, string mark) = tree;
+        WaitForReady(mark, 2);
+        using var cancel = new CancellationTokenSource(300);
+        var clock = Stopwatch.StartNew();
+        ChildProcessExitStatus status = await child.StopAsync(Timeout.InfiniteTimeSpan, cancel.Token);
+        Assert.Equal($"ExitCode=137, Canceled=True, Signal={SigKill}", Describe(status));
+        Assert.True(clock.ElapsedMilliseconds < 20_000);
+        Assert.Empty(LeftAfter(mark, 5000));
     }
 
     /// <summary>A token cancelled already: no request at all (a child that would exit 0 on SIGTERM is killed).</summary>
@@ -103,17 +81,11 @@ public class ChildProcessStopTests
     public async Task ATokenCancelledAlready_SkipsTheRequest()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "POSIX signals");
-        (ChildProcess child, string mark) = StartReady("trap 'exit 0' TERM; while :; do sleep 0.05; done");
-        try
-        {
-            WaitForReady(mark, 2);
-            ChildProcessExitStatus status = await child.StopAsync(TimeSpan.FromSeconds(30), new CancellationToken(canceled: true));
-            Assert.Equal($"ExitCode=137, Canceled=True, Signal={SigKill}", Describe(status));
-        }
-        finally
-        {
-            Cleanup(child, mark);
-        }
+        using Tree tree = StartReady("trap 'exit 0' TERM; while :; do sleep 0.05; done");
+        (ChildProcess child, string mark) = tree;
+        WaitForReady(mark, 2);
+        ChildProcessExitStatus status = await child.StopAsync(TimeSpan.FromSeconds(30), new CancellationToken(canceled: true));
+        Assert.Equal($"ExitCode=137, Canceled=True, Signal={SigKill}", Describe(status));
     }
 
     /// <summary>
@@ -126,23 +98,17 @@ public class ChildProcessStopTests
     public async Task TheRequestGoesToTheGroup_WhenTheChildLeadsOne(bool group)
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "POSIX signals");
-        (ChildProcess child, string mark) = StartReady("sleep 100 & wait", group);
-        try
+        using Tree tree = StartReady("sleep 100 & wait", group);
+        (ChildProcess child, string mark) = tree;
+        WaitForReady(mark, 2);
+        ChildProcessExitStatus status = await child.StopAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.Equal($"ExitCode=143, Canceled=False, Signal={SigTerm}", Describe(status));
+        if (group)
+            Assert.Empty(LeftAfter(mark, 5000));
+        else
         {
-            WaitForReady(mark, 2);
-            ChildProcessExitStatus status = await child.StopAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
-            Assert.Equal($"ExitCode=143, Canceled=False, Signal={SigTerm}", Describe(status));
-            if (group)
-                Assert.Empty(LeftAfter(mark, 5000));
-            else
-            {
-                Thread.Sleep(300);
-                Assert.Single(Marked(mark));
-            }
-        }
-        finally
-        {
-            Cleanup(child, mark);
+            Thread.Sleep(300);
+            Assert.Single(Marked(mark));
         }
     }
 

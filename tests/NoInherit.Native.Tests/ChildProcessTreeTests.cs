@@ -19,9 +19,17 @@ public class ChildProcessTreeTests
 {
     private const string Mark = "NI_TREE_MARK";
 
+    /// <summary>A tree of processes a test started, marked; disposing it ends what is left of it.</summary>
+    internal sealed class Tree(ChildProcess child, string mark) : IDisposable
+    {
+        public void Deconstruct(out ChildProcess treeChild, out string treeMark) => (treeChild, treeMark) = (child, mark);
+
+        public void Dispose() => Cleanup(child, mark);
+    }
+
     /// <summary>A tree: /bin/sh -c <paramref name="script"/>, every process of it marked; waits until <paramref name="count"/>
     /// processes carry the mark.</summary>
-    internal static (ChildProcess Child, string Mark) StartTree(string script, bool group, int count, ChildProcessOptions? options = null)
+    internal static Tree StartTree(string script, bool group, int count, ChildProcessOptions? options = null)
     {
         string mark = Guid.NewGuid().ToString("N");
         var start = new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", script } };
@@ -39,7 +47,7 @@ public class ChildProcessTreeTests
             }
             Thread.Sleep(20);
         }
-        return (child, mark);
+        return new Tree(child, mark);
     }
 
     internal static List<int> Marked(string mark) => ProcessMarks.Find(Mark, mark);
@@ -60,36 +68,25 @@ public class ChildProcessTreeTests
     /// <summary>Three levels: the shell, a shell it started with two sleepers, and a sleeper of its own.</summary>
     private const string ThreeLevels = "sh -c 'sleep 100 & sleep 100 & wait' & sleep 100 & wait";
 
+    /// <summary>Kill(true) ends all five processes; the control, Kill(false), the child alone: the four others live on.</summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void KillTrue_EndsThreeLevels_WhereKillFalseEndsTheChildAlone(bool group)
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public void KillTrue_EndsThreeLevels_WhereKillFalseEndsTheChildAlone(bool group, bool entireProcessTree)
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "the tree is found through /proc");
-        (ChildProcess child, string mark) = StartTree(ThreeLevels, group, count: 5);
-        try
-        {
-            child.Kill(entireProcessTree: true);
-            Assert.Equal(-11, (int)child.WaitForExitStatus().Signal!.Value);
+        using Tree tree = StartTree(ThreeLevels, group, count: 5);
+        (ChildProcess child, string mark) = tree;
+        child.Kill(entireProcessTree);
+        Assert.Equal(-11, (int)child.WaitForExitStatus().Signal!.Value);
+        if (entireProcessTree)
             Assert.Empty(LeftAfter(mark, 5000));
-        }
-        finally
+        else
         {
-            Cleanup(child, mark);
-        }
-
-        // The control: the same tree, Kill(false): the descendants live on.
-        (child, mark) = StartTree(ThreeLevels, group, count: 5);
-        try
-        {
-            child.Kill(entireProcessTree: false);
-            child.WaitForExit();
             Thread.Sleep(200);
             Assert.Equal(4, Marked(mark).Count);
-        }
-        finally
-        {
-            Cleanup(child, mark);
         }
     }
 
@@ -100,18 +97,12 @@ public class ChildProcessTreeTests
     public void KillTrue_EndsAGrandchildThatForksInALoop(bool group)
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "the tree is found through /proc");
-        (ChildProcess child, string mark) = StartTree("sh -c 'while :; do sleep 100 & sleep 0.02; done' & wait", group, count: 15);
-        try
-        {
-            child.Kill(entireProcessTree: true);
-            child.WaitForExit();
-            List<int> left = LeftAfter(mark, 5000);
-            Assert.True(left.Count == 0, $"left: {Describe(mark)}");
-        }
-        finally
-        {
-            Cleanup(child, mark);
-        }
+        using Tree tree = StartTree("sh -c 'while :; do sleep 100 & sleep 0.02; done' & wait", group, count: 15);
+        (ChildProcess child, string mark) = tree;
+        child.Kill(entireProcessTree: true);
+        child.WaitForExit();
+        List<int> left = LeftAfter(mark, 5000);
+        Assert.True(left.Count == 0, $"left: {Describe(mark)}");
     }
 
     /// <summary>A grandchild that called setsid (a session and group of its own) is reached while its parent lives.</summary>
@@ -121,18 +112,12 @@ public class ChildProcessTreeTests
     public void KillTrue_EndsASetsidGrandchild_WhileItsParentLives(bool group)
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "the tree is found through /proc");
-        (ChildProcess child, string mark) = StartTree("setsid sleep 100 & wait", group, count: 2);
-        try
-        {
-            int grandchild = Marked(mark).Single(p => p != child.Id);
-            WaitUntil(() => SessionOf(grandchild) == grandchild, "the grandchild did not call setsid");
-            child.Kill(entireProcessTree: true);
-            Assert.Empty(LeftAfter(mark, 5000));
-        }
-        finally
-        {
-            Cleanup(child, mark);
-        }
+        using Tree tree = StartTree("setsid sleep 100 & wait", group, count: 2);
+        (ChildProcess child, string mark) = tree;
+        int grandchild = Marked(mark).Single(p => p != child.Id);
+        WaitUntil(() => SessionOf(grandchild) == grandchild, "the grandchild did not call setsid");
+        child.Kill(entireProcessTree: true);
+        Assert.Empty(LeftAfter(mark, 5000));
     }
 
     /// <summary>
@@ -145,21 +130,15 @@ public class ChildProcessTreeTests
     public void KillTrue_DoesNotReachADaemonThatForkedTwice(bool group)
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "the tree is found through /proc");
-        (ChildProcess child, string mark) = StartTree("(setsid sleep 100 &); exec sleep 100", group, count: 2);
-        try
-        {
-            int daemon = 0;
-            WaitUntil(() => (daemon = Marked(mark).FirstOrDefault(p => p != child.Id && SessionOf(p) == p && ParentOf(p) != child.Id)) != 0,
-                "the daemon did not detach");
-            child.Kill(entireProcessTree: true);
-            child.WaitForExit();
-            Thread.Sleep(300);
-            Assert.Equal([daemon], Marked(mark));
-        }
-        finally
-        {
-            Cleanup(child, mark);
-        }
+        using Tree tree = StartTree("(setsid sleep 100 &); exec sleep 100", group, count: 2);
+        (ChildProcess child, string mark) = tree;
+        int daemon = 0;
+        WaitUntil(() => (daemon = Marked(mark).FirstOrDefault(p => p != child.Id && SessionOf(p) == p && ParentOf(p) != child.Id)) != 0,
+            "the daemon did not detach");
+        child.Kill(entireProcessTree: true);
+        child.WaitForExit();
+        Thread.Sleep(300);
+        Assert.Equal([daemon], Marked(mark));
     }
 
     /// <summary>
@@ -172,23 +151,17 @@ public class ChildProcessTreeTests
     public void KillTrue_ReachesAnOrphanInTheGroup_OnlyWhenTheChildLeadsOne(bool group)
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "the tree is found through /proc");
-        (ChildProcess child, string mark) = StartTree("(sleep 100 &); exit 0", group, count: 1);
-        try
+        using Tree tree = StartTree("(sleep 100 &); exit 0", group, count: 1);
+        (ChildProcess child, string mark) = tree;
+        Assert.Equal(0, child.WaitForExitStatus().ExitCode); // the child has exited and been collected
+        int orphan = Marked(mark).Single();
+        child.Kill(entireProcessTree: true);
+        if (group)
+            Assert.Empty(LeftAfter(mark, 5000));
+        else
         {
-            Assert.Equal(0, child.WaitForExitStatus().ExitCode); // the child has exited and been collected
-            int orphan = Marked(mark).Single();
-            child.Kill(entireProcessTree: true);
-            if (group)
-                Assert.Empty(LeftAfter(mark, 5000));
-            else
-            {
-                Thread.Sleep(300);
-                Assert.Equal([orphan], Marked(mark));
-            }
-        }
-        finally
-        {
-            Cleanup(child, mark);
+            Thread.Sleep(300);
+            Assert.Equal([orphan], Marked(mark));
         }
     }
 
