@@ -53,7 +53,7 @@ public class ChildProcessDrainTests
             Assert.Contains("hi", await reading);
             Assert.True(child.HasExited);
             Assert.True(child.OutputTruncated);
-            Assert.True(clock.ElapsedMilliseconds >= 400, $"ended after {clock.ElapsedMilliseconds} ms, before the drain time");
+            Assert.True(clock.ElapsedMilliseconds >= 300, $"ended after {clock.ElapsedMilliseconds} ms, before the drain time (500 ms after the exit)");
             if (!reader.StartsWith("StandardOutput", StringComparison.Ordinal))
                 Assert.Contains("err", await reading);
         }

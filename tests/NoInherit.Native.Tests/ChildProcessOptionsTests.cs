@@ -114,7 +114,8 @@ public class ChildProcessOptionsTests
     {
         if (Windows)
         {
-            // CREATE_NEW_PROCESS_GROUP: nothing outside the child shows its group; the C tests see its console events.
+            // CREATE_NEW_PROCESS_GROUP: nothing outside the child shows its group (the C tests see its console events); the
+            // job that comes with it does: ChildProcessTreeTests.KillTrue_OnWindows_ReachesAnOrphan_OnlyThroughTheJob.
             using ChildProcess windowsChild = ChildProcess.Start(Exit(7), new ChildProcessOptions { CreateNewProcessGroup = true });
             Assert.Equal(7, windowsChild.WaitForExitStatus().ExitCode);
             return;

@@ -218,6 +218,38 @@ public class ChildProcessTreeTests
         Assert.Equal(entireProcessTree, gone);
     }
 
+    /// <summary>
+    /// Windows, what CreateNewProcessGroup's job adds: a grandchild whose parent (a middle cmd that started it with
+    /// start /b) has ended is still in the job and reached; without a job nothing ties it to the tree any more.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void KillTrue_OnWindows_ReachesAnOrphan_OnlyThroughTheJob(bool group)
+    {
+        Assert.SkipUnless(Windows, "Windows jobs and parent ids (Linux: KillTrue_ReachesAnOrphanInTheGroup_OnlyWhenTheChildLeadsOne)");
+        using var dir = new TempDirectory();
+        string name = "ni-orphan-" + Guid.NewGuid().ToString("N")[..8];
+        string program = dir.Combine(name + ".exe");
+        File.Copy(Path.Combine(Environment.SystemDirectory, "ping.exe"), program);
+        var start = new ProcessStartInfo("cmd.exe",
+            $"/d /c \"cmd /d /c start \"\" /b \"{program}\" -n 100 127.0.0.1 & ping -n 100 127.0.0.1 >nul\"");
+        using ChildProcess child = ChildProcess.Start(start, new ChildProcessOptions { CreateNewProcessGroup = group });
+        try
+        {
+            WaitUntil(() => Process.GetProcessesByName(name).Length == 1, "the orphan did not start");
+            Thread.Sleep(500); // its parent, the middle cmd, has ended by now
+            child.Kill(entireProcessTree: true);
+            child.WaitForExit();
+            Assert.Equal(group, SpinWait.SpinUntil(() => Process.GetProcessesByName(name).Length == 0, group ? 5000 : 500));
+        }
+        finally
+        {
+            foreach (Process left in Process.GetProcessesByName(name))
+                left.Kill();
+        }
+    }
+
     [Fact]
     public void KillTrue_OfAnExitedChild_DoesNothing_AndAfterDisposeOfARunningOne_ThrowsObjectDisposed()
     {
