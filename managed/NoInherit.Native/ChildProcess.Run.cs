@@ -25,12 +25,28 @@ public sealed partial class ChildProcess
     /// <exception cref="InvalidOperationException">A Redirect* property is set.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (but infinite) or too large.</exception>
     /// <exception cref="Win32Exception">The program could not be started.</exception>
-    public static ChildProcessExitStatus Run(ProcessStartInfo startInfo, TimeSpan? timeout = null)
+    public static ChildProcessExitStatus Run(ProcessStartInfo startInfo, TimeSpan? timeout = null) => RunCore(startInfo, null, timeout);
+
+    /// <summary>
+    /// <see cref="Run(ProcessStartInfo, TimeSpan?)"/> with what <paramref name="options"/> adds (handles, standard handles,
+    /// the process options), as <see cref="Start(ProcessStartInfo, ChildProcessOptions)"/> takes them.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="startInfo"/> or <paramref name="options"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">A Redirect* property is set.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (but infinite) or too large.</exception>
+    /// <exception cref="Win32Exception">The program could not be started.</exception>
+    public static ChildProcessExitStatus Run(ProcessStartInfo startInfo, ChildProcessOptions options, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return RunCore(startInfo, options, timeout);
+    }
+
+    private static ChildProcessExitStatus RunCore(ProcessStartInfo startInfo, ChildProcessOptions? options, TimeSpan? timeout)
     {
         ArgumentNullException.ThrowIfNull(startInfo);
         int milliseconds = timeout.HasValue ? ToTimeoutMilliseconds(timeout.Value) : Timeout.Infinite;
         ThrowIfRedirected(startInfo);
-        using ChildProcess child = Start(startInfo);
+        using ChildProcess child = StartCore(startInfo, options, null, nameof(options));
         return child.WaitForExitOrKillOnTimeout(TimeSpan.FromMilliseconds(milliseconds));
     }
 
@@ -58,11 +74,24 @@ public sealed partial class ChildProcess
     /// <exception cref="ArgumentNullException"><paramref name="startInfo"/> is null.</exception>
     /// <exception cref="InvalidOperationException">A Redirect* property is set.</exception>
     /// <exception cref="Win32Exception">The program could not be started.</exception>
-    public static Task<ChildProcessExitStatus> RunAsync(ProcessStartInfo startInfo, CancellationToken cancellationToken = default)
+    public static Task<ChildProcessExitStatus> RunAsync(ProcessStartInfo startInfo, CancellationToken cancellationToken = default) =>
+        RunAsyncCore(startInfo, null, cancellationToken);
+
+    /// <summary><see cref="RunAsync(ProcessStartInfo, CancellationToken)"/> with what <paramref name="options"/> adds.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="startInfo"/> or <paramref name="options"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">A Redirect* property is set.</exception>
+    /// <exception cref="Win32Exception">The program could not be started.</exception>
+    public static Task<ChildProcessExitStatus> RunAsync(ProcessStartInfo startInfo, ChildProcessOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return RunAsyncCore(startInfo, options, cancellationToken);
+    }
+
+    private static Task<ChildProcessExitStatus> RunAsyncCore(ProcessStartInfo startInfo, ChildProcessOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(startInfo);
         ThrowIfRedirected(startInfo);
-        return WaitAndDisposeAsync(Start(startInfo), cancellationToken);
+        return WaitAndDisposeAsync(StartCore(startInfo, options, null, nameof(options)), cancellationToken);
     }
 
     /// <summary>The asynchronous <see cref="Run(string, IEnumerable{string}, bool, TimeSpan?)"/>, as .NET 11's <c>Process.RunAsync</c>.</summary>
@@ -88,13 +117,31 @@ public sealed partial class ChildProcess
     /// <exception cref="InvalidOperationException">The outputs are not both redirected.</exception>
     /// <exception cref="TimeoutException">The output did not end in time (the child was killed).</exception>
     /// <exception cref="Win32Exception">The program could not be started.</exception>
-    public static ChildProcessTextOutput RunAndCaptureText(ProcessStartInfo startInfo, TimeSpan? timeout = null)
+    public static ChildProcessTextOutput RunAndCaptureText(ProcessStartInfo startInfo, TimeSpan? timeout = null) =>
+        RunAndCaptureTextCore(startInfo, null, timeout);
+
+    /// <summary>
+    /// <see cref="RunAndCaptureText(ProcessStartInfo, TimeSpan?)"/> with what <paramref name="options"/> adds; with
+    /// <see cref="ChildProcessOptions.OutputDrainTimeout"/>, a descendant that holds the output pipes after the child
+    /// exited delays the result by that time at most, and the text is what was read by then.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="startInfo"/> or <paramref name="options"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The outputs are not both redirected.</exception>
+    /// <exception cref="TimeoutException">The output did not end in time (the child was killed).</exception>
+    /// <exception cref="Win32Exception">The program could not be started.</exception>
+    public static ChildProcessTextOutput RunAndCaptureText(ProcessStartInfo startInfo, ChildProcessOptions options, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return RunAndCaptureTextCore(startInfo, options, timeout);
+    }
+
+    private static ChildProcessTextOutput RunAndCaptureTextCore(ProcessStartInfo startInfo, ChildProcessOptions? options, TimeSpan? timeout)
     {
         ArgumentNullException.ThrowIfNull(startInfo);
         int milliseconds = timeout.HasValue ? ToTimeoutMilliseconds(timeout.Value) : Timeout.Infinite;
         ThrowIfNotCapturing(startInfo);
         long deadline = Environment.TickCount64 + milliseconds;
-        using ChildProcess child = Start(startInfo);
+        using ChildProcess child = StartCore(startInfo, options, null, nameof(options));
         child._standardInput?.Close();
         (string output, string error) text;
         try
@@ -128,11 +175,28 @@ public sealed partial class ChildProcess
     /// <exception cref="InvalidOperationException">The outputs are not both redirected.</exception>
     /// <exception cref="OperationCanceledException">Cancelled while the output was coming (the child was killed).</exception>
     /// <exception cref="Win32Exception">The program could not be started.</exception>
-    public static async Task<ChildProcessTextOutput> RunAndCaptureTextAsync(ProcessStartInfo startInfo, CancellationToken cancellationToken = default)
+    public static Task<ChildProcessTextOutput> RunAndCaptureTextAsync(ProcessStartInfo startInfo, CancellationToken cancellationToken = default) =>
+        RunAndCaptureTextAsyncCore(startInfo, null, cancellationToken);
+
+    /// <summary><see cref="RunAndCaptureTextAsync(ProcessStartInfo, CancellationToken)"/> with what <paramref name="options"/>
+    /// adds (see <see cref="RunAndCaptureText(ProcessStartInfo, ChildProcessOptions, TimeSpan?)"/>).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="startInfo"/> or <paramref name="options"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The outputs are not both redirected.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while the output was coming (the child was killed).</exception>
+    /// <exception cref="Win32Exception">The program could not be started.</exception>
+    public static Task<ChildProcessTextOutput> RunAndCaptureTextAsync(ProcessStartInfo startInfo, ChildProcessOptions options,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return RunAndCaptureTextAsyncCore(startInfo, options, cancellationToken);
+    }
+
+    private static async Task<ChildProcessTextOutput> RunAndCaptureTextAsyncCore(ProcessStartInfo startInfo, ChildProcessOptions? options,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(startInfo);
         ThrowIfNotCapturing(startInfo);
-        using ChildProcess child = Start(startInfo);
+        using ChildProcess child = StartCore(startInfo, options, null, nameof(options));
         child._standardInput?.Close();
         (string output, string error) text;
         try

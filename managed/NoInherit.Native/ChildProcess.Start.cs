@@ -105,6 +105,7 @@ public sealed partial class ChildProcess
         using SocketActivation.Handover? handover = SocketActivation.Handover.Prepare(request.ListenSockets, arguments);
         using var mappings = new HandleMappings();
         using RedirectedStreams redirected = RedirectedStreams.Create(startInfo, mappings);
+        OutputDrain? drain = OutputDrain.Create(options?.OutputDrainTimeout);
         using SafeFileHandle? nullDevice = request.NeedsNullDevice(startInfo) ? NoInheritFile.OpenNullHandle() : null;
         request.AddTo(mappings, startInfo, nullDevice);
         if (passed != null)
@@ -127,7 +128,7 @@ public sealed partial class ChildProcess
         waitState.StartWatching();
         try
         {
-            var child = new ChildProcess(waitState, redirected.TakeStreams(startInfo), arguments);
+            var child = new ChildProcess(waitState, redirected.TakeStreams(startInfo, drain), arguments);
             AttachTerminal(child, terminal, waitState);
             handover?.Start(child);
             return child;

@@ -14,7 +14,7 @@ public sealed partial class ChildProcess
     /// Sends <paramref name="signal"/> to the child, as .NET 11's <c>Process.Signal</c> does. Unix: any signal of this
     /// system, by its portable name (<see cref="PosixSignal.SIGTERM"/>...; SIGKILL is <c>(PosixSignal)(-11)</c> on
     /// net8.0 and net10.0) or its raw number; through the pidfd where there is one, so a recycled pid is never hit.
-    /// Windows: SIGKILL only, which terminates the child (<see cref="Kill"/>).
+    /// Windows: SIGKILL only, which terminates the child (<see cref="Kill()"/>).
     /// </summary>
     /// <returns>True when the signal was sent; false when the child had already exited.</returns>
     /// <exception cref="PlatformNotSupportedException">This system has no such signal (Windows: any but SIGKILL; 0, an

@@ -58,6 +58,8 @@ public sealed partial class ChildProcess : IDisposable
         _standardError = streams.Error;
         _outputEncoding = streams.OutputEncoding;
         _errorEncoding = streams.ErrorEncoding;
+        _drain = streams.Drain;
+        _drain?.StartAfter(waitState.Exit);
     }
 
     /// <summary>The child's process id.</summary>
@@ -154,11 +156,11 @@ public sealed partial class ChildProcess : IDisposable
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>A timeout as milliseconds for a wait, checked as Process checks it (-1 ms is infinite).</summary>
-    internal static int ToTimeoutMilliseconds(TimeSpan timeout)
+    internal static int ToTimeoutMilliseconds(TimeSpan timeout, string paramName = "timeout")
     {
         long milliseconds = (long)timeout.TotalMilliseconds;
-        ArgumentOutOfRangeException.ThrowIfLessThan(milliseconds, -1, nameof(timeout));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(milliseconds, int.MaxValue, nameof(timeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(milliseconds, -1, paramName);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(milliseconds, int.MaxValue, paramName);
         return (int)milliseconds;
     }
 }

@@ -96,4 +96,17 @@ public sealed class ChildProcessOptions
     /// <see cref="StartDetached"/>; on Windows not with other handles passed either. Null: no terminal.
     /// </summary>
     public PseudoTerminalSize? PseudoTerminal { get; set; }
+
+    /// <summary>
+    /// How long, once the child has exited, readers of its redirected standard output and standard error may still wait
+    /// for data (Go's <c>Cmd.WaitDelay</c>; .NET has none). A descendant that inherited a pipe (<c>sh -c 'daemon &amp;'</c>)
+    /// keeps it open after the child exits, and a reader then waits as long as that descendant lives. With this set,
+    /// every reader (<see cref="ChildProcess.StandardOutput"/>, the ReadAll methods, RunAndCaptureText) gets end-of-file
+    /// by then instead, with what was read returned, our end of the pipe is closed, and
+    /// <see cref="ChildProcess.OutputTruncated"/> says so. Data not read by then is lost. Null (the default) or
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>: readers wait for end-of-file, as Process's do.
+    /// </summary>
+    /// <remarks>Start throws <see cref="ArgumentOutOfRangeException"/> for a negative value (but infinite) or one above
+    /// <see cref="int.MaxValue"/> milliseconds.</remarks>
+    public TimeSpan? OutputDrainTimeout { get; set; }
 }

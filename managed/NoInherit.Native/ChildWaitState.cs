@@ -124,6 +124,34 @@ internal sealed class ChildWaitState
         }
     }
 
+    /// <summary>Whether the child has a job of its own (Windows: CreateNewProcessGroup), which makes it lead a console group.</summary>
+    internal bool HasJob => _process.Job != Interop.INVALID_HANDLE;
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to the child's whole tree (ni_kill_tree) or to the group it leads
+    /// (ni_signal_group), under the lock that reaping takes. Unlike <see cref="Signal"/> it is sent after the exit too:
+    /// the group of a child that has exited is still reached while any member lives.
+    /// </summary>
+    /// <returns>0, or the native error: ESRCH's kind when nothing was left to reach.</returns>
+    /// <exception cref="ObjectDisposedException">The <see cref="ChildProcess"/> was disposed while the child runs.</exception>
+    internal unsafe int SignalTree(int signal, bool groupOnly, bool cancel = false)
+    {
+        lock (_gate)
+        {
+            if (_released)
+            {
+                ObjectDisposedException.ThrowIf(!_exit.Task.IsCompleted, typeof(ChildProcess));
+                return Interop.GetErrorCode(Interop.ErrorKind.ERR_SRCH); // its handles are gone: nothing to reach through them
+            }
+            _canceled |= cancel && !_exit.Task.IsCompleted;
+            Interop.ProcessInfo info = _process;
+            int error = groupOnly ? Interop.SignalGroup(&info, signal) : Interop.KillTree(&info, signal);
+            if (error != 0 && Errors.Kind(error) != Interop.ErrorKind.ERR_SRCH)
+                CheckForExit(); // a signal that raced with the exit (access denied on a process that has just ended)
+            return error;
+        }
+    }
+
     /// <summary>
     /// Lets a child started suspended run its program (ni_process_resume). An exec failure is thrown as
     /// <paramref name="failure"/> makes it, and recorded as the child's outcome: it has exited (without running the

@@ -50,30 +50,33 @@ internal sealed class RedirectedStreams : IDisposable
     }
 
     /// <summary>Our ends of the redirection pipes as <see cref="ChildProcess"/> keeps them, with the encodings to read them.</summary>
-    internal readonly record struct Ours(StreamWriter? Input, StreamReader? Output, StreamReader? Error, Encoding OutputEncoding, Encoding ErrorEncoding);
+    internal readonly record struct Ours(StreamWriter? Input, StreamReader? Output, StreamReader? Error, Encoding OutputEncoding, Encoding ErrorEncoding,
+        OutputDrain? Drain);
 
     /// <summary>
     /// Our ends as the streams Process gives (UTF-8 without a BOM unless the start info names an encoding); they own the
     /// ends from now on. On Unix each end is an <see cref="AnonymousPipeClientStream"/>, as Process's are, whose
     /// asynchronous reads wait in the runtime's socket engine (epoll) rather than on a thread-pool thread; on Windows a
-    /// <see cref="FileStream"/> over the (synchronous) pipe handle.
+    /// <see cref="FileStream"/> over the (synchronous) pipe handle. With a <paramref name="drain"/>, the outputs are read
+    /// through it.
     /// </summary>
-    internal Ours TakeStreams(ProcessStartInfo startInfo)
+    internal Ours TakeStreams(ProcessStartInfo startInfo, OutputDrain? drain = null)
     {
         Encoding outputEncoding = startInfo.StandardOutputEncoding ?? s_utf8;
         Encoding errorEncoding = startInfo.StandardErrorEncoding ?? s_utf8;
         StreamWriter? input = _input is null ? null
             : new StreamWriter(PipeStream(_input, FileAccess.Write), startInfo.StandardInputEncoding ?? s_utf8, 4096) { AutoFlush = true };
         _input = null;
-        StreamReader? output = Reader(ref _output, outputEncoding);
-        StreamReader? error = Reader(ref _error, errorEncoding);
-        return new Ours(input, output, error, outputEncoding, errorEncoding);
+        StreamReader? output = Reader(ref _output, outputEncoding, drain);
+        StreamReader? error = Reader(ref _error, errorEncoding, drain);
+        return new Ours(input, output, error, outputEncoding, errorEncoding, output is null && error is null ? null : drain);
 
-        static StreamReader? Reader(ref SafeFileHandle? end, Encoding encoding)
+        static StreamReader? Reader(ref SafeFileHandle? end, Encoding encoding, OutputDrain? drain)
         {
             if (end is null)
                 return null;
-            var reader = new StreamReader(PipeStream(end, FileAccess.Read), encoding, true, 4096);
+            Stream pipe = PipeStream(end, FileAccess.Read);
+            var reader = new StreamReader(drain is null ? pipe : drain.Wrap(pipe), encoding, true, 4096);
             end = null;
             return reader;
         }

@@ -601,8 +601,10 @@ NI_API int32_t ni_signal_group(const ni_process* process, int32_t signal);
  * child and every process created in its job at any depth, those created while this runs included (a job holds
  * a process from its creation, and none can leave it); out of reach: a process that something else starts on the
  * tree's behalf (a service, the task scheduler, a COM server, WMI's Win32_Process.Create), which is not in the
- * job. ERROR_NOTHING_TO_TERMINATE once nothing of the job runs. Without a job of its own, the child alone, as
- * ni_kill.
+ * job. ERROR_NOTHING_TO_TERMINATE once nothing of the job runs. Without a job of its own: the child (as ni_kill), then
+ * its descendants by parent process id, from process snapshots taken until one finds nothing new, as
+ * Process.Kill(true) finds them, each terminated as found (after the child's own exit too, while this process holds
+ * its handle); out of reach then: a descendant whose parent had ended before the walk found it.
  */
 NI_API int32_t ni_kill_tree(const ni_process* process, int32_t signal);
 

@@ -114,7 +114,8 @@ public class ChildProcessOptionsTests
     {
         if (Windows)
         {
-            // CREATE_NEW_PROCESS_GROUP: nothing outside the child shows its group; the C tests see its console events.
+            // CREATE_NEW_PROCESS_GROUP: nothing outside the child shows its group (the C tests see its console events); the
+            // job that comes with it does: ChildProcessTreeTests.KillTrue_OnWindows_ReachesAnOrphan_OnlyThroughTheJob.
             using ChildProcess windowsChild = ChildProcess.Start(Exit(7), new ChildProcessOptions { CreateNewProcessGroup = true });
             Assert.Equal(7, windowsChild.WaitForExitStatus().ExitCode);
             return;
@@ -182,6 +183,53 @@ public class ChildProcessOptionsTests
         Assert.Equal(0, child.WaitForExitStatus().ExitCode);
         int sleeper = int.Parse(output.Trim());
         Assert.True(GoneWithin(sleeper, 5000), $"the child {sleeper} outlived its parent");
+    }
+
+    /// <summary>
+    /// KillOnParentExit that holds, on Linux where the parent-death signal fires when the *thread* that created the child
+    /// ends: a child started from a thread that then ends lives on (this test process is its parent).
+    /// </summary>
+    [Fact]
+    public void KillOnParentExit_TheChildOutlivesTheThreadThatStartedIt()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() || Windows, "Linux's parent-death signal or a Windows job");
+        ChildProcess? child = null;
+        var starter = new Thread(() => child = ChildProcess.Start(SleeperStartInfo(), new ChildProcessOptions { KillOnParentExit = true }));
+        starter.Start();
+        starter.Join();
+        using (child)
+        {
+            Thread.Sleep(500);
+            Assert.False(child!.HasExited, "the child went with the thread that started it");
+            child.Kill();
+        }
+    }
+
+    /// <summary>
+    /// The parent (the test program, role "kill-on-parent-exit") is killed (SIGKILL; TerminateProcess on Windows): its
+    /// KillOnParentExit child goes within a second.
+    /// </summary>
+    [Fact]
+    public void KillOnParentExit_TheChildGoesWithAKilledParent_WithinASecond()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() || Windows, "Linux's parent-death signal or a Windows job");
+        Assert.SkipWhen(QemuUser.CannotExecOwnArchitecture, "the parent is the test program itself, which qemu-user cannot exec");
+        ProcessStartInfo start = Self.WithRole("kill-on-parent-exit");
+        start.Environment["NI_PARENT_STAYS"] = "1";
+        using ChildProcess parent = ChildProcess.Start(start);
+        int sleeper = int.Parse(parent.StandardOutput.ReadLine()!.Trim());
+        try
+        {
+            Assert.False(IsGone(sleeper));
+            parent.Kill();
+            parent.WaitForExit();
+            Assert.True(GoneWithin(sleeper, 1000), $"the child {sleeper} outlived its killed parent by more than a second");
+        }
+        finally
+        {
+            if (!IsGone(sleeper))
+                Process.GetProcessById(sleeper).Kill();
+        }
     }
 
     private static string[] StatFields(int pid)

@@ -142,7 +142,7 @@ public class ChildProcessRunTests
     public void RunAndCaptureText_ExitLateAfterTheOutput_KillsTheChild_AndSaysCanceled()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "the child closes its outputs and goes on");
-        ChildProcessTextOutput output = ChildProcess.RunAndCaptureText(Shell("echo early; exec >&- 2>&-; sleep 30", "", capture: true), TimeSpan.FromMilliseconds(500));
+        ChildProcessTextOutput output = ChildProcess.RunAndCaptureText(Shell("echo early; exec >&- 2>&- sleep 30", "", capture: true), TimeSpan.FromMilliseconds(500));
         Assert.Equal(("early", true, PosixSignal(-11)), (output.StandardOutput.TrimEnd(), output.ExitStatus.Canceled, output.ExitStatus.Signal));
     }
 

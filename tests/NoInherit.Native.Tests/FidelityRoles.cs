@@ -43,12 +43,18 @@ internal static class FidelityRoles
         Environment.Exit(0);
     }
 
-    /// <summary>"kill-on-parent-exit": starts a sleeper with KillOnParentExit, prints its pid and exits at once.</summary>
+    /// <summary>
+    /// "kill-on-parent-exit": starts a sleeper with KillOnParentExit, prints its pid and exits at once; with
+    /// NI_PARENT_STAYS=1 it waits to be killed instead. (No other thread can run this module's code while its module
+    /// initializer runs: the starting-thread case is tested in the test process itself.)
+    /// </summary>
     private static void StartAChildThatDiesWithUs()
     {
         ChildProcess child = ChildProcess.Start(ChildPrograms.SleeperStartInfo(), new ChildProcessOptions { KillOnParentExit = true });
-        Console.Out.Write(child.Id);
+        Console.Out.WriteLine(child.Id);
         Console.Out.Flush();
+        if (Environment.GetEnvironmentVariable("NI_PARENT_STAYS") == "1")
+            System.Threading.Thread.Sleep(System.Threading.Timeout.Infinite);
         Environment.Exit(0);
     }
 

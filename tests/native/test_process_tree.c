@@ -493,6 +493,26 @@ static int start_breakable(int32_t flags, ni_process* process, HANDLE* grandchil
     return CHECK(*grandchild != NULL);
 }
 
+/* ni_kill_tree of a child without a job of its own: the child, then its descendants by parent id (as
+   Process.Kill(true)); once nothing of it is left, ERROR_NOTHING_TO_TERMINATE. */
+static void kill_tree_without_a_job_walks_parent_ids(void)
+{
+    ni_process process;
+    HANDLE grandchild;
+    int32_t exited = 0, code = 0;
+    if (start_breakable(0, &process, &grandchild))
+    {
+        CHECK_INT(process.job, NI_INVALID_HANDLE);
+        CHECK_OK(ni_kill_tree(&process, SIGKILL));
+        CHECK_OK(ni_wait(&process, NI_TEST_WAIT_MS, &exited, &code));
+        CHECK_INT(code, -1);
+        CHECK_INT(WaitForSingleObject(grandchild, 0), WAIT_OBJECT_0); /* ended before ni_kill_tree returned */
+        CHECK_RC(ni_kill_tree(&process, SIGKILL), ERROR_NOTHING_TO_TERMINATE);
+    }
+    ni_process_close(&process);
+    ni_test_end_process(grandchild);
+}
+
 /* ni_signal_group: SIGKILL ends the job of a child that leads a group, its children with it; a child that leads
    none is terminated alone for any signal, as ni_kill does, and never sent a console event. */
 static void signal_group_on_windows(void)
@@ -571,5 +591,6 @@ NI_TEST_MAIN(
     NI_TEST(tree_bad_arguments),
     NI_TEST_WINDOWS(kill_tree_reaches_the_whole_job),
     NI_TEST_WINDOWS(closing_the_job_leaves_the_tree),
+    NI_TEST_WINDOWS(kill_tree_without_a_job_walks_parent_ids),
     NI_TEST_WINDOWS(signal_group_on_windows),
     NI_TEST_WINDOWS(signal_group_sends_ctrl_break))

@@ -170,6 +170,14 @@ internal static unsafe partial class Interop
     [LibraryImport(Library, EntryPoint = "ni_kill")]
     internal static partial int Kill(ProcessInfo* process, int signal);
 
+    /// <summary>ni_kill_tree: the child and its descendants (its group, its job on Windows).</summary>
+    [LibraryImport(Library, EntryPoint = "ni_kill_tree")]
+    internal static partial int KillTree(ProcessInfo* process, int signal);
+
+    /// <summary>ni_signal_group: the group the child leads (Windows: CTRL_BREAK_EVENT to it), else the child alone.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_signal_group")]
+    internal static partial int SignalGroup(ProcessInfo* process, int signal);
+
     /// <summary>ni_process_resume: lets a suspended child run its program; releases process->resume.</summary>
     [LibraryImport(Library, EntryPoint = "ni_process_resume")]
     internal static partial int ProcessResume(ProcessInfo* process);

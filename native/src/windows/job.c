@@ -102,9 +102,13 @@ int32_t ni_kill_tree(const ni_process* process, int32_t signal)
 {
     if (!usable(process) || signal <= 0)
         return ERROR_INVALID_PARAMETER;
-    if (process->job == NI_INVALID_HANDLE)
-        return ni_kill(process, signal); /* no job: the child alone */
-    return end_job((HANDLE)process->job);
+    if (process->job != NI_INVALID_HANDLE)
+        return end_job((HANDLE)process->job);
+    /* No job: the child first (it starts no more), then its descendants by parent id (descendants.c). */
+    int32_t error = ni_kill(process, signal);
+    int reached;
+    int32_t walk = ni_win_kill_descendants(process, &reached);
+    return walk != 0 ? walk : reached ? 0 : error;
 }
 
 /*

@@ -60,8 +60,12 @@ DWORD ni_win_jobs_prepare(int32_t flags, struct ni_win_jobs* jobs);
 /* Puts the (suspended) process in them, the lasting one first; 0 or a Win32 error. */
 DWORD ni_win_jobs_assign(const struct ni_win_jobs* jobs, HANDLE process);
 
-/* SIGKILL's number (9, what ni_signal_number(NI_SIGKILL) gives), the one signal number that means more than
-   "terminate" here (ni_signal_group). */
+/* ni_kill_tree without a job: terminates the descendants of `process` found by parent id (descendants.c); *reached
+   says whether there were any. 0 or a Win32 error. */
+int32_t ni_win_kill_descendants(const ni_process* process, int* reached);
+
+/* SIGKILL's number here (ni_signal_number gives it for NI_SIGKILL), the one signal number that means more than
+   "terminate" (ni_signal_group). */
 #define NI_WIN_SIGKILL 9
 
 /* The pseudo consoles of ni_pty_open (pty.c). ni_win_console_use: 0 if `console` is open, and then it stays open
