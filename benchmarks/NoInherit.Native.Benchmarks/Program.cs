@@ -16,6 +16,13 @@ using Perfolizer.Horology;
 //   --aot     the same suite compiled with NativeAOT
 //   --inprocess  in this process, on the runtime it runs on (the .NET 11 lane: build/dotnet11.sh run ... --inprocess);
 //   everything else goes to BenchmarkDotNet. The DotNet11* classes run only on .NET 11, whose process API they measure.
+//   --paired-capture [N]  (.NET 11 only) DotNet11Capture as a paired loop of N iterations, for a loaded machine (PairedCapture.cs).
+int paired = Array.IndexOf(args, "--paired-capture");
+if (paired >= 0)
+{
+    NoInherit.Native.Benchmarks.PairedCapture.Run(paired + 1 < args.Length ? int.Parse(args[paired + 1]) : 200);
+    return;
+}
 Job job = Job.Default;
 if (args.Contains("--quick"))
     job = Job.ShortRun.WithWarmupCount(2).WithIterationCount(5).WithIterationTime(TimeInterval.FromMilliseconds(100));

@@ -267,6 +267,21 @@ NI_API int32_t ni_dup(ni_handle handle, ni_handle* result);
    descriptor anyway; retrying could close another one). EBADF for one that is not open. */
 NI_API int32_t ni_close(ni_handle handle);
 
+/* ni_wait_readable results: which of the two handles can be read without blocking. */
+#define NI_READABLE_FIRST 0x0001  /* `first` */
+#define NI_READABLE_SECOND 0x0002  /* `second` */
+
+/*
+ * Waits until `first` or `second` (pipe read ends, sockets, terminals; NI_INVALID_HANDLE: none) can be read
+ * without blocking (data waits, every writer has closed its end, or the descriptor has an error) and sets
+ * *ready to the NI_READABLE_* bits of those that can; 0 when `timeout_ms` (-1: no limit, 0: only look) runs
+ * out first. It reads nothing. This is how one thread reads two pipes at once (a child's standard output and
+ * standard error) so that neither fills while the other is read. EINVAL for a NULL `ready`, a timeout below
+ * -1 or no handle at all; EBADF for a handle that is not open. Windows: ERROR_NOT_SUPPORTED (an anonymous
+ * pipe cannot be waited on there; overlapped reads do that job).
+ */
+NI_API int32_t ni_wait_readable(ni_handle first, ni_handle second, int32_t timeout_ms, int32_t* ready);
+
 /* *inheritable = 1 if a child started now (fork + exec, CreateProcess with bInheritHandles=TRUE) would
    inherit `handle`, else 0. EBADF (ERROR_INVALID_HANDLE) for a handle that is not open. */
 NI_API int32_t ni_get_inheritable(ni_handle handle, int32_t* inheritable);

@@ -727,11 +727,40 @@ static void accept_after_peer_reset(void)
     ni_close((ni_handle)listener);
 }
 
+/* ni_wait_readable under the storm: every interruption is retried with the time left, so the wait neither ends
+   early (EINTR, or 0 before the time) nor starts over (it would never end at this rate). */
+static void eintr_storm_wait_readable(void)
+{
+    ni_handle r, w;
+    if (!CHECK_OK(ni_pipe(&r, &w)))
+        return;
+    struct storm s;
+    if (storm_start(&s))
+    {
+        check_storm_interrupts();
+        long before = atomic_load(&g_caught);
+        long long started = ni_test_now_ms();
+        int32_t ready = -1;
+        int rc = ni_wait_readable(r, NI_INVALID_HANDLE, 300, &ready);
+        long long waited = ni_test_now_ms() - started;
+        long during = atomic_load(&g_caught) - before;
+        storm_stop(&s);
+        CHECK_OK(rc);
+        CHECK_INT(ready, 0);
+        CHECK(during > 10);
+        CHECK(waited >= 290 && waited < 10000);
+        printf("  %ld signals during a %lld ms ni_wait_readable\n", during, waited);
+    }
+    CHECK_OK(ni_close(r));
+    CHECK_OK(ni_close(w));
+}
+
 NI_TEST_MAIN(
     NI_TEST_LINUX(eintr_storm_open_fifo),
     NI_TEST_LINUX(eintr_storm_accept),
     NI_TEST_LINUX(eintr_storm_copyfile),
     NI_TEST_LINUX(eintr_storm_spawn),
+    NI_TEST_LINUX(eintr_storm_wait_readable),
     NI_TEST_LINUX(emfile_pipe),
     NI_TEST_LINUX(emfile_copyfile),
     NI_TEST_LINUX(emfile_spawn),

@@ -88,6 +88,14 @@ internal static partial class Interop
         SPAWN_LISTEN_PID = 0x0200,
     }
 
+    /// <summary>ni_wait_readable results: which of the two handles can be read without blocking (none: <c>default</c>).</summary>
+    [Flags]
+    internal enum ReadableFlags
+    {
+        READABLE_FIRST = 0x0001,
+        READABLE_SECOND = 0x0002,
+    }
+
     /// <summary>The portable class of a platform error code (ni_error_kind); <see cref="Errors"/> maps them to exceptions.</summary>
     internal enum ErrorKind
     {

@@ -76,6 +76,15 @@ internal static unsafe partial class Interop
     internal static partial int CopyFileEx(string source, string destination, CopyFlags flags,
         delegate* unmanaged<long, void*, int> progress, void* state);
 
+    /// <summary>ni_wait_readable (POSIX only); a null handle is NI_INVALID_HANDLE, none.</summary>
+    internal static int WaitReadable(SafeHandle? first, SafeHandle? second, int timeoutMs, out ReadableFlags ready) =>
+        NiWaitReadable(first ?? s_noHandle, second ?? s_noHandle, timeoutMs, out ready);
+
+    private static readonly SafeFileHandle s_noHandle = new(INVALID_HANDLE, ownsHandle: false);
+
+    [LibraryImport(Library, EntryPoint = "ni_wait_readable")]
+    private static partial int NiWaitReadable(SafeHandle first, SafeHandle second, int timeoutMs, out ReadableFlags ready);
+
     [LibraryImport(Library, EntryPoint = "ni_get_inheritable")]
     internal static partial int GetInheritable(SafeHandle handle, out int inheritable);
 

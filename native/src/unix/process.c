@@ -20,17 +20,10 @@
 /* The longest sleep between two looks when there is no pidfd to wait on. */
 #define NI_POLL_SLEEP_MAX_MS 50
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The deadline of a wait of `timeout_ms` (-1: none). */
 static int64_t deadline_of(int32_t timeout_ms)
 {
-    return timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+    return timeout_ms < 0 ? INT64_MAX : ni_unix_now_ms() + timeout_ms;
 }
 
 /* Sleeps up to `left` ms, at most *step, which doubles up to NI_POLL_SLEEP_MAX_MS: where nothing can be
@@ -108,7 +101,7 @@ static int32_t collect_by(const ni_process* process, int64_t deadline, int* stat
             return errno;
         if (rc == pid)
             return 0;
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - ni_unix_now_ms();
         if (left <= 0)
             return EAGAIN;
         if (process->handle == NI_INVALID_HANDLE)
@@ -132,13 +125,13 @@ static int32_t recorded_status(const ni_process* process, int64_t deadline, int*
 {
     if (process->handle == NI_INVALID_HANDLE)
         return ECHILD;
-    int64_t give_up = now_ms() + NI_STATUS_RECORD_WAIT_MS;
+    int64_t give_up = ni_unix_now_ms() + NI_STATUS_RECORD_WAIT_MS;
     for (;;)
     {
         int32_t error = ni_sys_pidfd_exit_status(ni_unix_fd(process->handle), status);
         if (error != EAGAIN)
             return error == 0 ? 0 : ECHILD;
-        int64_t now = now_ms();
+        int64_t now = ni_unix_now_ms();
         if (now >= give_up)
             return ECHILD;
         if (now >= deadline)
@@ -192,7 +185,7 @@ static int32_t exited_by(const ni_process* process, int32_t timeout_ms, int32_t*
                 continue;
             return errno;
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - ni_unix_now_ms();
         if (info.si_pid != 0 || left <= 0)
         {
             *exited = info.si_pid != 0;
@@ -211,7 +204,7 @@ int32_t ni_wait_for_exit(const ni_process* process, int32_t timeout_ms, int32_t*
     int64_t deadline = deadline_of(timeout_ms);
     for (;;)
     {
-        int64_t left = timeout_ms == -1 ? -1 : deadline - now_ms();
+        int64_t left = timeout_ms == -1 ? -1 : deadline - ni_unix_now_ms();
         if (timeout_ms != -1 && left < 0)
             left = 0;
         /* A pidfd becomes readable when the process exits, and stays so after it is collected. */

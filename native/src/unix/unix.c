@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #if HAVE_FLOCK
 #  include <sys/file.h>
@@ -55,6 +56,13 @@ uint32_t ni_capabilities(void)
     caps |= NI_CAP_DUP_ATOMIC;
 #endif
     return caps;
+}
+
+int64_t ni_unix_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void ni_unix_close_quietly(int fd)

@@ -81,6 +81,9 @@ int32_t ni_unix_socketpair(int fds[2]);
    runs on it, and a set*id() call, which glibc carries to every thread by a signal, still reaches it). */
 int32_t ni_unix_start_thread(void* (*fn)(void*), void* arg);
 
+/* Milliseconds of the monotonic clock: for deadlines. */
+int64_t ni_unix_now_ms(void);
+
 /* Closes a descriptor on a failure path, keeping errno as it was. */
 void ni_unix_close_quietly(int fd);
 /* Closes *handle unless it is NI_INVALID_HANDLE, and makes it NI_INVALID_HANDLE; EINTR counts as closed. */
