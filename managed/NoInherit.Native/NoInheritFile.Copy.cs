@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -185,7 +186,7 @@ public static partial class NoInheritFile
         }
 
         /// <summary>ni_copy_progress: nonzero cancels. Nothing may escape into native code, so a failure is kept.</summary>
-        [UnmanagedCallersOnly]
+        [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])] // the C library's convention: on x86 not stdcall
         private static unsafe int OnProgress(long copied, void* state)
         {
             CopyOperation? operation = null;

@@ -484,7 +484,8 @@ typedef struct ni_process
  * HANDLE (or NI_INVALID_HANDLE), result->resume and result->job as described at ni_process; release them
  * with ni_process_close.
  * POSIX: `path` is executed as given (no PATH search: resolve it first). The child's caught signals start
- * at their defaults and its signal mask is the calling thread's. The child is collected only by
+ * at their defaults (on a NI_SPAWN_TERMINAL, the ignored ones too) and its signal mask is the calling
+ * thread's. The child is collected only by
  * ni_wait, which waits for this pid alone (never waitpid(-1)), so the children of other code in the
  * process (System.Diagnostics.Process) and ours never take each other's exit status.
  * Windows: `path` may be NULL, then CreateProcessW searches for argv[0] as it does for a command line. The

@@ -27,8 +27,9 @@ public class ChildProcessStopTests
     public async Task AChildThatCatchesTerm_AndExits_ReportsItsOwnExit()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "POSIX signals (Windows: WindowsChildren_AreKilled)");
-        // The trap is set before the sleeper starts: two processes of the tree mean it is in place.
-        using Tree tree = StartReady("trap 'exit 0' TERM; while :; do sleep 0.05; done");
+        // The trap is set before the sleeper starts: two processes of the tree mean it is in place. Each sleeper lives
+        // 1 s, so that the scan of the processes (slow under an emulator) finds one; sh runs the trap once it ends.
+        using Tree tree = StartReady("trap 'exit 0' TERM; while :; do sleep 1; done");
         (ChildProcess child, string mark) = tree;
         WaitForReady(mark, 2);
         var clock = Stopwatch.StartNew();
@@ -81,7 +82,7 @@ public class ChildProcessStopTests
     public async Task ATokenCancelledAlready_SkipsTheRequest()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "POSIX signals");
-        using Tree tree = StartReady("trap 'exit 0' TERM; while :; do sleep 0.05; done");
+        using Tree tree = StartReady("trap 'exit 0' TERM; while :; do sleep 1; done");
         (ChildProcess child, string mark) = tree;
         WaitForReady(mark, 2);
         ChildProcessExitStatus status = await child.StopAsync(TimeSpan.FromSeconds(30), new CancellationToken(canceled: true));

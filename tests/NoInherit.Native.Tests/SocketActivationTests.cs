@@ -27,6 +27,7 @@ public sealed class SocketActivationTests
     public void TakeListeners_GetsWhatListenSocketsPassed()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux: the descriptors convention (Windows: the _Windows test)");
+        Assert.SkipWhen(QemuUser.CannotExecOwnArchitecture, "the receiving child is the test program itself, which qemu-user cannot exec");
         using Socket tcp = Listener(AddressFamily.InterNetwork, new IPEndPoint(IPAddress.Loopback, 0));
         using Socket udp = BoundUdp();
         string path = Path.Combine(Path.GetTempPath(), $"ni-activation-{Guid.NewGuid():N}.sock");
@@ -99,6 +100,7 @@ public sealed class SocketActivationTests
     public void TakeListeners_IgnoresVariablesForAnotherProcess()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux: the descriptors convention");
+        Assert.SkipWhen(QemuUser.CannotExecOwnArchitecture, "the receiving child is the test program itself, which qemu-user cannot exec");
         using Socket tcp = Listener(AddressFamily.InterNetwork, new IPEndPoint(IPAddress.Loopback, 0));
         ProcessStartInfo start = Self.WithRole("take-listeners");
         start.Environment["LISTEN_PID"] = "1";
@@ -117,6 +119,7 @@ public sealed class SocketActivationTests
     public void TakeListeners_MalformedVariables_AreRefused()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux: the descriptors convention");
+        Assert.SkipWhen(QemuUser.CannotExecOwnArchitecture, "the receiving child is the test program itself, which qemu-user cannot exec");
         NoInheritFile.CreateAnonymousPipe(out var readEnd, out var writeEnd);
         using (readEnd)
         using (writeEnd)
@@ -146,6 +149,7 @@ public sealed class SocketActivationTests
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "systemd is Linux's");
         Assert.SkipUnless(File.Exists(SystemdSocketActivate), $"{SystemdSocketActivate} is not installed (Debian's systemd package)");
+        Assert.SkipWhen(QemuUser.CannotExecOwnArchitecture, "systemd-socket-activate (a host program) executes the test program, which only qemu-user can run");
         string path = Path.Combine(Path.GetTempPath(), $"ni-activation-{Guid.NewGuid():N}.sock");
         var start = new ProcessStartInfo(SystemdSocketActivate) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string argument in new[] { "-l", path, "--fdname=web", "-E", "NI_CHILD_ROLE=take-listeners" })

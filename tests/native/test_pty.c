@@ -253,6 +253,73 @@ static void ctrl_c_interrupts_the_foreground_group(void)
 }
 
 #ifdef __linux__
+/* The SigIgn mask of `pid` (/proc/<pid>/status), or 0 when it cannot be read. */
+static unsigned long long ignored_signals(int64_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%lld/status", (long long)pid);
+    FILE* f = fopen(path, "re");
+    unsigned long long mask = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "SigIgn: %llx", &mask) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return mask;
+}
+
+/* Whether `pid` runs `name` (its /proc/<pid>/comm) within 10 s: it has executed it. */
+static int runs(int64_t pid, const char* name)
+{
+    char path[64], comm[64];
+    snprintf(path, sizeof path, "/proc/%lld/comm", (long long)pid);
+    for (long long deadline = ni_test_now_ms() + 10000; ni_test_now_ms() < deadline; usleep(10000))
+    {
+        FILE* f = fopen(path, "re");
+        int same = f != NULL && fgets(comm, sizeof comm, f) != NULL && strncmp(comm, name, strlen(name)) == 0;
+        if (f != NULL)
+            fclose(f);
+        if (same)
+            return 1;
+    }
+    return 0;
+}
+
+/* A child on a terminal starts with SIGINT and SIGQUIT at their defaults even when we ignore them (a background job
+   of a shell does), so that Ctrl-C reaches it; the control, a child without a terminal, keeps them ignored, as
+   Process.Start's children do. */
+static void terminal_child_gets_default_signals(void)
+{
+    struct sigaction ignore = { 0 }, old_int, old_quit;
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &ignore, &old_int);
+    sigaction(SIGQUIT, &ignore, &old_quit);
+    const unsigned long long int_and_quit = (1ULL << (SIGINT - 1)) | (1ULL << (SIGQUIT - 1));
+    const char* argv[] = { "/bin/sleep", "30", NULL };
+    ni_pty pty;
+    ni_process on_terminal, plain;
+    if (CHECK_OK(ni_pty_open(80, 24, &pty)))
+    {
+        if (start_on(&pty, argv, 0, &on_terminal))
+        {
+            CHECK(runs(on_terminal.pid, "sleep"));
+            CHECK_INT((int)(ignored_signals(on_terminal.pid) & int_and_quit), 0);
+            CHECK_OK(ni_kill(&on_terminal, SIGKILL));
+            exit_code(&on_terminal);
+        }
+        CHECK_OK(ni_pty_close(&pty));
+    }
+    if (CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, NULL, 0, 0, &plain)))
+    {
+        CHECK(runs(plain.pid, "sleep"));
+        CHECK((ignored_signals(plain.pid) & int_and_quit) == int_and_quit);
+        CHECK_OK(ni_kill(&plain, SIGKILL));
+        exit_code(&plain);
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+}
+
 /* Whether the checker's `list` has the console `name` or a master under any number. */
 static int holds_a_terminal(const char* list, const char* name)
 {
@@ -592,6 +659,7 @@ NI_TEST_MAIN(
     NI_TEST_POSIX(stty_size_follows_resize),
     NI_TEST_POSIX(resize_delivers_sigwinch),
     NI_TEST_POSIX(ctrl_c_interrupts_the_foreground_group),
+    NI_TEST_LINUX(terminal_child_gets_default_signals),
     NI_TEST_LINUX(no_terminal_descriptor_leaks),
     NI_TEST(many_terminals_leave_nothing_behind),
     NI_TEST(bad_arguments),

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace NoInherit.Native;
@@ -18,13 +19,16 @@ internal static unsafe partial class Interop
 
     /// <summary>ni_pty_open: every handle non-inheritable; nothing is open after a failure.</summary>
     [LibraryImport(Library, EntryPoint = "ni_pty_open")]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial int PtyOpen(int columns, int rows, PtyInfo* result);
 
     /// <summary>ni_pty_resize: TIOCSWINSZ on the master (POSIX), ResizePseudoConsole on the console (Windows).</summary>
     [LibraryImport(Library, EntryPoint = "ni_pty_resize")]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial int PtyResize(PtyInfo* pty, int columns, int rows);
 
     /// <summary>ni_pty_close: closes every handle of the struct that is not NI_INVALID_HANDLE.</summary>
     [LibraryImport(Library, EntryPoint = "ni_pty_close")]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial int PtyClose(PtyInfo* pty);
 }

@@ -32,17 +32,19 @@ NI_CHILD_CODE static void report_and_exit(int fd, int32_t error)
     _exit(NI_CHILD_NOT_RUN);
 }
 
-/* No handler of the parent may run here: caught signals go back to the default, and an ignored SIGPIPE
-   too with NI_SPAWN_DEFAULT_SIGPIPE. */
-NI_CHILD_CODE static void reset_signals(int flags)
+/* No handler of the parent may run here: caught signals go back to the default. Ignored ones stay ignored, as
+   Process.Start leaves them, but SIGPIPE with NI_SPAWN_DEFAULT_SIGPIPE, and every one for a child on a terminal of
+   its own: it starts as in a login session, where Ctrl-C and Ctrl-\ work even if this process ignores SIGINT and
+   SIGQUIT (as a background job of a non-interactive shell does). */
+NI_CHILD_CODE static void reset_signals(int flags, int terminal)
 {
     for (int sig = 1; sig < NSIG; sig++)
     {
         struct sigaction action;
         if (sigaction(sig, NULL, &action) != 0)
             continue; /* a libc-internal signal */
-        int ignored = action.sa_handler == SIG_IGN;
-        if (action.sa_handler == SIG_DFL || (ignored && !(sig == SIGPIPE && (flags & NI_SPAWN_DEFAULT_SIGPIPE))))
+        int keep_ignored = !terminal && !(sig == SIGPIPE && (flags & NI_SPAWN_DEFAULT_SIGPIPE));
+        if (action.sa_handler == SIG_DFL || (action.sa_handler == SIG_IGN && keep_ignored))
             continue;
         memset(&action, 0, sizeof action);
         action.sa_handler = SIG_DFL;
@@ -164,7 +166,7 @@ NI_CHILD_CODE static void wait_for_resume(const struct spawn_args* a)
 NI_CHILD_CODE int ni_spawn_child_main(void* arg)
 {
     struct spawn_args* a = arg;
-    reset_signals(a->flags);
+    reset_signals(a->flags, a->terminal);
     set_session_and_lifetime(a);
     apply_mappings(a);
     close_the_rest(a);
