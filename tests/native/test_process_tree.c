@@ -406,25 +406,28 @@ static int start_tree(int32_t flags, ni_process* process, HANDLE children[3])
     return parsed && children[0] != NULL && children[1] != NULL && children[2] != NULL;
 }
 
-/* Every process of the tree role once its forker is done: the child, two sleeps, the forker and its 30. */
-#define WHOLE_TREE 34
-
 /* Three levels: the child, its sleeping children and the forker, the forker's children (started while the kill
    runs, too). A kill of the child alone leaves the rest (the control); the tree kill ends every process in the
-   child's job, found by pid before and counted by the job after. Under wine the kill waits for the forker to be
-   done: wine 8 starts a process by fork, and the new Unix process waits on a pipe for its parent to let it go on;
-   ended in between (its parent killed), it stays blocked for ever, a process Windows no longer sees and
-   `wineserver -k` does not end (seen 3 times in about 50 runs). Windows creates a process in one step, inside
-   the job. */
+   child's job, found by pid before and counted by the job after. Not under wine: wine 8 starts a process by fork,
+   and the new Unix process waits on a pipe for its parent to let it go on; ended in between (its parent killed), it
+   stays blocked for ever, a process Windows no longer sees and `wineserver -k` does not end (seen 3 times in about
+   50 runs; waiting for the whole tree before the kill still hung, twice in one CI run, with wineserver crashing).
+   Windows creates a process in one step, inside the job. */
 static void kill_tree_reaches_the_whole_job(void)
 {
+    if (ni_test_wine())
+    {
+        /* Under wine the job's reach is shown by closing_the_job_leaves_the_tree and by the managed
+           ChildProcessTreeTests (a tree kill through the job, an orphan reached only through it). */
+        ni_test_skip("wine 8 strands or loses processes killed while it is still creating them (a hang, wineserver crashed)");
+        return;
+    }
     ni_process process;
     HANDLE children[3];
     if (start_tree(NI_SPAWN_PROCESS_TREE, &process, children))
     {
         HANDLE job = (HANDLE)process.job;
-        DWORD least = ni_test_wine() ? WHOLE_TREE : 8;
-        CHECK(job_running(job, least) >= least); /* the forker's children come into the job as they are created */
+        CHECK(job_running(job, 8) >= 8); /* the forker's children come into the job as they are created */
         int32_t exited, code;
         CHECK_OK(ni_kill(&process, SIGKILL));
         CHECK_OK(ni_wait(&process, NI_TEST_WAIT_MS, &exited, &code));
@@ -446,6 +449,9 @@ static void kill_tree_reaches_the_whole_job(void)
     for (int i = 0; i < 3; i++)
         ni_test_end_process(children[i]);
 }
+
+/* Every process of the tree role once its forker is done: the child, two sleeps, the forker and its 30. */
+#define WHOLE_TREE 34
 
 /* ni_process_close releases the child's job without ending anything in it (the job has no kill-on-close limit), and
    the tree goes on growing in it: the forker's children keep coming into the job until all 34 processes run. */
