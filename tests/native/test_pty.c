@@ -256,29 +256,27 @@ static void ctrl_c_interrupts_the_foreground_group(void)
 /* The SigIgn mask of `pid` (/proc/<pid>/status), or 0 when it cannot be read. */
 static unsigned long long ignored_signals(int64_t pid)
 {
-    char path[64], line[256];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%lld/status", (long long)pid);
-    FILE* f = fopen(path, "re");
+    char* status = ni_test_read_file(path, NULL);
+    const char* line = status != NULL ? strstr(status, "SigIgn:") : NULL;
     unsigned long long mask = 0;
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "SigIgn: %llx", &mask) == 1)
-            break;
-    if (f != NULL)
-        fclose(f);
+    if (line != NULL)
+        sscanf(line, "SigIgn: %llx", &mask);
+    free(status);
     return mask;
 }
 
 /* Whether `pid` runs `name` (its /proc/<pid>/comm) within 10 s: it has executed it. */
 static int runs(int64_t pid, const char* name)
 {
-    char path[64], comm[64];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%lld/comm", (long long)pid);
     for (long long deadline = ni_test_now_ms() + 10000; ni_test_now_ms() < deadline; usleep(10000))
     {
-        FILE* f = fopen(path, "re");
-        int same = f != NULL && fgets(comm, sizeof comm, f) != NULL && strncmp(comm, name, strlen(name)) == 0;
-        if (f != NULL)
-            fclose(f);
+        char* comm = ni_test_read_file(path, NULL);
+        int same = comm != NULL && strncmp(comm, name, strlen(name)) == 0;
+        free(comm);
         if (same)
             return 1;
     }
