@@ -221,8 +221,9 @@ NI_API int32_t ni_socket_share(ni_handle socket, int64_t process_id, void* info,
  *    a hash of the destination's name (or random while another copy of the same destination has that name
  *    in use; always random on Windows). The next copy to the same destination removes it, unless a live
  *    copy holds its lock (POSIX only). On Linux file systems with O_TMPFILE (ext4, XFS, btrfs, tmpfs, ...)
- *    the temp has a name only for a moment when it replaces an existing destination; elsewhere (NFS, FAT,
- *    macOS, Windows, no /proc) for the whole copy.
+ *    the temp has a name only for a moment when it replaces an existing destination, and in a durable copy
+ *    from its flush on where no journal commits it with its name (ext4 without a journal, btrfs, tmpfs);
+ *    elsewhere (NFS, FAT, macOS, Windows, no /proc) for the whole copy.
  *  - Replacing makes the destination a new file: other hard links to the old one keep the old content, and
  *    the new file belongs to the caller (owner, group, ACLs and extended attributes of the old one are not
  *    kept).

@@ -950,6 +950,7 @@ struct fsync_log
     int count;
     int kind[8];
     int dst_was_old[8];    /* the destination still held its old content (or was absent) */
+    int named[8];          /* the flushed descriptor had a name (its link count: 0 for an O_TMPFILE not linked) */
 };
 static struct fsync_log g_fsyncs;
 
@@ -960,6 +961,7 @@ static void note_flush(int fd, int write_out)
         return;
     struct stat st;
     log->kind[log->count] = write_out ? WRITE_OUT : fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? FLUSH_DIR : FLUSH_FILE;
+    log->named[log->count] = fstat(fd, &st) == 0 && st.st_nlink > 0;
     log->dst_was_old[log->count] = log->old_content != NULL
         ? ni_test_file_equals(log->watched, log->old_content, strlen(log->old_content)) : !ni_test_exists(log->watched);
     log->count++;
@@ -999,7 +1001,9 @@ __attribute__((visibility("default"))) int sync_file_range(int fd, range_off_t o
 
 /* The flushes of copies into `dir` (new and replaced, durable and not): durable, `first` (the file's fsync, or its
    data written out) while the destination is still the old one (or absent), then the directory's fsync once it is
-   the new file; not durable, none. */
+   the new file; not durable, none. A file's fsync finds it named (at its temp's name): without a journal to commit
+   the file with its directory entry, its inode is written as it is at the fsync, and an unnamed O_TMPFILE's link
+   count 0 on disk would make the entry written next point at a deleted inode after a crash. */
 static void check_flush_order(const char* dir, int first)
 {
     char src[NI_TEST_PATH_MAX], dst[NI_TEST_PATH_MAX];
@@ -1029,6 +1033,7 @@ static void check_flush_order(const char* dir, int first)
             if (!CHECK_INT(g_fsyncs.count, 2))
                 continue;
             CHECK(g_fsyncs.kind[0] == first && g_fsyncs.dst_was_old[0]); /* the file, before its name */
+            CHECK(first != FLUSH_FILE || g_fsyncs.named[0]);
             CHECK(g_fsyncs.kind[1] == FLUSH_DIR && !g_fsyncs.dst_was_old[1]); /* the directory, after */
         }
     }

@@ -139,7 +139,7 @@ static int32_t copy_through_temp(struct ni_copy* c, int in, const struct stat* i
     if (error == 0)
         error = ni_copy_metadata(t.fd, in_st);
     if (error == 0 && d->durable)
-        error = ni_temp_sync(&t);
+        error = ni_temp_sync(&t, d->target);
     if (error == 0)
         error = ni_temp_finish(&t);
     if (error == 0)
