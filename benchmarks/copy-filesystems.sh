@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The copy benchmarks (CopyBenchmarks) on every file system: the repository's own (where artifacts/ lives: on the
 # project's build machine an ext4 without a journal, named "ext4-nojournal" then), and loop-mounted ext4 (with its
-# journal, mkfs's default), XFS and btrfs images and a tmpfs made here (needs root and the mkfs tools; each that
+# journal, mkfs's default; and the same on a loop device with direct I/O, "ext4-direct"), XFS and btrfs images and a
+# tmpfs made here (needs root and the mkfs tools; each that
 # cannot be made is left out and said so). Arguments go to benchmarks/run.sh, e.g.
 #   benchmarks/copy-filesystems.sh --quick --filter '*CopyBenchmarks*'
 set -euo pipefail
@@ -16,9 +17,10 @@ if [[ "$fs_type" == ext4 ]]; then
 fi
 mv "$base/ext4" "$base/$fs_type" 2>/dev/null || mkdir -p "$base/$fs_type"
 dirs="$fs_type=$base/$fs_type"
-mounted=()
+mounted=() loops=()
 cleanup() {
   for m in "${mounted[@]}"; do umount "$m" 2>/dev/null || true; done
+  for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
   rm -f "$base"/*.img
 }
 trap cleanup EXIT
@@ -36,6 +38,19 @@ if [[ $(id -u) -eq 0 ]]; then
       echo "copy-filesystems: no $fs here (mkfs.$fs or loop mounts missing): left out" >&2
     fi
   done
+  # ext4 with its journal again, on a loop device with direct I/O: its writes and flushes reach the VM's disk
+  # instead of the page cache, as a real disk's would (the plain loop image above hides their cost).
+  mkdir -p "$base/ext4-direct"
+  truncate -s 2G "$base/ext4-direct.img"
+  if mkfs.ext4 -q -F "$base/ext4-direct.img" >/dev/null 2>&1 &&
+     loop=$(losetup --direct-io=on -f --show "$base/ext4-direct.img" 2>/dev/null) &&
+     { mount "$loop" "$base/ext4-direct" || { losetup -d "$loop"; false; }; }; then
+    mounted+=("$base/ext4-direct")
+    loops+=("$loop")
+    dirs="$dirs,ext4-direct=$base/ext4-direct"
+  else
+    echo "copy-filesystems: no loop device with direct I/O here: ext4-direct left out" >&2
+  fi
   mkdir -p "$base/tmpfs"
   if mount -t tmpfs -o size=1g ni-bench "$base/tmpfs"; then
     mounted+=("$base/tmpfs")

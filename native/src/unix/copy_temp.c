@@ -3,7 +3,7 @@
  * a named ".ni-copy-<16 hex digits>.tmp" opened O_CREAT|O_EXCL; put in place with linkat (an O_TMPFILE,
  * which fails if the name exists) or renameat2(RENAME_NOREPLACE) without NI_COPY_OVERWRITE; with it,
  * renameat2(RENAME_EXCHANGE) + unlink of the old file on ext4 while the data is unflushed, else rename(). A
- * durable copy's O_TMPFILE has its name before its fsync unless a journal commits it with the destination's.
+ * durable copy's O_TMPFILE is given its name before it is flushed.
  * A temp's name is its destination's slot (the hash of the destination's name), so the next copy to that
  * destination finds what a crash left there; a live temp is flock'ed whenever it has a name, and only an
  * unlocked one is removed. And the destination's path: its symlinks followed as File.Copy follows them.
@@ -231,19 +231,21 @@ int32_t ni_temp_create(struct ni_temp* t, const char* target, int durable)
 int32_t ni_temp_sync(struct ni_temp* t, const char* target)
 {
     /* Where the directory's flush will commit the file along with its name, its data only has to be written
-       before the name changes: one journal commit for the copy instead of two. */
-    if (t->dir_fd >= 0 && ni_sys_journal_covers_file(t->fd))
-        return ni_sys_write_out(t->fd);
-    /* Elsewhere the file's inode reaches the disk as it is now, and the directory's flush later writes only the
-       directory: an O_TMPFILE flushed unnamed would be on disk with a link count of 0 under the new entry (a
-       deleted inode, for fsck and for the kernel, after a crash). So it gets its name (its slot) first. */
+       before the name changes: one journal commit for the copy instead of two. Elsewhere the file's inode reaches
+       the disk as it is at its fsync, and the directory's flush later writes only the directory: an O_TMPFILE
+       flushed unnamed would be on disk with a link count of 0 under the new entry (a deleted inode, for fsck and
+       for the kernel, after a crash). So the temp gets its name (its slot) first in both cases; with a journal,
+       while its data is being written. */
+    int one_commit = t->dir_fd >= 0 && ni_sys_journal_covers_file(t->fd);
+    if (one_commit)
+        ni_sys_start_write_out(t->fd);
     if (t->path == NULL)
     {
         int32_t error = take_name(t, target, link_unnamed);
         if (error != 0)
             return error;
     }
-    return ni_sys_sync(t->fd);
+    return one_commit ? ni_sys_write_out(t->fd) : ni_sys_sync(t->fd);
 }
 
 int32_t ni_temp_finish(struct ni_temp* t)

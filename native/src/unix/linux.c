@@ -341,6 +341,12 @@ int32_t ni_sys_write_out(int fd)
     return rc == 0 ? 0 : errno;
 }
 
+void ni_sys_start_write_out(int fd)
+{
+    /* Errors (EIO) are for the waiting call to report. */
+    while (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0 && errno == EINTR) { }
+}
+
 int32_t ni_sys_sync(int fd)
 {
     int rc;

@@ -150,6 +150,11 @@ int32_t ni_sys_write_out(int fd)
     return ENOSYS;
 }
 
+void ni_sys_start_write_out(int fd)
+{
+    (void)fd;
+}
+
 int32_t ni_sys_sync(int fd)
 {
     int rc;

@@ -191,6 +191,9 @@ int ni_sys_journal_covers_file(int fd);
 /* Writes a file's dirty pages and waits for them (sync_file_range), without flushing the device's cache or
    the file's metadata. ENOSYS where the system has no such call. */
 int32_t ni_sys_write_out(int fd);
+/* Starts writing a file's dirty pages without waiting (the wait is ni_sys_write_out's); nothing where the system
+   has no such call. */
+void ni_sys_start_write_out(int fd);
 
 /* ---- The kernel layer for processes ---- */
 
