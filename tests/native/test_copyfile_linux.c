@@ -598,6 +598,8 @@ static void copy_fallbacks(void)
           { FAULT_NO_TMPFILE, { SYS_renameat2, -1, 0, EINVAL } } },
         { "no O_TMPFILE, no renameat2, no hard links: a check, then rename()",
           { FAULT_NO_TMPFILE, { SYS_renameat2, -1, 0, ENOSYS }, FAULT_NO_HARDLINKS } },
+        { "linkat(AT_EMPTY_PATH) refused (ENOENT, as before Linux 6.10 without CAP_DAC_READ_SEARCH): through /proc",
+          { { SYS_linkat, 4, AT_EMPTY_PATH, ENOENT } } },
         { "no copy_file_range (ENOSYS): sendfile", { { SYS_copy_file_range, -1, 0, ENOSYS } } },
         { "copy_file_range refused by seccomp (EPERM), no sendfile: read/write",
           { { SYS_copy_file_range, -1, 0, EPERM }, { SYS_sendfile, -1, 0, ENOSYS } } },

@@ -252,11 +252,29 @@ int32_t ni_sys_open_tmpfile(const char* dir, int* fd)
 #endif
 }
 
+/* Set once linkat(AT_EMPTY_PATH) was refused (ENOENT) where the link through /proc then worked. */
+static int g_empty_path_refused;
+
 int32_t ni_sys_link_tmpfile(int fd, const char* path)
 {
+    /* AT_EMPTY_PATH links the descriptor itself, without a lookup through /proc (a few µs less per copy); the
+       kernel allows it without CAP_DAC_READ_SEARCH since Linux 6.10, for a file the caller opened, and says
+       ENOENT before that. */
+    int tried = !__atomic_load_n(&g_empty_path_refused, __ATOMIC_RELAXED);
+    if (tried)
+    {
+        if (linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
+            return 0;
+        if (errno != ENOENT)
+            return errno;
+    }
     char proc[32];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0)
+        return errno;
+    if (tried)
+        __atomic_store_n(&g_empty_path_refused, 1, __ATOMIC_RELAXED);
+    return 0;
 }
 
 static int32_t rename_with(const char* from, const char* to, unsigned flags)
