@@ -1263,6 +1263,21 @@ static void copy_removes_leftover_temp(void)
     CHECK_INT(ni_test_remove(slot), 0);
     CHECK_INT(ni_test_count_entries(k.c.dir, ""), 2);
     CHECK(ni_test_same_content(k.c.src, k.c.dst));
+
+    /* A new destination: a durable copy names its temp at the slot before flushing it, so the system going down
+       then leaves it there; the next copy to that destination removes it, also one that links its O_TMPFILE
+       straight at the destination and so never needs the slot. */
+    char fresh[NI_TEST_PATH_MAX], fresh_slot[NI_TEST_PATH_MAX];
+    ni_test_path_in(fresh, k.c.dir, "fresh");
+    slot_path(fresh_slot, k.c.dir, "fresh");
+    for (int durable = 0; durable < 2; durable++)
+    {
+        CHECK_OK(ni_test_write_file(fresh_slot, "left", 4, 0600));
+        CHECK_OK(ni_copyfile(k.c.src, fresh, durable ? NI_COPY_DURABLE : 0));
+        CHECK(!ni_test_exists(fresh_slot));
+        CHECK(ni_test_same_content(k.c.src, fresh));
+        CHECK_INT(ni_test_remove(fresh), 0);
+    }
 }
 
 NI_TEST_MAIN(

@@ -331,6 +331,16 @@ static int32_t replace(struct ni_temp* t, const char* target, int swap)
     return rename(t->path, target) == 0 ? 0 : errno; /* also where the swap is refused (EINVAL: NFS, ...) */
 }
 
+/* A copy that links its O_TMPFILE straight at the destination never takes the slot, where a durable copy of the
+   same destination that did not finish (the system went down) may have left its temp: that is removed here. */
+static void clear_slot(const struct ni_temp* t, const char* target)
+{
+    char* name = slot_name(t->dir, target);
+    if (name != NULL)
+        (void)remove_leftover(name);
+    free(name);
+}
+
 int32_t ni_temp_publish(struct ni_temp* t, const char* target, int overwrite, int target_locked, int swap)
 {
     int32_t error;
@@ -340,6 +350,8 @@ int32_t ni_temp_publish(struct ni_temp* t, const char* target, int overwrite, in
         if (!target_locked)
         {
             error = ni_sys_link_tmpfile(t->fd, target);
+            if (error == 0)
+                clear_slot(t, target);
             if (error != EEXIST || !overwrite)
                 return error;
         }
