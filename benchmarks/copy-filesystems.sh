@@ -5,7 +5,10 @@
 # tmpfs made here (needs root and the mkfs tools; each that
 # cannot be made is left out and said so). Arguments go to benchmarks/run.sh, e.g.
 #   benchmarks/copy-filesystems.sh --quick --filter '*CopyBenchmarks*'
+#   benchmarks/copy-filesystems.sh --harness      the C harness (ni_copy_bench) on the same file systems instead
 set -euo pipefail
+harness=0
+[[ "${1:-}" == --harness ]] && { harness=1; shift; }
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 base="$root/artifacts/benchmarks/filesystems"
 mkdir -p "$base/ext4"
@@ -60,4 +63,22 @@ else
   echo "copy-filesystems: not root: only $fs_type" >&2
 fi
 echo "copy-filesystems: NI_BENCH_COPY_DIRS=$dirs"
+sync # the new images' writeback must not run under the first measurements
+if [[ "$harness" == 1 ]]; then
+  # The C harness instead: ni_copy_bench on every file system, plain and durable, 4 KiB, 1 MiB and 64 MiB (rounds
+  # of 50 / 20 / 2 copies plain, 10 / 5 / 2 durable; 7 rounds, 5 at 64 MiB), with the block requests per copy.
+  out="$root/artifacts/benchmarks/native"
+  cmake -S "$root" -B "$out" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DNI_BUILD_BENCHMARKS=ON >/dev/null
+  cmake --build "$out" --target ni_copy_bench >/dev/null
+  IFS=',' read -ra entries <<<"$dirs"
+  for entry in "${entries[@]}"; do
+    echo "== ${entry%%=*}"
+    for durable in 0 1; do
+      "$out/benchmarks/native/ni_copy_bench" "${entry#*=}" 4096 $((durable ? 10 : 50)) "$durable" 7
+      "$out/benchmarks/native/ni_copy_bench" "${entry#*=}" 1048576 $((durable ? 5 : 20)) "$durable" 7
+      "$out/benchmarks/native/ni_copy_bench" "${entry#*=}" 67108864 2 "$durable" 5
+    done
+  done
+  exit 0
+fi
 NI_BENCH_COPY_DIRS="$dirs" bash "$root/benchmarks/run.sh" "$@"
