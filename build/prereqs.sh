@@ -82,7 +82,7 @@ stage_needs() {
     package)            for rid in $(ni_shipped_rids); do rid_needs "$rid" --test; done
                         echo unzip=unzip readelf=binutils file=file "$arm64_openssl" ;;
     powercut)           rid_needs "$host"
-                        echo qemu-system-x86_64=qemu-system-x86 mkfs.xfs=xfsprogs mkfs.ext4=e2fsprogs \
+                        echo qemu-system-x86_64=qemu-system-x86 mkfs.xfs=xfsprogs mkfs.ext4=e2fsprogs e2fsck=e2fsprogs \
                              dpkg:busybox-static=busybox-static objcopy=binutils xz=xz-utils ;;
     vendoring)          for rid in "$host" linux-x64 linux-musl-x64 win-x64; do rid_needs "$rid" --test; done
                         echo readelf=binutils file=file flock=util-linux ;;

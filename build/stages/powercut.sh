@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage powercut: the power-cut test of NI_COPY_DURABLE (tests/powercut/run.sh): a VM records every block write of a
 # copy workload with dm-log-writes, and every crash state replayed from the log is checked (docs/reliability.md).
-# One case per file system (ext4, XFS) and mode (durable, not durable).
+# One case per file system (ext4, ext4 without a journal, XFS) and mode (durable, not durable).
 #   build/stages/powercut.sh
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -1,7 +1,8 @@
 /*
  * One crash state, mounted: what each destination holds against what the log's marks say had returned
- * (durable: the generation of the last copy that returned, or the one in flight; never a mix, never empty),
- * and whether the next copy of each destination removes every temp a crash left.
+ * (durable: the generation of the last copy that returned, or the one in flight; never a mix, never empty;
+ * without durable, never a mix either where a journal orders the writes), and whether the next copy of each
+ * destination removes every temp a crash left.
  */
 #define _GNU_SOURCE
 #include "powercut.h"
@@ -45,19 +46,37 @@ static int compare(const char* actual, size_t n, char* expected, size_t size, si
     return n < size ? PC_SHORT : zeros ? PC_ZEROED : gen;
 }
 
+/* Another file's inode: the size of another file than `index`, and a whole generation of it or zeros (its
+   blocks discarded or not written yet)? */
+static int foreign(const char* actual, size_t n, char* expected, size_t index)
+{
+    for (size_t other = 0; other < pc_file_count; other++)
+        for (int gen = 0; other != index && n == pc_files[other].size && gen <= PC_GENERATIONS + 1; gen++)
+        {
+            int class = compare(actual, n, expected, n, other, gen);
+            if (class == gen || class == PC_ZEROED) /* all zeros included */
+                return 1;
+        }
+    return 0;
+}
+
 int pc_classify(const char* path, size_t index)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return PC_MISSING;
-    size_t size = pc_files[index].size;
-    char* actual = malloc(size + 1);
-    char* expected = malloc(size);
-    ssize_t n = actual != NULL ? read(fd, actual, size + 1) : -1;
+    size_t largest = 0;
+    for (size_t i = 0; i < pc_file_count; i++)
+        largest = pc_files[i].size > largest ? pc_files[i].size : largest;
+    char* actual = malloc(largest + 1);
+    char* expected = malloc(largest);
+    ssize_t n = actual != NULL ? read(fd, actual, largest + 1) : -1; /* one read: a regular file's whole */
     close(fd);
     int result = n == 0 ? PC_EMPTY : PC_TORN;
     for (int gen = 0; n > 0 && expected != NULL && gen <= PC_GENERATIONS + 1 && result == PC_TORN; gen++)
-        result = compare(actual, (size_t)n, expected, size, index, gen);
+        result = compare(actual, (size_t)n, expected, pc_files[index].size, index, gen);
+    if (result == PC_TORN && n > 0 && expected != NULL && foreign(actual, (size_t)n, expected, index))
+        result = PC_FOREIGN;
     free(actual);
     free(expected);
     return result;
@@ -71,6 +90,7 @@ static const char* describe(int class, char* buffer, size_t size)
         case PC_EMPTY: return "an empty file";
         case PC_SHORT: return "a short file";
         case PC_ZEROED: return "the new size with blocks of zeros";
+        case PC_FOREIGN: return "another file's inode (its size; its content or zeros)";
         case PC_TORN: return "a mix";
         default: snprintf(buffer, size, "generation %d", class); return buffer;
     }
@@ -97,18 +117,31 @@ static void report(struct pc_stats* stats, const char* where, const char* file, 
                expected);
 }
 
+/* The rules of a state: the copies' (RULE_DURABLE), and RULE_WHOLE: a name shows one whole generation of its
+   own file, never a mix or another file's content. A journal keeps that for every copy (a directory's blocks
+   and the inode table's are committed together); without one, a crash may leave a name on an inode number
+   that was freed and given to another file, or the reverse (another file's old inode, its blocks freed and
+   reused), which only a durable copy (its directory flushed before it returns, before the next file is made)
+   rules out. */
+enum { RULE_DURABLE = 1, RULE_WHOLE = 2 };
+
 /* One destination, one generation: `returned` (its copy's "done" mark is in the log) or in flight. */
-static void check_one(const char* path, size_t index, int gen, int previous, int returned, int durable,
+static void check_one(const char* path, size_t index, int gen, int previous, int returned, int rules,
                       struct pc_stats* stats, const char* where)
 {
     int class = pc_classify(path, index);
     int current = class == gen || (!returned && class == previous);
+    int durable = rules & RULE_DURABLE;
     if (current)
         stats->current++;
-    else if (class == PC_TORN)
+    else if (class == PC_TORN || class == PC_FOREIGN)
     {
-        stats->torn++;
-        report(stats, where, path, class, "one whole generation");
+        if (class == PC_TORN)
+            stats->torn++;
+        else
+            stats->foreign++;
+        if (rules & RULE_WHOLE)
+            report(stats, where, path, class, "one whole generation of its own");
     }
     else if (durable)
         report(stats, where, path, class, returned ? "the generation whose copy returned" : "the old or the new one");
@@ -143,10 +176,11 @@ static void next_copies(struct pc_stats* stats, const char* where)
     }
 }
 
-int pc_check_state(const char* mnt, int durable, const int* done, const int* started, struct pc_stats* stats,
-                   const char* where)
+int pc_check_state(const char* mnt, const struct pc_fs* fs, int durable, const int* done, const int* started,
+                   struct pc_stats* stats, const char* where)
 {
     long before = stats->violations;
+    int rules = (durable ? RULE_DURABLE : 0) | (durable || fs->journal ? RULE_WHOLE : 0);
     if (chdir(mnt) != 0)
         return 1;
     char path[64];
@@ -155,14 +189,14 @@ int pc_check_state(const char* mnt, int durable, const int* done, const int* sta
         if (!pc_files[i].fresh)
         {
             int in_flight = started[i] > done[i];
-            check_one(pc_files[i].name, i, in_flight ? started[i] : done[i], done[i], !in_flight, durable, stats,
+            check_one(pc_files[i].name, i, in_flight ? started[i] : done[i], done[i], !in_flight, rules, stats,
                       where);
             continue;
         }
         for (int gen = 1; gen <= started[i]; gen++)
         {
             pc_destination_name(path, sizeof path, i, gen);
-            check_one(path, i, gen, PC_MISSING, gen <= done[i], durable, stats, where);
+            check_one(path, i, gen, PC_MISSING, gen <= done[i], rules, stats, where);
         }
     }
     stats->strays_found += count_temps("d");

@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the power-cut test's guest: load the modules, record the workload on /dev/vda with its log on
 # /dev/vdb, replay the log onto /dev/vdc (a pristine copy of vda) through snapshots on /dev/vdd, power off.
-# The file system and the mode come on the kernel command line: pc.fs=ext4|xfs pc.mode=durable|not-durable.
+# The file system and the mode come on the kernel command line: pc.fs=ext4|ext4-nojournal|xfs pc.mode=durable|not-durable.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc

@@ -40,7 +40,7 @@ struct log
 {
     int fd;
     uint32_t sectorsize;
-    uint64_t count;
+    uint64_t count, discards;
     struct entry* entries;
 };
 
@@ -55,6 +55,7 @@ static int read_log(const char* path, struct log* log)
     }
     log->sectorsize = super.sectorsize;
     log->count = super.nr_entries;
+    log->discards = 0;
     log->entries = calloc(log->count + 1, sizeof *log->entries);
     uint64_t at = super.sectorsize;
     char block[4096];
@@ -69,6 +70,7 @@ static int read_log(const char* path, struct log* log)
         e->sector = header.sector;
         e->nr_sectors = header.nr_sectors;
         e->flags = header.flags;
+        log->discards += (e->flags & LOG_DISCARD) != 0;
         if ((e->flags & LOG_MARK) && header.data_len < sizeof e->mark)
             memcpy(e->mark, block + sizeof header, header.data_len);
         at += log->sectorsize;
@@ -127,12 +129,12 @@ static int apply(struct log* log, const struct entry* e, int out, char** buffer,
 }
 
 /* Mounts the state now on `replay` through a snapshot and checks it. */
-static void check_state(const char* fs, int durable, const char* replay, const char* cow, const int* done,
+static void check_state(const struct pc_fs* fs, int durable, const char* replay, const char* cow, const int* done,
                         const int* started, struct pc_stats* stats, uint64_t index)
 {
     char params[128], device[32], where[64];
     unsigned minor;
-    snprintf(where, sizeof where, "%s entry %llu", fs, (unsigned long long)index);
+    snprintf(where, sizeof where, "%s entry %llu", fs->name, (unsigned long long)index);
     snprintf(params, sizeof params, "%s %s N 8", replay, cow);
     stats->states++;
     if (pc_dm_create("pc-snap", "snapshot", params, pc_device_sectors(replay), &minor) != 0)
@@ -141,7 +143,9 @@ static void check_state(const char* fs, int durable, const char* replay, const c
         return;
     }
     snprintf(device, sizeof device, "/dev/dm-%u", minor);
-    if (mount(device, "/check", fs, 0, NULL) != 0)
+    if (!fs->journal && pc_fsck(device, stats, where) != 0)
+        stats->violations++;
+    else if (mount(device, "/check", fs->type, 0, NULL) != 0)
     {
         stats->unmountable++;
         stats->violations++;
@@ -149,7 +153,7 @@ static void check_state(const char* fs, int durable, const char* replay, const c
     }
     else
     {
-        pc_check_state("/check", durable, done, started, stats, where);
+        pc_check_state("/check", fs, durable, done, started, stats, where);
         if (umount("/check") != 0)
             stats->violations++;
     }
@@ -166,7 +170,7 @@ static void follow_mark(const char* mark, int* done, int* started)
         (strcmp(what, "done") == 0 ? done : started)[index] = gen;
 }
 
-int pc_replay(const char* fs, int durable, const char* log_path, const char* replay, const char* cow)
+int pc_replay(const struct pc_fs* fs, int durable, const char* log_path, const char* replay, const char* cow)
 {
     struct log log;
     if (read_log(log_path, &log) != 0)
@@ -191,18 +195,21 @@ int pc_replay(const char* fs, int durable, const char* log_path, const char* rep
         if (e->check && fdatasync(out) == 0)
             check_state(fs, durable, replay, cow, done, started, &stats, i);
     }
-    printf("PC-RESULT fs=%s mode=%s entries=%llu states=%ld violations=%ld unmountable=%ld current=%ld "
-           "not_yet_durable=%ld lost=%ld torn=%ld strays_found=%ld strays_left=%ld\n",
-           fs, durable ? "durable" : "not-durable", (unsigned long long)log.count, stats.states, stats.violations,
-           stats.unmountable, stats.current, stats.not_yet_durable, stats.lost, stats.torn, stats.strays_found,
-           stats.strays_left);
+    printf("PC-RESULT fs=%s mode=%s entries=%llu discards=%llu states=%ld violations=%ld unmountable=%ld "
+           "repaired=%ld repaired_files=%ld current=%ld not_yet_durable=%ld lost=%ld foreign=%ld torn=%ld "
+           "strays_found=%ld strays_left=%ld\n",
+           fs->name, durable ? "durable" : "not-durable", (unsigned long long)log.count,
+           (unsigned long long)log.discards, stats.states, stats.violations, stats.unmountable, stats.repaired,
+           stats.repaired_files, stats.current, stats.not_yet_durable, stats.lost, stats.foreign, stats.torn,
+           stats.strays_found, stats.strays_left);
     free(buffer);
     close(out);
     /* Without NI_COPY_DURABLE some state must show a returned copy not (yet) on disk: else this check,
        run on the durable copies, would have proved nothing either. */
     if (!durable && stats.not_yet_durable + stats.lost == 0)
     {
-        printf("PC-VIOLATION %s: no state showed a copy that returned but was not on disk: the check is blind\n", fs);
+        printf("PC-VIOLATION %s: no state showed a copy that returned but was not on disk: the check is blind\n",
+               fs->name);
         return 1;
     }
     return stats.violations == 0 ? 0 : 1;

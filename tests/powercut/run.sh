@@ -6,11 +6,12 @@
 #
 #   tests/powercut/run.sh [--junit FILE]          (POWERCUT_CASES="ext4.durable xfs.durable" for some cases only)
 #
-# One case per file system and mode: ext4 and XFS, durable and not. Prints "PASS|FAIL|SKIP powercut.<fs>.<mode>
-# ..." per case and ends with "powercut: N passed, N failed, N skipped". Uses KVM where it can (else qemu's
-# TCG: about 5 minutes for the four cases on 2 cores). Needs qemu-system-x86, busybox-static, xfsprogs and
-# e2fsprogs (build/prereqs.sh powercut), and downloads the kernel package (not installed: unpacked) into
-# artifacts/powercut/, where the kernel and initramfs stay cached.
+# One case per file system and mode: ext4 (with its journal), ext4-nojournal (mounted with discard; each crash
+# state goes through e2fsck -fy before it is mounted, as at boot) and XFS, durable and not. Prints
+# "PASS|FAIL|SKIP powercut.<fs>.<mode> ..." per case and ends with "powercut: N passed, N failed, N skipped".
+# Uses KVM where it can (else qemu's TCG: about 6 minutes for the six cases on 2 cores). Needs qemu-system-x86,
+# busybox-static, xfsprogs and e2fsprogs (build/prereqs.sh powercut), and downloads the kernel package (not
+# installed: unpacked) into artifacts/powercut/, where the kernel and initramfs stay cached.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="$root/artifacts/powercut"
@@ -18,6 +19,7 @@ junit=""
 [[ "${1:-}" == "--junit" ]] && junit="${2:?--junit needs a file}"
 mkdir -p "$out"
 passed=0 failed=0 skipped=0 cases=()
+file_systems=(ext4 ext4-nojournal xfs)
 
 finish() {
   echo "powercut: $passed passed, $failed failed, $skipped skipped"
@@ -46,7 +48,7 @@ record_case() { # name status message [xml file: the case runs in a subshell, wh
 }
 
 skip_all() {
-  for fs in ext4 xfs; do for mode in durable not-durable; do record_case "powercut.$fs.$mode" SKIP "$1"; done; done
+  for fs in "${file_systems[@]}"; do for mode in durable not-durable; do record_case "powercut.$fs.$mode" SKIP "$1"; done; done
   finish
   exit $?
 }
@@ -60,7 +62,7 @@ if [[ -w /dev/kvm && ! -d /sys/module/kvm_pvm ]]; then
   accel=kvm
 fi
 need=()
-for tool in qemu-system-x86_64:qemu-system-x86 mkfs.xfs:xfsprogs mkfs.ext4:e2fsprogs; do
+for tool in qemu-system-x86_64:qemu-system-x86 mkfs.xfs:xfsprogs mkfs.ext4:e2fsprogs e2fsck:e2fsprogs; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || need+=(busybox-static)
@@ -98,6 +100,13 @@ rm -rf "$initrd" && mkdir -p "$initrd"/{bin,modules,proc,sys,dev,mnt,check}
 cp /bin/busybox "$initrd/bin/busybox"
 cp "$out/powercut" "$initrd/bin/powercut"
 cp "$root/tests/powercut/init.sh" "$initrd/init" && chmod +x "$initrd/init"
+# e2fsck for the crash states of ext4-nojournal: the host's, with the shared libraries and the loader ldd names,
+# each at its own path (the loader's default search finds them there; PT_INTERP names the loader's path).
+e2fsck=$(command -v e2fsck)
+mkdir -p "$initrd/sbin" && cp -L "$e2fsck" "$initrd/sbin/e2fsck"
+for library in $(ldd "$e2fsck" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+  mkdir -p "$initrd$(dirname "$library")" && cp -L "$library" "$initrd$library"
+done
 # Load order: each module after what it depends on (crc32c for ext4's and XFS's checksums, looked up by name).
 order=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk crc32c_generic crc16
        mbcache jbd2 ext4 libcrc32c xfs dm-mod dm-bufio dm-snapshot dm-log-writes)
@@ -120,14 +129,15 @@ run_case() { # fs mode; its lines on stdout, its JUnit case in $out/<fs>-<mode>.
   rm -rf "$dir" && mkdir -p "$dir"
   case "$fs" in
     ext4) truncate -s 64M "$dir/data.img" && mkfs.ext4 -q -F -b 4096 "$dir/data.img" ;;
+    ext4-nojournal) truncate -s 64M "$dir/data.img" && mkfs.ext4 -q -F -b 4096 -O ^has_journal "$dir/data.img" ;;
     xfs) truncate -s 320M "$dir/data.img" && mkfs.xfs -q -f -m reflink=0 "$dir/data.img" ;;
   esac
   cp --sparse=always "$dir/data.img" "$dir/replay.img"
   truncate -s 1G "$dir/log.img"
   truncate -s 512M "$dir/cow.img"
   local drives=()
-  for disk in data log replay cow; do
-    drives+=(-drive "file=$dir/$disk.img,if=virtio,format=raw,cache=unsafe")
+  for disk in data log replay cow; do # discard=unmap: the guest's discards reach dm-log-writes' log and the disk
+    drives+=(-drive "file=$dir/$disk.img,if=virtio,format=raw,cache=unsafe,discard=unmap")
   done
   local start=$SECONDS
   timeout 900 qemu-system-x86_64 -accel "$accel" -smp 1 -m 1024 -nographic -no-reboot -nic none \
@@ -148,8 +158,10 @@ run_case() { # fs mode; its lines on stdout, its JUnit case in $out/<fs>-<mode>.
 
 # Two guests at a time (one per core); each case's lines are printed once both are done, in order.
 # POWERCUT_CASES="ext4.durable ..." runs only those.
-selected="${POWERCUT_CASES:-ext4.durable ext4.not-durable xfs.durable xfs.not-durable}"
-for fs in ext4 xfs; do
+every=""
+for fs in "${file_systems[@]}"; do every+=" $fs.durable $fs.not-durable"; done
+selected="${POWERCUT_CASES:-$every}"
+for fs in "${file_systems[@]}"; do
   modes=()
   for mode in durable not-durable; do
     [[ " $selected " == *" $fs.$mode "* ]] && modes+=("$mode")

@@ -91,7 +91,9 @@ static int plant_leftover(void)
     return write_generation(path, 0, 1);
 }
 
-/* Everything the copies read, and the generation-0 destinations, on stable storage before the first copy. */
+/* Everything the copies read, and the generation-0 destinations, on stable storage before the first copy; the
+   syncfs also writes what no fsync writes on ext4 without a journal (the bitmaps, the group descriptors), so
+   that e2fsck's repairs in the crash states are the copies' doing. */
 static int setup(void)
 {
     if (mkdir("src", 0755) != 0 || mkdir("d", 0755) != 0)
@@ -108,8 +110,12 @@ static int setup(void)
         if (!pc_files[i].fresh && write_generation(pc_files[i].name, i, 0) != 0)
             return -1;
     }
-    return plant_leftover() == 0 && sync_directory("src") == 0 && sync_directory("d") == 0 &&
-           sync_directory(".") == 0 ? 0 : -1;
+    int root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = plant_leftover() == 0 && sync_directory("src") == 0 && sync_directory("d") == 0 &&
+             sync_directory(".") == 0 && root >= 0 && syncfs(root) == 0 ? 0 : -1;
+    if (root >= 0)
+        close(root);
+    return rc;
 }
 
 static int mark(const char* what, size_t index, int gen)
@@ -144,7 +150,7 @@ static int run_copies(int durable)
     return 0;
 }
 
-int pc_record(const char* fs, int durable, const char* data, const char* log)
+int pc_record(const struct pc_fs* fs, int durable, const char* data, const char* log)
 {
     uint64_t sectors = pc_device_sectors(data);
     char params[128], device[32];
@@ -155,8 +161,8 @@ int pc_record(const char* fs, int durable, const char* data, const char* log)
     snprintf(device, sizeof device, "/dev/dm-%u", minor);
     mkdir("/mnt", 0755);
     int rc = -1;
-    if (mount(device, "/mnt", fs, 0, NULL) != 0)
-        fprintf(stderr, "powercut: mount %s (%s): %s\n", device, fs, strerror(errno));
+    if (mount(device, "/mnt", fs->type, 0, fs->record_options) != 0)
+        fprintf(stderr, "powercut: mount %s (%s, %s): %s\n", device, fs->type, fs->record_options, strerror(errno));
     else
     {
         rc = chdir("/mnt") == 0 && setup() == 0 && pc_dm_message("pc-log", "mark setup-done") == 0 &&
