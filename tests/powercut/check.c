@@ -10,6 +10,7 @@
 #include "noinherit.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,13 +97,19 @@ static const char* describe(int class, char* buffer, size_t size)
     }
 }
 
-static int count_temps(const char* dir)
+/* The temps in `dir`; each named in a violation line if `where` is given. */
+static int count_temps(const char* dir, const char* where)
 {
     DIR* d = opendir(dir);
     int count = 0;
     struct dirent* entry;
     while (d != NULL && (entry = readdir(d)) != NULL)
-        count += strncmp(entry->d_name, ".ni-copy-", 9) == 0;
+        if (strncmp(entry->d_name, ".ni-copy-", 9) == 0)
+        {
+            count++;
+            if (where != NULL)
+                printf("PC-VIOLATION %s: %s/%s survived the next copy\n", where, dir, entry->d_name);
+        }
     if (d != NULL)
         closedir(d);
     return count;
@@ -151,11 +158,35 @@ static void check_one(const char* path, size_t index, int gen, int previous, int
         stats->lost++;            /* empty, short or zeros: what a copy that is not durable may leave */
 }
 
+/* After the reboot, the copy the crash interrupted is retried, as a program would, with the same flags: the
+   one to a new file too, whose temp a durable copy names at the destination's slot before the flush, which
+   only a copy to that name that takes the slot (durable, or replacing) clears. It succeeds with the content,
+   or finds the destination there (EEXIST: the copy had put it in place). */
+static void retry_interrupted(const int* done, const int* started, int durable, struct pc_stats* stats,
+                              const char* where)
+{
+    char source[64], destination[64];
+    for (size_t i = 0; i < pc_file_count; i++)
+    {
+        if (!pc_files[i].fresh || started[i] <= done[i])
+            continue;
+        pc_source_name(source, sizeof source, i, started[i]);
+        pc_destination_name(destination, sizeof destination, i, started[i]);
+        int32_t rc = ni_copyfile(source, destination, durable ? NI_COPY_DURABLE : 0);
+        if (rc == EEXIST || (rc == 0 && pc_classify(destination, i) == started[i]))
+            continue;
+        stats->violations++;
+        printf("PC-VIOLATION %s: the retry of the copy to %s failed (%s)\n", where, destination, strerror(rc));
+    }
+}
+
 /* The next copy of every destination must succeed, give the new content and leave no temp behind. */
-static void next_copies(struct pc_stats* stats, const char* where)
+static void next_copies(const int* done, const int* started, int durable, struct pc_stats* stats,
+                        const char* where)
 {
     char source[64], destination[64];
     int gen = PC_GENERATIONS + 1;
+    retry_interrupted(done, started, durable, stats, where);
     for (size_t i = 0; i < pc_file_count; i++)
     {
         pc_source_name(source, sizeof source, i, gen);
@@ -167,12 +198,11 @@ static void next_copies(struct pc_stats* stats, const char* where)
             printf("PC-VIOLATION %s: the next copy to %s failed (%s)\n", where, destination, strerror(rc));
         }
     }
-    int left = count_temps("d");
+    int left = count_temps("d", where);
     if (left > 0)
     {
         stats->strays_left += left;
         stats->violations++;
-        printf("PC-VIOLATION %s: %d temp file(s) survived the next copy\n", where, left);
     }
 }
 
@@ -199,8 +229,8 @@ int pc_check_state(const char* mnt, const struct pc_fs* fs, int durable, const i
             check_one(path, i, gen, PC_MISSING, gen <= done[i], rules, stats, where);
         }
     }
-    stats->strays_found += count_temps("d");
-    next_copies(stats, where);
+    stats->strays_found += count_temps("d", NULL);
+    next_copies(done, started, durable, stats, where);
     if (chdir("/") != 0)
         stats->violations++;
     return (int)(stats->violations - before);
