@@ -54,37 +54,40 @@ static int run_e2fsck(const char* device, char* out, size_t size)
     return WEXITSTATUS(status);
 }
 
-/* Whether e2fsck repaired a file or a directory: a repair (any line but the routine ones) under the title of
-   passes 1 to 4, not only pass 5's (the bitmaps and the free counts, which no fsync writes without a journal). */
-static int repaired_files(const char* text)
+/* One of e2fsck's routine lines, not a repair: its version, a pass's title, or the summary lines that start
+   with the device's name. */
+static int routine(const char* line, const char* device)
+{
+    size_t length = strlen(device);
+    return strncmp(line, "Pass ", 5) == 0 || strncmp(line, "e2fsck ", 7) == 0 ||
+           (strncmp(line, device, length) == 0 && line[length] == ':');
+}
+
+/* Whether e2fsck repaired a file or a directory: a repair under the title of passes 1 to 4, not only pass 5's
+   (the bitmaps and the free counts, which no fsync writes without a journal). */
+static int repaired_files(const char* text, const char* device)
 {
     int pass = 0;
     const char* line = text;
     while (*line != '\0')
     {
         const char* end = strchrnul(line, '\n');
-        if (sscanf(line, "Pass %d:", &pass) != 1 && pass >= 1 && pass <= 4 && end > line &&
-            strncmp(line, "/dev/", 5) != 0)
+        if (sscanf(line, "Pass %d:", &pass) != 1 && pass >= 1 && pass <= 4 && end > line && !routine(line, device))
             return 1;
         line = *end == '\n' ? end + 1 : end;
     }
     return 0;
 }
 
-/* Prints up to `max` lines of `text` as "<prefix> <where>: <line>"; `repairs_only`: not e2fsck's routine
-   ones (its version, the passes' titles, the summary lines that start with the device's name). */
-static void print_lines(const char* prefix, const char* where, const char* text, int max, int repairs_only)
+/* Prints up to `max` lines of `text` as "<prefix> <where>: <line>", only the repairs if `device` is given. */
+static void print_lines(const char* prefix, const char* where, const char* text, int max, const char* device)
 {
-    static const char* const routine[] = { "Pass ", "e2fsck ", "/dev/" };
     char* copy = strdup(text);
     char* save = NULL;
     for (char* line = copy != NULL ? strtok_r(copy, "\n", &save) : NULL; line != NULL && max > 0;
          line = strtok_r(NULL, "\n", &save))
     {
-        int skip = 0;
-        for (size_t i = 0; repairs_only && i < sizeof routine / sizeof routine[0]; i++)
-            skip |= strncmp(line, routine[i], strlen(routine[i])) == 0;
-        if (!skip)
+        if (device == NULL || !routine(line, device))
         {
             printf("%s %s: %s\n", prefix, where, line);
             max--;
@@ -102,13 +105,13 @@ int pc_fsck(const char* device, struct pc_stats* stats, const char* where)
     if (code == 1 || code == 2) /* errors corrected */
     {
         stats->repaired++;
-        int files = repaired_files(out);
+        int files = repaired_files(out, device);
         stats->repaired_files += files;
         if (files ? stats->repaired_files <= REPAIRS_SHOWN : stats->repaired - stats->repaired_files == 1)
-            print_lines("PC-FSCK", where, out, 12, 1);
+            print_lines("PC-FSCK", where, out, 12, device);
         return 0;
     }
     printf("PC-VIOLATION %s: e2fsck -fy exited with %d:\n", where, code);
-    print_lines("PC-VIOLATION", where, out, 12, 0);
+    print_lines("PC-VIOLATION", where, out, 12, NULL);
     return -1;
 }
