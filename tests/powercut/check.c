@@ -160,8 +160,8 @@ static void check_one(const char* path, size_t index, int gen, int previous, int
 
 /* After the reboot, the copy the crash interrupted is retried, as a program would, with the same flags: the
    one to a new file too, whose temp a durable copy names at the destination's slot before the flush, which
-   only a copy to that name that takes the slot (durable, or replacing) clears. It succeeds with the content,
-   or finds the destination there (EEXIST: the copy had put it in place). */
+   only a copy to that name clears (the next copies go to other names). It succeeds with the content, or finds
+   the destination there (EEXIST: the copy had put it in place). */
 static void retry_interrupted(const int* done, const int* started, int durable, struct pc_stats* stats,
                               const char* where)
 {
