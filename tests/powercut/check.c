@@ -158,12 +158,11 @@ static void check_one(const char* path, size_t index, int gen, int previous, int
         stats->lost++;            /* empty, short or zeros: what a copy that is not durable may leave */
 }
 
-/* After the reboot, the copy the crash interrupted is retried, as a program would, with the same flags: the
-   one to a new file too, whose temp a durable copy names at the destination's slot before the flush, which
-   only a copy to that name clears (the next copies go to other names). It succeeds with the content, or finds
-   the destination there (EEXIST: the copy had put it in place). */
-static void retry_interrupted(const int* done, const int* started, int durable, struct pc_stats* stats,
-                              const char* where)
+/* After the reboot, the copy the crash interrupted is retried, as a program would; plain, as the next copies
+   are: a durable copy to a new file names its temp at the destination's slot before the flush, and a copy to
+   that name, durable or not, must clear it (the next copies go to other names). It succeeds with the content,
+   or finds the destination there (EEXIST: the copy had put it in place). */
+static void retry_interrupted(const int* done, const int* started, struct pc_stats* stats, const char* where)
 {
     char source[64], destination[64];
     for (size_t i = 0; i < pc_file_count; i++)
@@ -172,7 +171,7 @@ static void retry_interrupted(const int* done, const int* started, int durable, 
             continue;
         pc_source_name(source, sizeof source, i, started[i]);
         pc_destination_name(destination, sizeof destination, i, started[i]);
-        int32_t rc = ni_copyfile(source, destination, durable ? NI_COPY_DURABLE : 0);
+        int32_t rc = ni_copyfile(source, destination, 0);
         if (rc == EEXIST || (rc == 0 && pc_classify(destination, i) == started[i]))
             continue;
         stats->violations++;
@@ -181,12 +180,11 @@ static void retry_interrupted(const int* done, const int* started, int durable, 
 }
 
 /* The next copy of every destination must succeed, give the new content and leave no temp behind. */
-static void next_copies(const int* done, const int* started, int durable, struct pc_stats* stats,
-                        const char* where)
+static void next_copies(const int* done, const int* started, struct pc_stats* stats, const char* where)
 {
     char source[64], destination[64];
     int gen = PC_GENERATIONS + 1;
-    retry_interrupted(done, started, durable, stats, where);
+    retry_interrupted(done, started, stats, where);
     for (size_t i = 0; i < pc_file_count; i++)
     {
         pc_source_name(source, sizeof source, i, gen);
@@ -230,7 +228,7 @@ int pc_check_state(const char* mnt, const struct pc_fs* fs, int durable, const i
         }
     }
     stats->strays_found += count_temps("d", NULL);
-    next_copies(done, started, durable, stats, where);
+    next_copies(done, started, stats, where);
     if (chdir("/") != 0)
         stats->violations++;
     return (int)(stats->violations - before);
