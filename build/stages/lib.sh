@@ -12,8 +12,14 @@ host_rid="${NI_HOST_RID:-$(bash "$root/build/host-rid.sh")}"
 export WINEDEBUG=-all DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1
 export NI_HOST_RID="$host_rid"
 # The repository's own wine prefix (unless one is given): a wine program left behind by another run in a shared prefix
-# (~/.wine) keeps that prefix's wineserver alive, and wine_ready's wait for it would then never end.
-export WINEPREFIX="${WINEPREFIX:-$artifacts/wine}"
+# (~/.wine) keeps that prefix's wineserver alive, and wine_ready's wait for it would then never end. It lives outside
+# the tree, one per clone (named by a checksum of its path): its z: drive is a link to /, which tools that walk the
+# repository follow (BenchmarkDotNet's search for the project file failed on /proc when it was under artifacts/).
+if [[ -z "${WINEPREFIX:-}" ]]; then
+  WINEPREFIX="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/noinherit-native/wine-$(printf '%s' "$root" | cksum | cut -d' ' -f1)"
+  mkdir -p "$(dirname "$WINEPREFIX")"
+fi
+export WINEPREFIX
 
 # stage_init NAME: starts stage NAME with empty results and logs, after making sure what it needs is here.
 stage_init() {
@@ -151,7 +157,7 @@ run_xunit() {
   fi
 }
 
-# wine_ready: the wine prefix (WINEPREFIX, artifacts/wine unless given) exists before the first program runs in it: made once per
+# wine_ready: the wine prefix (WINEPREFIX, the clone's own unless given) exists before the first program runs in it: made once per
 # run, so that stages and test cases starting side by side do not race to make it (~700 MB, 10-20 s).
 wine_ready() {
   once wine-prefix serialized bash -c '/usr/lib/wine/wine64 wineboot -i && /usr/lib/wine/wineserver64 -w' \
