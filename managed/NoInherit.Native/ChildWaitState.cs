@@ -11,10 +11,11 @@ namespace NoInherit.Native;
 /// <summary>
 /// The exit of one child, in the spirit of the runtime's ProcessWaitState: whether it has exited and how, the
 /// threads and tasks waiting for it, signals sent to it, and the process handle (pidfd, HANDLE) it owns and closes.
-/// The exit is noticed without a thread per child (starting one cost more than the spawn on a busy machine): on Unix a
-/// SIGCHLD handler, registered beside the runtime's own for Process, looks at each live child by its pid alone (never
-/// waitpid(-1), so neither side takes the other's children); on Windows the thread pool waits on the process handle;
-/// and where this process ignores SIGCHLD (no signal comes) a thread blocks on the exit. The child is reaped only under
+/// The exit is noticed without a thread per child (starting one cost more than the spawn on a busy machine): on Linux
+/// one background thread waits on the pidfds of all live children (ni_exit_watcher_wait); elsewhere on Unix (no
+/// pidfds) a SIGCHLD handler, registered beside the runtime's own for Process, looks at each live child by its pid
+/// alone (never waitpid(-1), so neither side takes the other's children); on Windows the thread pool waits on the
+/// process handle; and where this process ignores SIGCHLD (no signal comes) a thread blocks on the exit. The child is reaped only under
 /// the lock <see cref="Signal"/> holds, so a signal never reaches a recycled pid.
 /// </summary>
 internal sealed class ChildWaitState
@@ -53,7 +54,7 @@ internal sealed class ChildWaitState
     }
 
     /// <summary>Starts watching for the exit; a child that has exited already is seen at once.</summary>
-    internal void StartWatching()
+    internal unsafe void StartWatching()
     {
         if (OperatingSystem.IsWindows())
         {
@@ -69,10 +70,13 @@ internal sealed class ChildWaitState
                 .UnsafeStart(this);
             return;
         }
+        nint watcher = s_exitWatcher.Value;
         lock (s_live)
         {
-            s_childSignal ??= PosixSignalRegistration.Create(PosixSignal.SIGCHLD, static _ => CheckAllForExit());
             s_live[ProcessId] = this;
+            Interop.ProcessInfo info = _process;
+            if (watcher == Interop.INVALID_HANDLE || s_watcherFailed || Interop.ExitWatcherAdd(watcher, &info, ProcessId) != 0)
+                s_childSignal ??= PosixSignalRegistration.Create(PosixSignal.SIGCHLD, static _ => CheckAllForExit());
         }
         CheckForExit(); // a child that exited before it was listed sent its SIGCHLD already
     }
@@ -290,10 +294,55 @@ internal sealed class ChildWaitState
             Interop.ProcessClose(p);
     }
 
-    // ---- Unix: SIGCHLD, for every live child ----
+    // ---- Unix: SIGCHLD, for every live child (where the exit watcher cannot be had) ----
 
     private static readonly Dictionary<int, ChildWaitState> s_live = new();
     private static PosixSignalRegistration? s_childSignal;
+
+    // ---- Linux: the pidfds of every live child, on one thread ----
+
+    /// <summary>
+    /// The exit watcher (ni_exit_watcher_create) and the background thread that waits on it; NI_INVALID_HANDLE where the
+    /// system has none (not Linux). Preferred to SIGCHLD because the runtime runs PosixSignalRegistration handlers on the
+    /// thread pool, whose workers then spin for about a millisecond after each child (looking for more work), taking a
+    /// small machine's CPU from the next start (docs/benchmarks.md).
+    /// </summary>
+    private static readonly Lazy<nint> s_exitWatcher = new(static () =>
+    {
+        if (!OperatingSystem.IsLinux() || Interop.ExitWatcherCreate(out nint watcher) != 0)
+            return Interop.INVALID_HANDLE;
+        new Thread(static state => WatchExits((nint)state!)) { IsBackground = true, Name = "ChildProcess exits" }
+            .UnsafeStart(watcher);
+        return watcher;
+    });
+
+    /// <summary>Set if the watcher's wait ever failed: every child is then watched through SIGCHLD.</summary>
+    private static volatile bool s_watcherFailed;
+
+    private static unsafe void WatchExits(nint watcher)
+    {
+        const int Capacity = 32;
+        long* keys = stackalloc long[Capacity];
+        while (Interop.ExitWatcherWait(watcher, Timeout.Infinite, keys, Capacity, out int count) == 0)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                ChildWaitState? child;
+                lock (s_live)
+                    s_live.TryGetValue((int)keys[i], out child); // a pid reused since: that child is only asked
+                child?.CheckForExit();
+            }
+        }
+        // Not expected for a set this thread owns; the children it had go over to SIGCHLD.
+        if (OperatingSystem.IsWindows())
+            return;
+        lock (s_live)
+        {
+            s_watcherFailed = true;
+            s_childSignal ??= PosixSignalRegistration.Create(PosixSignal.SIGCHLD, static _ => CheckAllForExit());
+        }
+        CheckAllForExit();
+    }
 
     private static void CheckAllForExit()
     {

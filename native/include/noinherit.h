@@ -645,6 +645,26 @@ NI_API int32_t ni_process_resume(ni_process* process);
  */
 NI_API int32_t ni_process_close(ni_process* process);
 
+/*
+ * Exit watchers: one thread waits for the exits of any number of children, with no signal handler and no thread
+ * per child. Linux with pidfds (5.3+): an epoll set of the children's pidfds, close-on-exec. Elsewhere, and for a
+ * child without a pidfd (process->handle is NI_INVALID_HANDLE), ENOTSUP (Windows: ERROR_NOT_SUPPORTED; a thread
+ * pool waits on process handles there). Release a watcher with ni_close.
+ *
+ * ni_exit_watcher_add watches `process` once: the first ni_exit_watcher_wait after it has exited (at once if it has
+ * already) reports `key`, a single time. The exit is only noticed: ni_wait collects the child. Releasing the
+ * process (ni_process_close) takes it off the watcher.
+ *
+ * ni_exit_watcher_wait waits until a watched child has exited or `timeout_ms` (-1: no limit, 0: only look) runs
+ * out, writes the keys of those that have (at most `capacity`; the others come with the next call) and their
+ * number to *count: 0 when the time ran out. EINVAL for a NULL out-parameter, a capacity below 1 or a timeout
+ * below -1; EBADF for a watcher that is not open.
+ */
+NI_API int32_t ni_exit_watcher_create(ni_handle* watcher);
+NI_API int32_t ni_exit_watcher_add(ni_handle watcher, const ni_process* process, int64_t key);
+NI_API int32_t ni_exit_watcher_wait(ni_handle watcher, int32_t timeout_ms, int64_t* keys, int32_t capacity,
+                                    int32_t* count);
+
 /* ---- Pseudo-terminals: a child on a terminal of its own. ---- */
 
 /* A pseudo-terminal. POSIX: input and output are both the master (one descriptor), console the slave; all

@@ -834,4 +834,38 @@ public partial class ChildProcessTests
             Assert.Throws<ArgumentException>(() => ChildProcess.Start(start, new Dictionary<int, SafeHandle> { [-3] = w }));
         }
     }
+
+    /// <summary>
+    /// Linux: the exits of many children reach their tasks through one thread blocked on their pidfds
+    /// (ni_exit_watcher_wait), neither a thread per child nor the thread pool's SIGCHLD handler: twenty children exit,
+    /// every WaitForExitAsync completes with the code, and this process has one thread of that name
+    /// (/proc/self/task/*/comm, which keeps 15 characters of it).
+    /// </summary>
+    [Fact]
+    public async Task ExitsOfManyChildren_ComeThroughOneWatcherThread_Linux()
+    {
+        LinuxOnly("the exit watcher waits on pidfds (Linux)");
+        Assert.SkipUnless(Interop.ExitWatcherCreate(out nint probe) == 0, "ni_exit_watcher_create fails here (no epoll)");
+        Interop.Close(probe);
+        var children = new List<ChildProcess>();
+        try
+        {
+            for (int i = 0; i < 20; i++)
+                children.Add(ChildProcess.Start(ChildPrograms.Shell($"sleep 0.{i % 3}; exit {i}", "")));
+            using var timeout = new CancellationTokenSource(30_000);
+            for (int i = 0; i < children.Count; i++)
+            {
+                await children[i].WaitForExitAsync(timeout.Token);
+                Assert.Equal(i, children[i].ExitCode);
+            }
+            int watchers = Directory.EnumerateDirectories("/proc/self/task")
+                .Count(task => File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == "ChildProcess ex");
+            Assert.Equal(1, watchers);
+        }
+        finally
+        {
+            foreach (ChildProcess child in children)
+                child.Dispose();
+        }
+    }
 }

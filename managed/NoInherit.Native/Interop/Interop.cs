@@ -230,4 +230,19 @@ internal static unsafe partial class Interop
     [LibraryImport(Library, EntryPoint = "ni_process_close")]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial int ProcessClose(ProcessInfo* process);
+
+    /// <summary>ni_exit_watcher_create: a set of pidfds one thread waits on (Linux); an error elsewhere.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_exit_watcher_create")]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int ExitWatcherCreate(out nint watcher);
+
+    /// <summary>ni_exit_watcher_add: the child's exit is reported once, with <paramref name="key"/>.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_exit_watcher_add")]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int ExitWatcherAdd(nint watcher, ProcessInfo* process, long key);
+
+    /// <summary>ni_exit_watcher_wait: the keys of the children that have exited.</summary>
+    [LibraryImport(Library, EntryPoint = "ni_exit_watcher_wait")]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int ExitWatcherWait(nint watcher, int timeoutMs, long* keys, int capacity, out int count);
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -137,6 +138,34 @@ int32_t ni_sys_pidfd_open(pid_t pid, int* fd)
 int32_t ni_sys_pidfd_signal(int pidfd, int signal)
 {
     return syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0) == 0 ? 0 : errno;
+}
+
+int32_t ni_sys_exit_set_create(int* set)
+{
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    *set = fd;
+    return 0;
+}
+
+int32_t ni_sys_exit_set_add(int set, int pidfd, int64_t key)
+{
+    /* One-shot: a pidfd stays readable after the exit, and the child's owner may keep it open for long. */
+    struct epoll_event event = { .events = EPOLLIN | EPOLLONESHOT, .data = { .u64 = (uint64_t)key } };
+    return epoll_ctl(set, EPOLL_CTL_ADD, pidfd, &event) == 0 ? 0 : errno;
+}
+
+int32_t ni_sys_exit_set_wait(int set, int32_t timeout_ms, int64_t* keys, int32_t capacity, int32_t* count)
+{
+    struct epoll_event events[64];
+    int n = epoll_wait(set, events, capacity < 64 ? capacity : 64, timeout_ms);
+    if (n < 0)
+        return errno;
+    for (int i = 0; i < n; i++)
+        keys[i] = (int64_t)events[i].data.u64;
+    *count = n;
+    return 0;
 }
 
 /* The kernel's struct pidfd_info (linux/pidfd.h, 6.13+; exit_code from 6.15), which older headers lack. */

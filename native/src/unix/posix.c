@@ -241,6 +241,24 @@ int32_t ni_sys_pidfd_open(pid_t pid, int* fd)
     return ENOSYS;
 }
 
+int32_t ni_sys_exit_set_create(int* set)
+{
+    (void)set;
+    return ENOTSUP;
+}
+
+int32_t ni_sys_exit_set_add(int set, int pidfd, int64_t key)
+{
+    (void)set, (void)pidfd, (void)key;
+    return ENOTSUP;
+}
+
+int32_t ni_sys_exit_set_wait(int set, int32_t timeout_ms, int64_t* keys, int32_t capacity, int32_t* count)
+{
+    (void)set, (void)timeout_ms, (void)keys, (void)capacity, (void)count;
+    return ENOTSUP;
+}
+
 int32_t ni_sys_pidfd_signal(int pidfd, int signal)
 {
     (void)pidfd, (void)signal;

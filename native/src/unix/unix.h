@@ -235,5 +235,12 @@ int32_t ni_sys_pidfd_signal(int pidfd, int signal);
    Linux 6.15+). EAGAIN: not recorded (yet: it comes a moment after the other side's collection; before
    6.15 it never comes); ENOSYS: no PIDFD_GET_INFO at all (before 6.13, an emulator, other systems). */
 int32_t ni_sys_pidfd_exit_status(int pidfd, int* status);
+/* A set of pidfds one thread waits on (epoll, close-on-exec): ENOTSUP where there is none. */
+int32_t ni_sys_exit_set_create(int* set);
+/* Adds `pidfd` to `set`, reported once with `key` when it becomes readable (the child exited). */
+int32_t ni_sys_exit_set_add(int set, int pidfd, int64_t key);
+/* Waits for members of `set` that are readable: their keys (at most `capacity`) and their number. EINTR is the
+   caller's to retry. */
+int32_t ni_sys_exit_set_wait(int set, int32_t timeout_ms, int64_t* keys, int32_t capacity, int32_t* count);
 
 #endif
