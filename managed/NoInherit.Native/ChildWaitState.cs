@@ -311,9 +311,18 @@ internal sealed class ChildWaitState
     {
         if (!OperatingSystem.IsLinux() || Interop.ExitWatcherCreate(out nint watcher) != 0)
             return Interop.INVALID_HANDLE;
-        new Thread(static state => WatchExits((nint)state!)) { IsBackground = true, Name = "ChildProcess exits" }
-            .UnsafeStart(watcher);
-        return watcher;
+        try
+        {
+            new Thread(static state => WatchExits((nint)state!)) { IsBackground = true, Name = "ChildProcess exits" }
+                .UnsafeStart(watcher);
+            return watcher;
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            // No thread to be had now: SIGCHLD then, for good (a failed factory would fail every later start instead).
+            Interop.Close(watcher);
+            return Interop.INVALID_HANDLE;
+        }
     });
 
     /// <summary>Set if the watcher's wait ever failed: every child is then watched through SIGCHLD.</summary>
