@@ -15,8 +15,8 @@ namespace NoInherit.Native;
 /// one background thread waits on the pidfds of all live children (ni_exit_watcher_wait); elsewhere on Unix (no
 /// pidfds) a SIGCHLD handler, registered beside the runtime's own for Process, looks at each live child by its pid
 /// alone (never waitpid(-1), so neither side takes the other's children); on Windows the thread pool waits on the
-/// process handle; and where this process ignores SIGCHLD (no signal comes) a thread blocks on the exit. The child is reaped only under
-/// the lock <see cref="Signal"/> holds, so a signal never reaches a recycled pid.
+/// process handle; and where this process ignores SIGCHLD (no signal comes) a thread blocks on the exit. The child is
+/// reaped only under the lock <see cref="Signal"/> holds, so a signal never reaches a recycled pid.
 /// </summary>
 internal sealed class ChildWaitState
 {
@@ -78,7 +78,7 @@ internal sealed class ChildWaitState
             if (watcher == Interop.INVALID_HANDLE || s_watcherFailed || Interop.ExitWatcherAdd(watcher, &info, ProcessId) != 0)
                 s_childSignal ??= PosixSignalRegistration.Create(PosixSignal.SIGCHLD, static _ => CheckAllForExit());
         }
-        CheckForExit(); // a child that exited before it was listed sent its SIGCHLD already
+        CheckForExit(); // a child that exited before it was listed was reported (or sent its SIGCHLD) already
     }
 
     /// <summary>Waits at most <paramref name="milliseconds"/> (-1: no limit) for the exit; true once it has been recorded.</summary>
