@@ -150,7 +150,26 @@ static void exit_watcher_forgets_a_released_child(void)
 }
 #endif
 
+#ifdef __linux__
+/* The watcher is close-on-exec from its creation: a child started now does not hold it; the control, a pipe made
+   inheritable without the library, it does. */
+static void exit_watcher_is_not_inherited(void)
+{
+    ni_handle watcher, control_r, control_w;
+    if (!CHECK_OK(ni_exit_watcher_create(&watcher)))
+        return;
+    if (CHECK(ni_test_plain_pipe(&control_r, &control_w)))
+    {
+        CHECK_NOT_INHERITED(watcher, control_r);
+        CHECK_OK(ni_close(control_r));
+        CHECK_OK(ni_close(control_w));
+    }
+    CHECK_OK(ni_close(watcher));
+}
+#endif
+
 NI_TEST_MAIN(
     NI_TEST(exit_watcher_rejects_bad_arguments),
+    NI_TEST_LINUX(exit_watcher_is_not_inherited),
     NI_TEST_LINUX(exit_watcher_reports_each_exit_once),
     NI_TEST_LINUX(exit_watcher_forgets_a_released_child))

@@ -36,15 +36,9 @@ int32_t ni_exit_watcher_wait(ni_handle watcher, int32_t timeout_ms, int64_t* key
     int set = ni_unix_fd(watcher);
     if (set < 0)
         return EBADF;
-    int64_t deadline = timeout_ms < 0 ? INT64_MAX : ni_unix_now_ms() + timeout_ms;
+    int64_t deadline = ni_unix_deadline(timeout_ms);
     int32_t error;
     while ((error = ni_sys_exit_set_wait(set, timeout_ms, keys, capacity, count)) == EINTR)
-    {
-        if (timeout_ms > 0)
-        {
-            int64_t left = deadline - ni_unix_now_ms();
-            timeout_ms = left > 0 ? (int32_t)left : 0;
-        }
-    }
+        timeout_ms = ni_unix_time_left(deadline);
     return error == EINVAL ? EBADF : error;
 }

@@ -20,12 +20,6 @@
 /* The longest sleep between two looks when there is no pidfd to wait on. */
 #define NI_POLL_SLEEP_MAX_MS 50
 
-/* The deadline of a wait of `timeout_ms` (-1: none). */
-static int64_t deadline_of(int32_t timeout_ms)
-{
-    return timeout_ms < 0 ? INT64_MAX : ni_unix_now_ms() + timeout_ms;
-}
-
 /* Sleeps up to `left` ms, at most *step, which doubles up to NI_POLL_SLEEP_MAX_MS: where nothing can be
    waited on, the looks start often and slow down. */
 static void sleep_step(int64_t left, int* step)
@@ -151,7 +145,7 @@ int32_t ni_wait_status(const ni_process* process, int32_t timeout_ms, int32_t* e
 {
     if (process == NULL || exited == NULL || exit_code == NULL || signal == NULL || process->pid <= 0 || timeout_ms < -1)
         return EINVAL;
-    int64_t deadline = deadline_of(timeout_ms);
+    int64_t deadline = ni_unix_deadline(timeout_ms);
     int status = 0;
     int32_t error = timeout_ms == -1 ? collect_blocking((pid_t)process->pid, &status)
                                      : collect_by(process, deadline, &status);
@@ -173,7 +167,7 @@ int32_t ni_wait_status(const ni_process* process, int32_t timeout_ms, int32_t* e
 /* Whether the child has exited, without collecting it (waitid WNOWAIT: it stays a zombie for ni_wait). */
 static int32_t exited_by(const ni_process* process, int32_t timeout_ms, int32_t* exited)
 {
-    int64_t deadline = deadline_of(timeout_ms);
+    int64_t deadline = ni_unix_deadline(timeout_ms);
     int step = 1;
     for (;;)
     {
@@ -201,15 +195,12 @@ int32_t ni_wait_for_exit(const ni_process* process, int32_t timeout_ms, int32_t*
         return EINVAL;
     if (process->handle == NI_INVALID_HANDLE)
         return exited_by(process, timeout_ms, exited);
-    int64_t deadline = deadline_of(timeout_ms);
+    int64_t deadline = ni_unix_deadline(timeout_ms);
     for (;;)
     {
-        int64_t left = timeout_ms == -1 ? -1 : deadline - ni_unix_now_ms();
-        if (timeout_ms != -1 && left < 0)
-            left = 0;
         /* A pidfd becomes readable when the process exits, and stays so after it is collected. */
         struct pollfd p = { ni_unix_fd(process->handle), POLLIN, 0 };
-        int n = poll(&p, 1, (int)left);
+        int n = poll(&p, 1, ni_unix_time_left(deadline));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

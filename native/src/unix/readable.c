@@ -25,16 +25,10 @@ int32_t ni_wait_readable(ni_handle first, ni_handle second, int32_t timeout_ms, 
         error = poll_entry(second, &entries[1]);
     if (error != 0)
         return error;
-    int64_t deadline = timeout_ms < 0 ? INT64_MAX : ni_unix_now_ms() + timeout_ms;
+    int64_t deadline = ni_unix_deadline(timeout_ms);
     int n;
     while ((n = poll(entries, 2, timeout_ms)) < 0 && errno == EINTR)
-    {
-        if (timeout_ms > 0)
-        {
-            int64_t left = deadline - ni_unix_now_ms();
-            timeout_ms = left > 0 ? (int32_t)left : 0;
-        }
-    }
+        timeout_ms = ni_unix_time_left(deadline);
     if (n < 0)
         return errno;
     if ((entries[0].revents | entries[1].revents) & POLLNVAL)

@@ -65,6 +65,19 @@ int64_t ni_unix_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t ni_unix_deadline(int32_t timeout_ms)
+{
+    return timeout_ms < 0 ? INT64_MAX : ni_unix_now_ms() + timeout_ms;
+}
+
+int32_t ni_unix_time_left(int64_t deadline)
+{
+    if (deadline == INT64_MAX)
+        return -1;
+    int64_t left = deadline - ni_unix_now_ms();
+    return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int32_t)left;
+}
+
 void ni_unix_close_quietly(int fd)
 {
     int saved = errno;

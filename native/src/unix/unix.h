@@ -83,6 +83,10 @@ int32_t ni_unix_start_thread(void* (*fn)(void*), void* arg);
 
 /* Milliseconds of the monotonic clock: for deadlines. */
 int64_t ni_unix_now_ms(void);
+/* The deadline of a wait of `timeout_ms` (-1: none, INT64_MAX), and the timeout left until it (-1 for none, never
+   below 0): what a wait interrupted by a signal (EINTR) waits again. */
+int64_t ni_unix_deadline(int32_t timeout_ms);
+int32_t ni_unix_time_left(int64_t deadline);
 
 /* Closes a descriptor on a failure path, keeping errno as it was. */
 void ni_unix_close_quietly(int fd);
