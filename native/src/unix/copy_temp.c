@@ -234,11 +234,9 @@ int32_t ni_temp_sync(struct ni_temp* t, const char* target)
        before the name changes: one journal commit for the copy instead of two. Elsewhere the file's inode reaches
        the disk as it is at its fsync, and the directory's flush later writes only the directory: an O_TMPFILE
        flushed unnamed would be on disk with a link count of 0 under the new entry (a deleted inode, for fsck and
-       for the kernel, after a crash). So the temp gets its name (its slot) first in both cases; with a journal,
-       while its data is being written. */
+       for the kernel, after a crash). So the temp gets its name (its slot) first in both cases, while its data is
+       being written (the caller started that). */
     int one_commit = t->dir_fd >= 0 && ni_sys_journal_covers_file(t->fd);
-    if (one_commit)
-        ni_sys_start_write_out(t->fd);
     if (t->path == NULL)
     {
         int32_t error = take_name(t, target, link_unnamed);

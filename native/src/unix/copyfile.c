@@ -136,6 +136,8 @@ static int32_t copy_through_temp(struct ni_copy* c, int in, const struct stat* i
     }
     if (error == 0)
         error = ni_copy_data(c, in, t.fd, in_st, 1);
+    if (error == 0 && d->durable)
+        ni_sys_start_write_out(t.fd); /* the data goes to the disk while the metadata and the temp's name are set */
     if (error == 0)
         error = ni_copy_metadata(t.fd, in_st);
     if (error == 0 && d->durable)

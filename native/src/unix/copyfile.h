@@ -43,8 +43,8 @@ struct ni_temp
    still calls ni_temp_discard. */
 int32_t ni_temp_create(struct ni_temp* t, const char* destination, int durable);
 /* Flushes the temp's data and metadata to stable storage (a durable copy, before `target` gets the file), an
-   O_TMPFILE linked at its slot first; on ext4 with a journal and on XFS writes its data out only (the link made
-   meanwhile), for the directory's flush to commit with the name. */
+   O_TMPFILE linked at its slot first, while the data write the caller started is under way; on ext4 with a
+   journal and on XFS waits for its data only, for the directory's flush to commit with the name. */
 int32_t ni_temp_sync(struct ni_temp* t, const char* target);
 /* Ends the writing: a named temp is closed, so that a deferred write error (NFS reports them at close)
    fails the copy before the destination gets the file. */
