@@ -836,6 +836,41 @@ public partial class ChildProcessTests
     }
 
     /// <summary>
+    /// When Start returns, the child holds nothing it was not given, however our descriptors are numbered:
+    /// /proc/&lt;pid&gt;/fd shows none of the 3,000 others open here, so a socket, a lock or a pipe end closed right after
+    /// is closed at once. (execve closes close-on-exec descriptors in the order of their numbers, and Start goes on
+    /// when execve reaches its report channel's, here in a hole below the others: the child closes what it does not
+    /// keep itself, before execve.)
+    /// </summary>
+    [Fact]
+    public void ChildHoldsNothingElse_WhenStartReturns_Linux()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "counted in /proc/<pid>/fd");
+        var extra = new List<SafeFileHandle>();
+        try
+        {
+            for (int i = 0; i < 3000; i++)
+                extra.Add(File.OpenHandle("/dev/null"));
+            for (int round = 0; round < 5; round++)
+            {
+                for (int i = 0; i < 4; i++)
+                    extra[round * 4 + i].Dispose(); // a hole low down, where Start's new descriptors land
+                using ChildProcess child = ChildProcess.Start(new ProcessStartInfo("sleep", "30"));
+                // Above the numbers the new program's own start-up (its loader) opens.
+                int held = Directory.GetFileSystemEntries($"/proc/{child.Id}/fd").Count(e => int.Parse(Path.GetFileName(e)) >= 100);
+                child.Kill();
+                child.WaitForExit();
+                Assert.Equal(0, held);
+            }
+        }
+        finally
+        {
+            foreach (SafeFileHandle handle in extra)
+                handle.Dispose();
+        }
+    }
+
+    /// <summary>
     /// Linux: the exits of many children reach their tasks through one thread blocked on their pidfds
     /// (ni_exit_watcher_wait), neither a thread per child nor the thread pool's SIGCHLD handler: twenty children exit,
     /// every WaitForExitAsync completes with the code, and this process has one thread of that name

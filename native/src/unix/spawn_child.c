@@ -123,15 +123,13 @@ NI_CHILD_CODE static int32_t close_unless_kept(int fd, void* state)
     return 0;
 }
 
-/* Everything but the targets and the report channel (which closes itself at execve) goes, the temporary
-   copies included. On the shared path they are marked close-on-exec rather than closed where the kernel can
-   (close_range CLOEXEC): execve closes them after it has let the parent go on, as it does for posix_spawn,
-   so a parent with thousands of descriptors does not wait for them here. A suspended child closes them: it
-   must not hold our descriptors (a pipe's write end, a listening socket) while it waits. */
+/* Everything but the targets and the report channel (which closes itself at execve) is closed here, the temporary
+   copies included, not just marked close-on-exec: execve closes those in the order of their numbers and the parent
+   goes on at the channel's, so any above it would still be open in the child when ni_spawn returns (a listening
+   socket the parent closes next would still listen; native.spawn.child_holds_nothing_else_when_spawn_returns). A
+   suspended child must not hold them while it waits either. */
 NI_CHILD_CODE static void close_the_rest(const struct spawn_args* a)
 {
-    if (!(a->flags & NI_SPAWN_SUSPENDED) && ni_unix_close_except(a->keep, a->count + 1, NI_CLOSE_RANGE_CLOEXEC) == 0)
-        return;
     if (ni_unix_close_except(a->keep, a->count + 1, 0) == 0)
         return;
     ni_unix_for_each_fd(close_unless_kept, (void*)a);
