@@ -59,12 +59,12 @@ internal static class PairedCapture
         return [started, s, r, Stopwatch.GetTimestamp()];
     }
 
-    private static void Add(SortedDictionary<string, List<double>> times, string name, long from, long to)
+    internal static void Add(SortedDictionary<string, List<double>> times, string name, long from, long to)
     {
         if (!times.TryGetValue(name, out List<double>? list))
             times[name] = list = [];
         list.Add((to - from) * 1000.0 / Stopwatch.Frequency);
     }
 
-    private static double Median(List<double> list) => list.Order().ElementAt(list.Count / 2);
+    internal static double Median(List<double> list) => list.Order().ElementAt(list.Count / 2);
 }

@@ -17,10 +17,17 @@ using Perfolizer.Horology;
 //   --inprocess  in this process, on the runtime it runs on (the .NET 11 lane: build/dotnet11.sh run ... --inprocess);
 //   everything else goes to BenchmarkDotNet. The DotNet11* classes run only on .NET 11, whose process API they measure.
 //   --paired-capture [N]  (.NET 11 only) DotNet11Capture as a paired loop of N iterations, for a loaded machine (PairedCapture.cs).
+//   --paired-start [N]    (.NET 11 only) DotNet11Start the same way (PairedStart.cs).
 int paired = Array.IndexOf(args, "--paired-capture");
 if (paired >= 0)
 {
     NoInherit.Native.Benchmarks.PairedCapture.Run(paired + 1 < args.Length ? int.Parse(args[paired + 1]) : 200);
+    return;
+}
+paired = Array.IndexOf(args, "--paired-start");
+if (paired >= 0)
+{
+    NoInherit.Native.Benchmarks.PairedStart.Run(paired + 1 < args.Length ? int.Parse(args[paired + 1]) : 1000);
     return;
 }
 Job job = Job.Default;
