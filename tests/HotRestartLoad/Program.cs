@@ -130,9 +130,11 @@ static async Task<int> WaitForPid(HttpClient client, int? old, TimeSpan timeout)
             if (pid != old)
                 return pid;
         }
-        catch (HttpRequestException) when (clock.Elapsed < timeout)
+        catch (Exception e) when (e is HttpRequestException or SocketException or IOException && clock.Elapsed < timeout)
         {
-            // not listening yet (the first server, or the control's new one)
+            // Not listening yet (the first server, or the control's new one), or the connection was reset by the old
+            // server going away: HttpClient lets a SocketException through when that happens between the connect
+            // and its getpeername (ENOTCONN).
         }
         if (clock.Elapsed > timeout)
             throw new TimeoutException($"no new server within {timeout}");
