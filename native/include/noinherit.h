@@ -474,8 +474,8 @@ typedef struct ni_process
  * `cwd` (NULL: this process's). The child holds exactly the `mapping_count` handles of `mappings` under
  * their targets, and nothing else: not the standard streams unless mapped (or NI_SPAWN_INHERIT_STDIO), not
  * descriptors that other code left inheritable; POSIX: already when ni_spawn returns (the child closes the rest
- * itself before execve, so a socket or pipe end closed next is closed at once). Errors: EINVAL for a NULL path, argv or result, unknown
- * flags, flags that exclude each other (see the process flags above), a negative target other than
+ * itself before execve, so a socket or pipe end closed next is closed at once). Errors: EINVAL for a NULL path,
+ * argv or result, unknown flags, flags that exclude each other (see the process flags above), a negative target other than
  * NI_SPAWN_SAME_NUMBER and NI_SPAWN_TERMINAL, or two mappings with one target; ENOTSUP (ERROR_NOT_SUPPORTED) for
  * a flag or a combination this system cannot honour; EBADF (ERROR_INVALID_HANDLE) for a source that is not open, or (POSIX) a target at
  * or above the descriptor limit; EMFILE (POSIX) when the child has no free descriptor number left for its

@@ -125,9 +125,9 @@ NI_CHILD_CODE static int32_t close_unless_kept(int fd, void* state)
 
 /* Everything but the targets and the report channel (which closes itself at execve) is closed here, the temporary
    copies included, not just marked close-on-exec: execve closes those in the order of their numbers and the parent
-   goes on at the channel's, so any above it would still be open in the child when ni_spawn returns (a listening
-   socket the parent closes next would still listen; native.spawn.child_holds_nothing_else_when_spawn_returns). A
-   suspended child must not hold them while it waits either. */
+   goes on at the channel's, so any above it would still be open in the child when ni_spawn returns (a socket or
+   pipe end the parent closes next too; native.spawn.child_holds_nothing_else_when_spawn_returns). A suspended
+   child must not hold them while it waits either. */
 NI_CHILD_CODE static void close_the_rest(const struct spawn_args* a)
 {
     if (ni_unix_close_except(a->keep, a->count + 1, 0) == 0)
