@@ -385,6 +385,9 @@ int ni_test_proc_stat(int pid, struct ni_test_proc* proc);
 int ni_test_alive(int pid);
 /* Waits up to timeout_ms for `pid` to be gone or a zombie (looking every millisecond or so): 1 if it is. */
 int ni_test_wait_gone(int pid, int timeout_ms);
+/* The descriptors numbered from `lowest` up to our descriptor limit that process `pid` holds (/proc/<pid>/fd), or -1.
+   Not above the limit: under valgrind a child that has not finished execve still holds valgrind's own there. */
+int ni_test_descriptors_of(int pid, int lowest);
 #endif
 
 /* ---- POSIX: injected faults, a seccomp filter (Linux) in a forked child ---- */

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -366,6 +367,28 @@ char* ni_test_probe(const ni_handle* handles, size_t count)
 }
 
 /* ---- Processes, through /proc/<pid>/stat (Linux) ---- */
+
+int ni_test_descriptors_of(int pid, int lowest)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    struct rlimit limit;
+    DIR* dir = opendir(path);
+    if (dir == NULL || getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    {
+        if (dir != NULL)
+            closedir(dir);
+        return -1;
+    }
+    int count = 0;
+    for (struct dirent* entry; (entry = readdir(dir)) != NULL;)
+    {
+        long fd = atol(entry->d_name);
+        count += entry->d_name[0] != '.' && fd >= lowest && (rlim_t)fd < limit.rlim_cur;
+    }
+    closedir(dir);
+    return count;
+}
 
 int ni_test_proc_stat(int pid, struct ni_test_proc* proc)
 {

@@ -15,7 +15,6 @@
 #  include <winternl.h>
 #endif
 #ifdef __linux__
-#  include <dirent.h>
 #  include <sys/ioctl.h>
 #  include <sys/prctl.h>
 #  include <sys/syscall.h>
@@ -54,27 +53,6 @@ static int start_suspended_echo(ni_handle* r, ni_process* process)
 }
 
 #ifdef __linux__
-/* The descriptors process `pid` holds, counted in /proc/<pid>/fd, below our descriptor limit: under valgrind a
-   child that has not called execve yet still holds valgrind's own, which sit above the limit it shows us. */
-static int fd_count_of(int pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", pid);
-    struct rlimit limit;
-    DIR* dir = opendir(path);
-    if (dir == NULL || getrlimit(RLIMIT_NOFILE, &limit) != 0)
-    {
-        if (dir != NULL)
-            closedir(dir);
-        return -1;
-    }
-    int count = 0;
-    for (struct dirent* entry; (entry = readdir(dir)) != NULL;)
-        count += entry->d_name[0] != '.' && (rlim_t)atol(entry->d_name) < limit.rlim_cur;
-    closedir(dir);
-    return count;
-}
-
 /* Whether process `pid` still has our name (/proc/<pid>/comm; execve gives it the program's): a suspended child
    has not called execve. Not /proc/<pid>/exe: under qemu-user that is the emulator's for both. */
 static int has_our_name(int pid)
@@ -103,7 +81,7 @@ static void suspended_child_waits_until_resumed(void)
     CHECK(process.job == NI_INVALID_HANDLE);
 #ifdef __linux__
     CHECK(has_our_name((int)process.pid));
-    CHECK_INT(fd_count_of((int)process.pid), 2); /* its stdout and the resume socket */
+    CHECK_INT(ni_test_descriptors_of((int)process.pid, 0), 2); /* its stdout and the resume socket */
 #endif
     int timed_out;
     char* text = ni_test_read_all(r, 300, &timed_out);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
-#  include <dirent.h>
 #  include <fcntl.h>
 #  include <pthread.h>
 #  include <signal.h>
@@ -424,27 +423,6 @@ static void exact_while_other_threads_fork(void)
 #endif
 
 #ifdef __linux__
-/* The descriptors numbered from `lowest` up to our limit that process `pid` holds (/proc/<pid>/fd), or -1. Above the
-   limit: valgrind's own, in a child that has not finished execve. */
-static int descriptors_above(int pid, int lowest)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", pid);
-    struct rlimit limit;
-    DIR* dir = opendir(path);
-    if (dir == NULL || getrlimit(RLIMIT_NOFILE, &limit) != 0)
-    {
-        if (dir != NULL)
-            closedir(dir);
-        return -1;
-    }
-    int count = 0;
-    for (struct dirent* entry; (entry = readdir(dir)) != NULL;)
-        count += entry->d_name[0] != '.' && atol(entry->d_name) >= lowest && (rlim_t)atol(entry->d_name) < limit.rlim_cur;
-    closedir(dir);
-    return count;
-}
-
 /* When ni_spawn returns, the child no longer holds what it was not given, as when Process.Start returns: execve has
    closed every close-on-exec descriptor by then (3,000 are open here, which takes it about a millisecond), so a port,
    a lock or a pipe end that the parent closes next is free at once. Counted from outside, in /proc/<pid>/fd, above
@@ -473,7 +451,7 @@ static void child_holds_nothing_else_when_spawn_returns(void)
         ni_process process;
         if (!CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, m, 3, 0, &process)))
             break;
-        CHECK_INT(descriptors_above((int)process.pid, ABOVE), 0);
+        CHECK_INT(ni_test_descriptors_of((int)process.pid, ABOVE), 0);
         int32_t exited, code;
         CHECK_OK(ni_kill(&process, SIGKILL));
         CHECK_OK(ni_wait(&process, -1, &exited, &code));
