@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
+#  include <dirent.h>
 #  include <fcntl.h>
 #  include <pthread.h>
 #  include <signal.h>
@@ -420,6 +421,76 @@ static void exact_while_other_threads_fork(void)
         pthread_join(threads[i], NULL);
     CHECK(!bad);
 }
+
+/* The children that this process has, killed (the watchdog below). */
+static void kill_our_children(void)
+{
+    DIR* proc = opendir("/proc");
+    if (proc == NULL)
+        return;
+    struct dirent* entry;
+    while ((entry = readdir(proc)) != NULL)
+    {
+        struct ni_test_proc stat;
+        int pid = atoi(entry->d_name);
+        if (pid > 0 && ni_test_proc_stat(pid, &stat) && stat.parent == (int)getpid())
+            kill(pid, SIGKILL);
+    }
+    closedir(proc);
+}
+
+static volatile int g_spawns_done, g_children_stuck;
+
+/* Ends children stuck for a minute, so that the case fails with a message and leaves nothing behind. */
+static void* watchdog_thread(void* arg)
+{
+    (void)arg;
+    for (long long end = ni_test_now_ms() + 60000; !g_spawns_done; usleep(10000))
+        if (ni_test_now_ms() > end)
+        {
+            g_children_stuck = 1;
+            kill_our_children();
+            end = ni_test_now_ms() + 1000;
+        }
+    return NULL;
+}
+
+/* A suspended child starts on a copy of our memory (fork, not vfork), as every child does under qemu-user. A lock
+   of the C library that another thread holds at that instant stays held in the copy for ever: musl's sigaction
+   takes, for SIGABRT, a lock that its fork holds during the system call, so a child that reset its signals through
+   libc waited for ever. The child resets them with system calls of its own (ni_sys_default_signal). */
+static void suspended_while_other_threads_fork(void)
+{
+    pthread_t threads[2], watchdog;
+    g_stop = 0;
+    g_spawns_done = 0;
+    g_children_stuck = 0;
+    for (int i = 0; i < 2; i++)
+        pthread_create(&threads[i], NULL, leaky_thread, NULL);
+    pthread_create(&watchdog, NULL, watchdog_thread, NULL);
+    const char* argv[] = { "/bin/true", NULL };
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    ni_fd_mapping m[] = { { null, 0 }, { null, 1 }, { null, 2 } };
+    for (int round = 0; round < 100 && !g_children_stuck; round++)
+    {
+        ni_process process;
+        if (!CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, m, 3, NI_SPAWN_SUSPENDED, &process)))
+            break;
+        int32_t exited, code = -1;
+        CHECK_OK(ni_process_resume(&process));
+        CHECK_OK(ni_wait(&process, -1, &exited, &code));
+        CHECK_INT(code, 0);
+        CHECK_OK(ni_process_close(&process));
+    }
+    g_spawns_done = 1;
+    g_stop = 1;
+    pthread_join(watchdog, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    close(null);
+    if (!CHECK(!g_children_stuck))
+        fprintf(stderr, "a suspended child never reported that it was ready\n");
+}
 #endif
 
 #ifdef __linux__
@@ -753,6 +824,7 @@ NI_TEST_MAIN(
     NI_TEST_POSIX(environment_and_directory),
     NI_TEST_POSIX(listening_socket_as_fd_3),
     NI_TEST_POSIX(exact_while_other_threads_fork),
+    NI_TEST_POSIX(suspended_while_other_threads_fork),
     NI_TEST_WINDOWS(child_gets_only_the_listed),
     NI_TEST_WINDOWS(handle_values_are_rewritten),
     NI_TEST_WINDOWS(environment_is_sorted),

@@ -38,6 +38,27 @@ NI_CHILD_CODE void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, set, old, NI_KERNEL_SIGSET_SIZE);
 }
 
+/* The kernel's struct sigaction. The handler comes first on every architecture we build for; then the flags, the
+   restorer where there is one and the mask, all zero for the default action. Room for the largest of them. */
+struct ni_kernel_sigaction
+{
+    void (*handler)(int);
+    unsigned long rest[4];
+};
+
+NI_CHILD_CODE void ni_sys_default_signal(int sig, int keep_ignored)
+{
+    if (sig >= 32 && sig < SIGRTMIN)
+        return; /* the libc's own (thread cancellation, set*id calls): its sigaction refuses them */
+    struct ni_kernel_sigaction action;
+    if (syscall(SYS_rt_sigaction, sig, NULL, &action, NI_KERNEL_SIGSET_SIZE) != 0 || action.handler == SIG_DFL ||
+        (action.handler == SIG_IGN && keep_ignored))
+        return;
+    memset(&action, 0, sizeof action);
+    action.handler = SIG_DFL;
+    syscall(SYS_rt_sigaction, sig, &action, NULL, NI_KERNEL_SIGSET_SIZE);
+}
+
 /* The child's stack, inside our memory. */
 #define NI_CHILD_STACK_SIZE (64 * 1024)
 

@@ -174,6 +174,17 @@ NI_CHILD_CODE void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old)
     sigprocmask(SIG_SETMASK, set, old);
 }
 
+NI_CHILD_CODE void ni_sys_default_signal(int sig, int keep_ignored)
+{
+    struct sigaction action;
+    if (sigaction(sig, NULL, &action) != 0 || action.sa_handler == SIG_DFL ||
+        (action.sa_handler == SIG_IGN && keep_ignored))
+        return; /* a libc-internal signal, or nothing to do */
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigaction(sig, &action, NULL);
+}
+
 int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pid)
 {
     (void)shared; /* fork either way: the parent reads the report channel to learn how the child did */

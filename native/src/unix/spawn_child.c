@@ -39,17 +39,7 @@ NI_CHILD_CODE static void report_and_exit(int fd, int32_t error)
 NI_CHILD_CODE static void reset_signals(int flags, int terminal)
 {
     for (int sig = 1; sig < NSIG; sig++)
-    {
-        struct sigaction action;
-        if (sigaction(sig, NULL, &action) != 0)
-            continue; /* a libc-internal signal */
-        int keep_ignored = !terminal && !(sig == SIGPIPE && (flags & NI_SPAWN_DEFAULT_SIGPIPE));
-        if (action.sa_handler == SIG_DFL || (action.sa_handler == SIG_IGN && keep_ignored))
-            continue;
-        memset(&action, 0, sizeof action);
-        action.sa_handler = SIG_DFL;
-        sigaction(sig, &action, NULL);
-    }
+        ni_sys_default_signal(sig, !terminal && !(sig == SIGPIPE && (flags & NI_SPAWN_DEFAULT_SIGPIPE)));
 }
 
 /* A new session (detached, or for a terminal to control), or a new process group; then the parent-death

@@ -205,6 +205,11 @@ void ni_sys_start_write_out(int fd);
    unblocked (glibc's posix_spawn blocks them too: no handler may run in a child sharing our memory).
    Child-safe. */
 void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old);
+/* Puts signal `sig` back to its default action, unless it is there already or ignored with `keep_ignored`; nothing
+   for the libc's own signals. On Linux through the kernel itself: musl's sigaction takes a lock for SIGABRT that
+   its fork holds during the system call, and a child started on a copy of our memory (NI_SPAWN_SUSPENDED; every
+   child under qemu-user) while another thread forked would wait for it for ever. Child-safe. */
+void ni_sys_default_signal(int sig, int keep_ignored);
 /* Starts child(arg) in a new process, with every signal blocked around the start (so that no handler of ours
    runs in the child before it resets them; the caller's mask is back on return). `shared`: the child shares
    our memory until it calls execve or exits, and this returns only then (Linux: clone(CLONE_VM |
