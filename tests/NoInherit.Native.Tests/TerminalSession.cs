@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.IO;
+using System.Linq;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
@@ -60,8 +62,8 @@ internal sealed class TerminalSession : IDisposable
                 _searchFrom = at + expected.Length;
                 return text[.._searchFrom];
             }
-            Assert.True(!_reader.IsCompleted && Environment.TickCount64 < deadline,
-                $"'{Escape(expected)}' did not appear ({(_reader.IsCompleted ? "the output ended" : "timed out")}); the terminal showed: '{Escape(text)}'");
+            if (_reader.IsCompleted || Environment.TickCount64 >= deadline)
+                Assert.Fail($"'{Escape(expected)}' did not appear ({(_reader.IsCompleted ? "the output ended" : "timed out")}); the terminal showed: '{Escape(text)}'{Processes()}");
             Thread.Sleep(10);
         }
     }
@@ -72,12 +74,47 @@ internal sealed class TerminalSession : IDisposable
     /// <summary>Waits for the output to end (a read of 0 bytes) and returns all of it.</summary>
     internal string ReadToEnd()
     {
-        Assert.True(_reader.Wait(TimeoutMs), $"the terminal's output did not end; it showed: '{Escape(Text)}'");
+        if (!_reader.Wait(TimeoutMs))
+            Assert.Fail($"the terminal's output did not end; it showed: '{Escape(Text)}'{Processes()}");
         _reader.GetAwaiter().GetResult(); // a read that threw fails the test here
         return Text;
     }
 
     internal static string Escape(string text) => text.Replace("\r", "\\r").Replace("\n", "\\n").Replace("\x1b", "\\e");
+
+    /// <summary>
+    /// The child and its descendants as Linux shows them (group, the terminal's foreground group, signals pending,
+    /// blocked, ignored and caught), for a failed wait's message: it tells a signal never sent from one not taken.
+    /// </summary>
+    private string Processes()
+    {
+        if (!OperatingSystem.IsLinux())
+            return "";
+        var text = new StringBuilder("; the processes:");
+        var next = new Queue<int>();
+        next.Enqueue(Child.Id);
+        while (next.Count > 0)
+        {
+            int pid = next.Dequeue();
+            try
+            {
+                string stat = File.ReadAllText($"/proc/{pid}/stat");
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // state, ppid, pgrp, session, tty, tpgid
+                IEnumerable<string> signals = File.ReadLines($"/proc/{pid}/status")
+                    .Where(line => line.StartsWith("Sig", StringComparison.Ordinal) || line.StartsWith("ShdPnd", StringComparison.Ordinal))
+                    .Select(line => line.Replace("\t", " "));
+                text.Append($" [{pid} {stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')]}: state {fields[0]}, group {fields[2]}, " +
+                            $"foreground {fields[5]}, {string.Join(", ", signals)}]");
+                foreach (string child in File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    next.Enqueue(int.Parse(child, System.Globalization.CultureInfo.InvariantCulture));
+            }
+            catch (IOException)
+            {
+                text.Append($" [{pid} gone]");
+            }
+        }
+        return text.ToString();
+    }
 
     private void ReadAll()
     {
