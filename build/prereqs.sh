@@ -90,6 +90,20 @@ stage_needs() {
   esac
 }
 
+# apt_update [APT OPTIONS...]: apt-get update, tried three times. A Debian mirror in the middle of a sync serves index
+# files that do not match their Release file for a while ("File has unexpected size ... Mirror sync in progress?"),
+# and apt-get then fails although every other index arrived. After a third failure it goes on: apt uses the index files
+# it did get, which still name the packages asked for (an older version at worst), and the install or download that
+# follows says so if a package is really missing.
+apt_update() {
+  local try
+  for try in 1 2 3; do
+    apt-get "$@" update -qq >&2 && return 0
+    [[ $try -lt 3 ]] && { echo "prereqs: apt-get update failed (try $try of 3); trying again in 20 s" >&2; sleep 20; }
+  done
+  echo "prereqs: apt-get update failed 3 times; going on with the index files it got" >&2
+}
+
 # fetch_deb ARCH PACKAGE DEST: downloads Debian's PACKAGE for the foreign architecture ARCH and unpacks it into DEST,
 # installing nothing: a private apt state for ARCH alone, so the machine's apt configuration and dpkg database stay as
 # they are. Installing such a package through multiarch would also install that architecture's libc6 into
@@ -103,7 +117,8 @@ fetch_deb() {
   mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/deb"
   local apt=(-o APT::Architecture="$arch" -o APT::Architectures="$arch" -o Dir::State::Lists="$work/lists"
              -o Dir::Cache="$work/cache" -o Dir::State::status=/dev/null -o APT::Sandbox::User=root)
-  if apt-get "${apt[@]}" update -qq >&2 && (cd "$work/deb" && apt-get "${apt[@]}" download "$package" >&2); then
+  apt_update "${apt[@]}"
+  if (cd "$work/deb" && apt-get "${apt[@]}" download "$package" >&2); then
     mkdir -p "$dest" && dpkg-deb -x "$work"/deb/"${package}"_*_"$arch".deb "$dest" && status=0
   fi
   rm -rf "$work"
@@ -187,7 +202,8 @@ if [[ ${#debs[@]} -gt 0 ]]; then
   for arch in $(printf '%s\n' "${debs[@]}" | sed -n 's/^[^:]*:\([a-z0-9]*\)$/\1/p' | sort -u); do
     dpkg --print-foreign-architectures | grep -qx "$arch" || dpkg --add-architecture "$arch"
   done
-  apt-get update -qq >/dev/null && apt-get install -y -qq "${debs[@]}" >/dev/null
+  apt_update
+  apt-get install -y -qq "${debs[@]}" >/dev/null
 fi
 if [[ ${#npms[@]} -gt 0 ]]; then
   echo "prereqs: installing from npm: ${npms[*]}" >&2
