@@ -95,6 +95,11 @@ int32_t ni_sys_check_spawn_flags(int32_t flags)
     return 0; /* Linux has everything */
 }
 
+void ni_sys_name_thread(const char* name)
+{
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 NI_CHILD_CODE int32_t ni_sys_die_with_parent(pid_t parent)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)

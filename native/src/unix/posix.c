@@ -206,6 +206,11 @@ NI_CHILD_CODE pid_t ni_sys_own_pid(void)
     return getpid();
 }
 
+void ni_sys_name_thread(const char* name)
+{
+    (void)name; /* only Linux's lasting spawn thread is named (NI_SPAWN_KILL_ON_PARENT_EXIT is Linux's alone) */
+}
+
 int32_t ni_sys_check_spawn_flags(int32_t flags)
 {
     /* No parent-death signal here (FreeBSD's procctl PROC_PDEATHSIG_CTL would do; not wired up). */

@@ -57,6 +57,7 @@ static void after_fork_in_child(void)
 static void* serve(void* unused)
 {
     (void)unused;
+    ni_sys_name_thread("noinherit spawn"); /* not the name of whichever thread started it (.NET TP Worker...) */
     pthread_mutex_lock(&g_lock);
     for (;;)
     {

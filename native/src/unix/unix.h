@@ -221,6 +221,9 @@ int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pi
 pid_t ni_sys_own_pid(void);
 /* 0, or ENOTSUP for NI_SPAWN_* flags this system cannot honour (NI_SPAWN_KILL_ON_PARENT_EXIT beyond Linux). */
 int32_t ni_sys_check_spawn_flags(int32_t flags);
+/* Names the calling thread as tools show it (ps -L, top -H, /proc/<pid>/task/<tid>/comm; 15 characters at most): on
+   Linux a new thread otherwise shows its creator's name. Nothing elsewhere. */
+void ni_sys_name_thread(const char* name);
 /* In a child: SIGKILL when the thread that created it exits (PR_SET_PDEATHSIG), then ESRCH if `parent` is no
    longer its parent (it died before the signal was armed). ENOTSUP elsewhere. Child-safe. */
 int32_t ni_sys_die_with_parent(pid_t parent);
