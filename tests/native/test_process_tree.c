@@ -349,13 +349,14 @@ static int break_role(void)
     return 5;
 }
 
-/* The processes running in `job`: how many, waiting up to 20 s until that is at least `least` (or, with least 0,
-   until none is left). */
+/* The processes running in `job`: how many, waiting up to 40 s until that is at least `least` (or, with least 0,
+   until none is left). 40 s: wine on a loaded machine took more than 20 s to start the 34 processes of the tree
+   role (whose processes sleep 60 s, so all of them still run at the end of the wait). */
 static DWORD job_running(HANDLE job, DWORD least)
 {
     JOBOBJECT_BASIC_ACCOUNTING_INFORMATION info;
     memset(&info, 0, sizeof info);
-    for (int i = 0; i < 2000; i++)
+    for (int i = 0; i < 4000; i++)
     {
         if (!QueryInformationJobObject(job, JobObjectBasicAccountingInformation, &info, sizeof info, NULL))
             return (DWORD)-1;
