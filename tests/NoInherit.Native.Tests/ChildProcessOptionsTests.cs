@@ -124,7 +124,7 @@ public class ChildProcessOptionsTests
         using ChildProcess child = ChildProcess.Start(SleeperStartInfo(), new ChildProcessOptions { CreateNewProcessGroup = true });
         try
         {
-            string[] stat = StatFields(child.Id);
+            string[] stat = ChildPrograms.StatFields(child.Id);
             Assert.Equal(child.Id.ToString(), stat[4]); // pgrp
             Assert.NotEqual(child.Id.ToString(), stat[5]); // session: ours
         }
@@ -156,7 +156,7 @@ public class ChildProcessOptionsTests
                 Assert.True(clock.ElapsedMilliseconds < 30_000, "the detached child did not report");
                 Thread.Sleep(20);
             }
-            string[] stat = StatFields(child.Id);
+            string[] stat = ChildPrograms.StatFields(child.Id);
             Assert.Equal(child.Id.ToString(), stat[5]); // it leads a session
             Assert.Equal("0", stat[6]); // with no controlling terminal
             Assert.Equal("/dev/null,/dev/null,/dev/null", string.Join(",", File.ReadAllLines(report)));
@@ -230,12 +230,6 @@ public class ChildProcessOptionsTests
             if (!IsGone(sleeper))
                 Process.GetProcessById(sleeper).Kill();
         }
-    }
-
-    private static string[] StatFields(int pid)
-    {
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        return [pid.ToString(), "name", .. stat[(stat.LastIndexOf(')') + 2)..].Split(' ')];
     }
 
     [Fact]

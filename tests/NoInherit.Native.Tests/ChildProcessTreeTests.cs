@@ -283,12 +283,6 @@ public class ChildProcessTreeTests
         }, 30_000), failure);
     }
 
-    private static string[] Stat(int pid)
-    {
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        return [pid.ToString(), "name", .. stat[(stat.LastIndexOf(')') + 2)..].Split(' ')];
-    }
-
     private static int SessionOf(int pid) => StatField(pid, 5);
 
     private static int ParentOf(int pid) => StatField(pid, 3);
@@ -297,7 +291,7 @@ public class ChildProcessTreeTests
     {
         try
         {
-            return int.Parse(Stat(pid)[field]);
+            return int.Parse(ChildPrograms.StatFields(pid)[field]);
         }
         catch (IOException)
         {

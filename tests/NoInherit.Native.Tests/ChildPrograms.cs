@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Reflection;
@@ -50,6 +51,17 @@ internal static class ChildPrograms
     internal static string Describe(ChildProcessExitStatus s) => $"ExitCode={s.ExitCode}, Canceled={s.Canceled}, Signal={Signal(s.Signal)}";
 
     private static string Signal(PosixSignal? signal) => signal is null ? "null" : ((int)signal.Value).ToString();
+
+    /// <summary>
+    /// The fields of /proc/<paramref name="pid"/>/stat (Linux), numbered as proc(5) does from 1 (pid 1, comm 2, state 3,
+    /// ppid 4, pgrp 5, session 6, tty_nr 7, tpgid 8, ...) at index n - 1; comm, which may hold spaces and parentheses, is
+    /// given as "name": the fields are counted from its last ')'.
+    /// </summary>
+    internal static string[] StatFields(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        return [pid.ToString(CultureInfo.InvariantCulture), "name", .. stat[(stat.LastIndexOf(')') + 2)..].Split(' ')];
+    }
 
     /// <summary>Whether process <paramref name="pid"/> is gone or a zombie (Linux); Windows: whether it is gone.</summary>
     internal static bool IsGone(int pid)

@@ -98,13 +98,12 @@ internal sealed class TerminalSession : IDisposable
             int pid = next.Dequeue();
             try
             {
-                string stat = File.ReadAllText($"/proc/{pid}/stat");
-                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // state, ppid, pgrp, session, tty, tpgid
-                IEnumerable<string> signals = File.ReadLines($"/proc/{pid}/status")
-                    .Where(line => line.StartsWith("Sig", StringComparison.Ordinal) || line.StartsWith("ShdPnd", StringComparison.Ordinal))
+                string[] fields = ChildPrograms.StatFields(pid);
+                IEnumerable<string> status = File.ReadLines($"/proc/{pid}/status")
+                    .Where(line => line.StartsWith("Name", StringComparison.Ordinal) || line.StartsWith("Sig", StringComparison.Ordinal) ||
+                                   line.StartsWith("ShdPnd", StringComparison.Ordinal))
                     .Select(line => line.Replace("\t", " "));
-                text.Append($" [{pid} {stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')]}: state {fields[0]}, group {fields[2]}, " +
-                            $"foreground {fields[5]}, {string.Join(", ", signals)}]");
+                text.Append($" [{pid}: state {fields[2]}, group {fields[4]}, foreground {fields[7]}, {string.Join(", ", status)}]");
                 foreach (string child in File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries))
                     next.Enqueue(int.Parse(child, System.Globalization.CultureInfo.InvariantCulture));
             }

@@ -195,16 +195,15 @@ static int threads_named(const char* name)
     {
         if (entry->d_name[0] == '.')
             continue;
-        char path[300], comm[32] = { 0 };
+        char path[300];
         snprintf(path, sizeof path, "/proc/self/task/%s/comm", entry->d_name);
-        FILE* f = fopen(path, "re");
-        if (f != NULL && fgets(comm, sizeof comm, f) != NULL)
+        char* comm = ni_test_read_file(path, NULL);
+        if (comm != NULL)
         {
             comm[strcspn(comm, "\n")] = '\0';
             count += strcmp(comm, name) == 0;
         }
-        if (f != NULL)
-            fclose(f);
+        free(comm);
     }
     closedir(tasks);
     return count;
