@@ -26,7 +26,7 @@ internal static class ProcessMarks
                 continue;
             try
             {
-                byte[] environment = File.ReadAllBytes($"{dir}/environ");
+                byte[] environment = EnvironmentOf(dir);
                 if (environment.AsSpan().IndexOf(mark) >= 0 && !ChildPrograms.IsGone(pid))
                     found.Add(pid);
             }
@@ -36,6 +36,27 @@ internal static class ProcessMarks
             }
         }
         return found;
+    }
+
+    /// <summary>
+    /// /proc/PID/environ. A process in the middle of an exec shows an empty one (its old memory is gone, the new one has
+    /// no environment yet: about 1 read in 200 right after a fork, here), so an empty read is made again for up to
+    /// 100 ms, unless the process is a zombie or a kernel thread (PF_KTHREAD in stat's field 9), which never has one.
+    /// </summary>
+    private static byte[] EnvironmentOf(string dir)
+    {
+        const long KernelThread = 0x00200000;
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            byte[] environment = File.ReadAllBytes($"{dir}/environ");
+            if (environment.Length > 0 || clock.ElapsedMilliseconds > 100)
+                return environment;
+            string[] stat = ChildPrograms.StatFields(int.Parse(Path.GetFileName(dir)));
+            if (stat[2] == "Z" || (long.Parse(stat[8]) & KernelThread) != 0)
+                return environment;
+            Thread.Sleep(1);
+        }
     }
 
     /// <summary>What <paramref name="pid"/> runs, for messages.</summary>
