@@ -181,9 +181,19 @@ def summary(args):
     else:
         stages = sorted(entry for entry in os.listdir(args.dir) if os.path.isdir(os.path.join(args.dir, entry)))
     totals = [0, 0, 0]
+    failures = []
     for stage in stages:
-        for i, value in enumerate(print_stage(stage, stage_files(os.path.join(args.dir, stage)))):
+        files = stage_files(os.path.join(args.dir, stage))
+        for i, value in enumerate(print_stage(stage, files)):
             totals[i] += value
+        failures += [(stage, case) for path in files for case in read_cases(path) if case.outcome == "failed"]
+    # Again, just above the last line, for a reader who sees only the end of a long log.
+    if failures:
+        print(f"failures ({len(failures)}):")
+        for stage, case in failures[:10]:
+            print(f"   {stage}: {case.name}")
+            if case.message:
+                print(_indent(case.message, "      ", 6))
     print(f"tests: {totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
     return 1 if totals[1] else 0
 

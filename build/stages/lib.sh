@@ -122,15 +122,26 @@ run_ctest() {
   [[ -s "$results/$suite.xml" ]] || failed "$suite" "ctest" "$logs/$suite.log"
 }
 
-# long_running LOG: the tests xunit named as running over its -longRunning limit.
+# long_running LOG: the tests xunit named as running over its -longRunning limit (it names them again at each multiple
+# of it), each once, with the longest time it gave.
 long_running() {
-  grep -E '\[Long Running Test\]' "$1" | tr -d '\r' | sed -E 's/\x1b\[[0-9;]*m//g; s/^[[:space:]]*/   /' | sort -u || true
+  grep -E '\[Long Running Test\]' "$1" | tr -d '\r' |
+    sed -E "s/\x1b\[[0-9;]*m//g; s/.*\[Long Running Test\] '(.*)', Elapsed: ([0-9:.]+).*/\1\t\2/" |
+    awk -F'\t' '!($1 in at) { order[++n] = $1 } { at[$1] = $2 } END { for (i = 1; i <= n; i++) print "   " order[i] " (running " at[order[i]] ")" }'
+}
+
+# hang_report LOG: what a hung run's LOG says about the hang: the tests xunit named as long running, then the process
+# dump of bounded (and of after_hang, if any).
+hang_report() {
+  long_running "$1"
+  sed -n '/^!! still running after/,$p' "$1" | head -120
 }
 
 # run_xunit SUITE LIMIT COMMAND...: runs the xunit v3 executable COMMAND (bounded), its results in $results/SUITE.xml.
 # A test still running after two minutes is named ("[Long Running Test]"), so a hung run says which test hung. With
 # rerun_hung=1 (the emulated runs), a run that hung is shown, kept as LOG.hung, and run once more: an emulator has hung
 # where nothing else did (the linux-arm64 suite under qemu-user, once in CI); a run that fails, or hangs twice, fails.
+# With after_hang=FUNCTION, FUNCTION runs after each hang, its output added to the log (wine_reset, for wine's server).
 # With wine_paths=1 the result file is named to the program as a Windows path (wine's Z: drive is /).
 run_xunit() {
   local suite="$1" limit="$2"; shift 2
@@ -140,16 +151,27 @@ run_xunit() {
   rm -f "$junit"
   bounded "$limit" "$@" -longRunning 120 -noColor -result-junit "$arg" >"$log" 2>&1
   rc=$?
+  [[ $rc -eq 124 ]] && "${after_hang:-true}" >>"$log" 2>&1
   if [[ $rc -eq 124 && "${rerun_hung:-0}" == 1 ]]; then
     echo "!! $suite hung: still running after $limit s; kept as ${log#"$root"/}.hung, run once more"
-    long_running "$log"
-    sed -n '/^!! still running after/,$p' "$log" | head -80 | sed 's/^/   /'
+    hang_report "$log" | sed 's/^/   /'
     mv "$log" "$log.hung"
     bounded "$limit" "$@" -longRunning 120 -noColor -result-junit "$arg" >"$log" 2>&1
     rc=$?
+    [[ $rc -eq 124 ]] && "${after_hang:-true}" >>"$log" 2>&1
+  fi
+  if [[ $rc -eq 124 ]]; then
+    hang_report "$log" | sed 's/^/   /'
+    # The summary shows a failure's first lines: its name says which tests were still running; the text is the
+    # processes' states (the earlier hung run's, if any, are in LOG.hung).
+    local times="once" running
+    [[ "${rerun_hung:-0}" == 1 ]] && times="twice"
+    running="$(long_running "$log" | sed -E 's/^ *//' | paste -sd';' -)"
+    sed -n '/^!! still running after/,$p' "$log" | head -40 >"$log.report" # what record quotes: the first 40 lines
+    record "$suite" "$suite: hung $times (still running after $limit s: ${running:-no test named})" fail "exit 124" "$log.report"
+    return
   fi
   long_running "$log"
-  [[ $rc -eq 124 ]] && sed -n '/^!! still running after/,$p' "$log" | head -80 | sed 's/^/   /'
   if [[ ! -s "$junit" ]]; then
     record "$suite" "$suite: the run ended without results (exit $rc)" fail "exit $rc" "$log"
   elif [[ $rc -ne 0 ]] && read -r _ f _ < <(python3 "$root/build/results.py" count "$junit") && [[ $f -eq 0 ]]; then
@@ -157,9 +179,33 @@ run_xunit() {
   fi
 }
 
-# wine_ready: the wine prefix (WINEPREFIX, the clone's own unless given) exists before the first program runs in it: made once per
-# run, so that stages and test cases starting side by side do not race to make it (~700 MB, 10-20 s).
+# wine_ready [NAME]: the wine prefix (WINEPREFIX, the clone's own unless given) exists before the first program runs in
+# it: made once per run, so that stages and test cases starting side by side do not race to make it (~1.3 GB, 15 s).
+# With NAME the stage has a prefix of its own, WINEPREFIX-NAME, and so a wineserver of its own: the two managed wine
+# lanes, run side by side in one prefix, once hung in CI within the same minute, and both again on their reruns, which
+# one wedged server shared by every wine process of the prefix would explain. With a server each, a hang stays in its
+# lane, and wine_reset can end it without touching the other.
 wine_ready() {
-  once wine-prefix serialized bash -c '/usr/lib/wine/wine64 wineboot -i && /usr/lib/wine/wineserver64 -w' \
+  [[ -n "${1:-}" ]] && export WINEPREFIX="$WINEPREFIX-$1"
+  once "wine-prefix-${WINEPREFIX##*/}" serialized bash -c '/usr/lib/wine/wine64 wineboot -i && /usr/lib/wine/wineserver64 -w' \
     >"$logs/wineboot.log" 2>&1 || echo "!! $stage: wineboot failed; see ${logs#"$root"/}/wineboot.log"
+}
+
+# wine_reset: after a hang (run_xunit's after_hang), lists every process of this stage's wine prefix, its wineserver and
+# wine's own services included, which live outside the hung run's session, with each thread's state and kernel wait
+# channel; then ends them all, so that a rerun starts with a new server rather than a wedged one.
+wine_reset() {
+  local pids pid t
+  pids="$(grep -lzx "WINEPREFIX=$WINEPREFIX" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | sort -n)"
+  echo "!! the processes of wine prefix ${WINEPREFIX##*/} left after the hang, and each thread's state and wait channel:"
+  for pid in $pids; do
+    [[ -e "/proc/$pid" ]] || continue # grep itself, for one
+    echo "   $pid $( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)"
+    for t in /proc/"$pid"/task/*; do
+      echo "      ${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
+    done
+  done
+  # shellcheck disable=SC2086 # a list of pids
+  [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null
+  return 0
 }

@@ -86,13 +86,13 @@ case "$lane" in
       DOTNET_MULTILEVEL_LOOKUP=0 "$dotnet11/dotnet" "$tests/bin/Release/net10.0/NoInherit.Native.Tests.dll" ;;
   wine|wine-x86)
     # The two wine problems this run meets (a crash or hang once a second test throws, and at DynamicMethod clean-up)
-    # are handled in the test project's runtimeconfig for Windows RIDs; see NoInherit.Native.Tests.csproj. 32-bit
-    # programs run in the same (win64) prefix, through wine32's loader.
+    # are handled in the test project's runtimeconfig for Windows RIDs; see NoInherit.Native.Tests.csproj. Each lane has
+    # a (win64) prefix of its own (see wine_ready); 32-bit programs run in theirs through wine32's loader.
     rid=win-x64 loader=/usr/lib/wine/wine64
     [[ "$lane" == wine-x86 ]] && rid=win-x86 loader=/usr/lib/wine/wine
     publish_emulated "$rid" "net10.0-$rid"
-    wine_ready
-    wine_paths=1 rerun_hung=1 run_xunit "net10.0-$rid" "$limit" "$loader" "$artifacts/tests/net10.0-$rid/NoInherit.Native.Tests.exe" ;;
+    wine_ready "$rid"
+    wine_paths=1 rerun_hung=1 after_hang=wine_reset run_xunit "net10.0-$rid" "$limit" "$loader" "$artifacts/tests/net10.0-$rid/NoInherit.Native.Tests.exe" ;;
   qemu-arm64)
     publish_emulated linux-arm64 net10.0-linux-arm64
     qemu_suite linux-arm64 net10.0-linux-arm64 qemu-aarch64 /usr/aarch64-linux-gnu \
