@@ -22,7 +22,10 @@ public class ChildProcessDrainTests
     /// <summary>The child prints, leaves a grandchild holding both pipes, and exits.</summary>
     private static ProcessStartInfo LeavesAGrandchild(string mark)
     {
-        ProcessStartInfo start = Shell("sleep 100 & echo hi; echo err >&2", "start /b ping -n 100 127.0.0.1 & echo hi& echo err>&2", capture: true);
+        // Windows: the sleeper is found in the working directory, as no quote may be passed to cmd through ArgumentList.
+        ProcessStartInfo start = Shell("sleep 100 & echo hi; echo err >&2", "start /b ni_handleprobe.exe --sleep 100 & echo hi& echo err>&2", capture: true);
+        if (Windows)
+            start.WorkingDirectory = Path.GetDirectoryName(ChildPrograms.Probe);
         start.Environment[Mark] = mark;
         return start;
     }

@@ -127,7 +127,7 @@ public class ChildProcessStopTests
     /// <summary>
     /// Windows has no request to stop a child without a console group of its own: it is killed at once (a grace period of
     /// a minute is not waited out), its status says Canceled. With a group, CTRL_BREAK_EVENT goes to it where it can be
-    /// sent (ping prints its statistics and goes on, so it is killed after 2 s); where it cannot (no console, and always
+    /// sent (the sleeper takes it and goes on, as ping does, so it is killed after 2 s); where it cannot (no console, and always
     /// under wine 8) the child is killed at once. Either way: killed, Canceled.
     /// </summary>
     [Theory]

@@ -206,11 +206,11 @@ public class ChildProcessTreeTests
     {
         Assert.SkipUnless(Windows, "Windows jobs and parent ids (Linux: the tests above)");
         using var dir = new TempDirectory();
-        // A copy of ping.exe under a name of its own, so that its processes are told from any other ping.
+        // A copy of the sleeper under a name of its own, so that its processes are told from any other.
         string name = "ni-tree-" + Guid.NewGuid().ToString("N")[..8];
         string program = dir.Combine(name + ".exe");
-        File.Copy(Path.Combine(Environment.SystemDirectory, "ping.exe"), program);
-        var start = new ProcessStartInfo("cmd.exe", $"/d /c \"\"{program}\" -n 100 127.0.0.1 >nul\""); // cmd's own quoting
+        File.Copy(ChildPrograms.Probe, program);
+        var start = new ProcessStartInfo("cmd.exe", $"/d /c \"\"{program}\" --sleep 100\""); // cmd's own quoting
         using ChildProcess child = ChildProcess.Start(start, new ChildProcessOptions { CreateNewProcessGroup = group });
         WaitUntil(() => Process.GetProcessesByName(name).Length == 1, "the grandchild did not start");
         child.Kill(entireProcessTree);
@@ -234,9 +234,9 @@ public class ChildProcessTreeTests
         using var dir = new TempDirectory();
         string name = "ni-orphan-" + Guid.NewGuid().ToString("N")[..8];
         string program = dir.Combine(name + ".exe");
-        File.Copy(Path.Combine(Environment.SystemDirectory, "ping.exe"), program);
+        File.Copy(ChildPrograms.Probe, program);
         var start = new ProcessStartInfo("cmd.exe",
-            $"/d /c \"cmd /d /c start \"\" /b \"{program}\" -n 100 127.0.0.1 & ping -n 100 127.0.0.1 >nul\"");
+            $"/d /c \"cmd /d /c start \"\" /b \"{program}\" --sleep 100 & \"{ChildPrograms.Probe}\" --sleep 100\"");
         using ChildProcess child = ChildProcess.Start(start, new ChildProcessOptions { CreateNewProcessGroup = group });
         try
         {

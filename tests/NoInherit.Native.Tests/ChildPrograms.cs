@@ -11,8 +11,8 @@ using Xunit;
 namespace NoInherit.Native.Tests;
 
 /// <summary>
-/// The small programs the tests of the .NET 11 surface start, on Linux (sh) and on Windows (cmd.exe, ping.exe, which
-/// wine has too), and what .NET 11's own process API says for the same, where the running runtime has it.
+/// The small programs the tests of the .NET 11 surface start, on Linux (sh) and on Windows (cmd.exe, which wine has too,
+/// and ni_handleprobe.exe), and what .NET 11's own process API says for the same, where the running runtime has it.
 /// </summary>
 internal static class ChildPrograms
 {
@@ -36,7 +36,15 @@ internal static class ChildPrograms
 
     /// <summary>Runs for 30 s unless killed: one process (killing it leaves nothing behind), standard streams untouched.</summary>
     internal static (string FileName, string[] Arguments) Sleeper() =>
-        Windows ? ("ping.exe", new[] { "-n", "30", "127.0.0.1" }) : ("/bin/sleep", new[] { "30" });
+        Windows ? (Probe, new[] { "--sleep", "30" }) : ("/bin/sleep", new[] { "30" });
+
+    /// <summary>
+    /// Windows: ni_handleprobe.exe (tests/native), beside the tests. With "--sleep N" it is the Windows sleeper, not
+    /// ping.exe: under wine 8, a kill of ping while its echo is in flight can deadlock the driver host that also
+    /// serves volume queries, and every later GetFileInformationByHandle of every process of the prefix then waits for
+    /// ever (both wine lanes hung so in CI; see ni_handleprobe.c).
+    /// </summary>
+    internal static string Probe => Path.Combine(AppContext.BaseDirectory, "ni_handleprobe.exe");
 
     internal static ProcessStartInfo SleeperStartInfo()
     {

@@ -55,8 +55,8 @@ public class PseudoConsoleTests
     public void ResizeTerminal_WhileTheChildRuns_ResizesThePseudoConsole()
     {
         Assert.SkipUnless(OperatingSystem.IsWindows(), WindowsOnly);
-        // cmd waits for a ping of about two seconds, then exits by itself: nothing is left running whatever happens.
-        var start = new ProcessStartInfo("cmd.exe") { Arguments = "/c echo ready> CON& ping -n 3 127.0.0.1 >nul& exit /b 5" };
+        // cmd waits for a sleeper of two seconds, then exits by itself: nothing is left running whatever happens.
+        var start = new ProcessStartInfo("cmd.exe") { Arguments = $"/c echo ready> CON& \"{ChildPrograms.Probe}\" --sleep 2 >nul& exit /b 5" };
         using var session = new TerminalSession(start, new PseudoTerminalSize(100, 30));
         session.WaitFor("ready");
         PlatformNotSupportedException? unsupported = null;

@@ -8,7 +8,11 @@
      --wait            reads its standard input to the end, then exits 0
      --report NAME     reads a line from standard input, prints "<line>|<%NAME%>|<current directory>"
                        and writes "oops" to standard error
-     --accept VALUE    accepts one connection on the listening socket VALUE, sends "accepted" */
+     --accept VALUE    accepts one connection on the listening socket VALUE, sends "accepted"
+     --sleep SECONDS   sleeps, then exits 0; a console's Ctrl+C or Ctrl+Break does not end it. The tests' Windows
+                       sleeper: ping.exe was, until a kill of ping while its echo was in flight deadlocked wine 8's
+                       nsiproxy.sys (ICMP) in the winedevice.exe that also serves mountmgr.sys, and so wedged every
+                       later file call that asks for a volume (GetFileInformationByHandle) in the whole prefix. */
 #include "ni_test.h"
 
 #include <fcntl.h>
@@ -41,6 +45,12 @@ static int report(const char* name)
     fputc('\n', stdout);
     fputs("oops\n", stderr);
     return 0;
+}
+
+static BOOL WINAPI ignore_console_event(DWORD event)
+{
+    (void)event;
+    return TRUE; /* handled: the process goes on, as ping does after Ctrl+Break */
 }
 
 static int accept_one(const char* value)
@@ -82,6 +92,12 @@ int main(int argc, char** argv)
         return report(argv[2]);
     if (argc > 2 && strcmp(argv[1], "--accept") == 0)
         return accept_one(argv[2]);
+    if (argc > 2 && strcmp(argv[1], "--sleep") == 0)
+    {
+        SetConsoleCtrlHandler(ignore_console_event, TRUE);
+        Sleep((DWORD)atoi(argv[2]) * 1000);
+        return 0;
+    }
     for (int i = 1; i < argc; i++)
     {
         char* end;

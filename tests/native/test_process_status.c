@@ -187,8 +187,8 @@ static void wait_status_reports_no_signal(void)
         CHECK_INT(signal, 0);
         ni_process_close(&process);
     }
-    const char* waits[] = { "cmd.exe", "/c", "ping -n 30 127.0.0.1 >NUL", NULL };
-    if (CHECK_OK(ni_spawn(NULL, waits, NULL, NULL, NULL, 0, 0, &process)))
+    const char* thirty_seconds[] = { "30000", NULL };
+    if (CHECK_OK(ni_test_start_role("sleep", thirty_seconds, NI_INVALID_HANDLE, 0, &process)))
     {
         CHECK_OK(ni_kill(&process, ni_signal_number(NI_SIGKILL)));
         CHECK_OK(ni_wait_status(&process, -1, &exited, &code, &signal));
