@@ -8,6 +8,11 @@ runner (-result-junit), and the checks a stage makes itself, which it records he
       appends one test case to the JUnit file FILE (created when missing); a failure quotes the end of --log
   results.py count FILE...
       prints "PASSED FAILED SKIPPED" summed over the files (a suite's own error count is a failure)
+  results.py retry-list FILE PATTERN
+      prints the test methods (names without a theory's arguments) of FILE's failed cases, one per line, when every
+      failure's message matches the regular expression PATTERN; otherwise nothing, and exits 1
+  results.py retry-merge FILE RETRY
+      each failed case of FILE (JUnit) that the later run RETRY has too is replaced by RETRY's, which notes why
   results.py summary DIR [--stages a,b,...]
       prints, per stage, "NAME: N passed, N failed, N skipped", its skip reasons with their counts and its
       failures with their messages, then the last line "tests: N passed, N failed, N skipped"; exits 1 on any
@@ -138,6 +143,35 @@ def record(args):
     tree.write(args.file, encoding="utf-8", xml_declaration=True)
 
 
+def retry_list(args):
+    failures = [case for case in read_cases(args.file) if case.outcome == "failed"]
+    if not failures or not all(re.search(args.pattern, case.message) for case in failures):
+        return 1
+    for method in dict.fromkeys(case.name.split("(", 1)[0] for case in failures):
+        print(method)
+    return 0
+
+
+def retry_merge(args):
+    tree = ET.parse(args.file)
+    later = {case.get("name"): case for case in ET.parse(args.retry).getroot().iter("testcase")}
+    for suite in tree.getroot().iter("testsuite"):
+        for index, case in enumerate(list(suite)):
+            if case.tag != "testcase" or case.find("failure") is None or case.get("name") not in later:
+                continue
+            first = case.find("failure")
+            again = later[case.get("name")]
+            note = ET.SubElement(again, "system-out")
+            note.text = xml_text("run twice: the first run failed with " + (first.get("message") or "").strip())
+            suite.remove(case)
+            suite.insert(index, again)
+        cases = list(_junit_cases(suite))
+        _, failed, skipped = count(cases)
+        suite.set("failures", str(failed))
+        suite.set("skipped", str(skipped))
+    tree.write(args.file, encoding="utf-8", xml_declaration=True)
+
+
 def stage_files(directory):
     return sorted(glob.glob(os.path.join(directory, "*.xml")) + glob.glob(os.path.join(directory, "*.trx")))
 
@@ -210,6 +244,12 @@ def main():
     rec.add_argument("--log")
     cnt = commands.add_parser("count")
     cnt.add_argument("files", nargs="+")
+    rlist = commands.add_parser("retry-list")
+    rlist.add_argument("file")
+    rlist.add_argument("pattern")
+    rmerge = commands.add_parser("retry-merge")
+    rmerge.add_argument("file")
+    rmerge.add_argument("retry")
     summ = commands.add_parser("summary")
     summ.add_argument("dir")
     summ.add_argument("--stages")
@@ -218,6 +258,10 @@ def main():
         record(args)
     elif args.command == "count":
         print(*count([case for path in args.files for case in read_cases(path)]))
+    elif args.command == "retry-list":
+        sys.exit(retry_list(args))
+    elif args.command == "retry-merge":
+        retry_merge(args)
     else:
         sys.exit(summary(args))
 

@@ -137,17 +137,24 @@ hang_report() {
   sed -n '/^!! still running after/,$p' "$1" | head -120
 }
 
+# runner_path PATH: PATH as the test program names it: with wine_paths=1 a Windows path (wine's Z: drive is /).
+runner_path() {
+  if [[ "${wine_paths:-0}" == 1 ]]; then echo "Z:${1//\//\\}"; else echo "$1"; fi
+}
+
 # run_xunit SUITE LIMIT COMMAND...: runs the xunit v3 executable COMMAND (bounded), its results in $results/SUITE.xml.
 # A test still running after two minutes is named ("[Long Running Test]"), so a hung run says which test hung. With
 # rerun_hung=1 (the emulated runs), a run that hung is shown, kept as LOG.hung, and run once more: an emulator has hung
 # where nothing else did (the linux-arm64 suite under qemu-user, once in CI); a run that fails, or hangs twice, fails.
 # With after_hang=FUNCTION, FUNCTION runs after each hang, its output added to the log (wine_reset, for wine's server).
-# With wine_paths=1 the result file is named to the program as a Windows path (wine's Z: drive is /).
+# With retry_failed=PATTERN, when every failure of a completed run has a message matching PATTERN (the regular
+# expression of one known emulator fault), the failed test methods run once more, and their results replace the
+# failed ones (results.py retry-merge, which notes it); any other failure stands, and is never run again.
+# With wine_paths=1 the result files are named to the program as Windows paths (runner_path).
 run_xunit() {
   local suite="$1" limit="$2"; shift 2
   local log="$logs/$suite.log" junit="$results/$suite.xml" arg rc
-  arg="$junit"
-  [[ "${wine_paths:-0}" == 1 ]] && arg="Z:${junit//\//\\}"
+  arg="$(runner_path "$junit")"
   rm -f "$junit"
   bounded "$limit" "$@" -longRunning 120 -noColor -result-junit "$arg" >"$log" 2>&1
   rc=$?
@@ -172,6 +179,19 @@ run_xunit() {
     return
   fi
   long_running "$log"
+  local methods again="$logs/$suite.again.xml" filters=() method failures
+  if [[ -s "$junit" && -n "${retry_failed:-}" ]] &&
+     methods="$(python3 "$root/build/results.py" retry-list "$junit" "$retry_failed")"; then
+    for method in $methods; do filters+=(-method "$method"); done
+    echo "!! $suite: run once more, their failures being the emulator's ($retry_failed): $(echo $methods)"
+    rm -f "$again"
+    bounded "$limit" "$@" "${filters[@]}" -noColor -result-junit "$(runner_path "$again")" >"$logs/$suite.again.log" 2>&1
+    if [[ -s "$again" ]]; then
+      python3 "$root/build/results.py" retry-merge "$junit" "$again"
+      read -r _ failures _ < <(python3 "$root/build/results.py" count "$junit")
+      [[ $failures -eq 0 ]] && rc=0
+    fi
+  fi
   if [[ ! -s "$junit" ]]; then
     record "$suite" "$suite: the run ended without results (exit $rc)" fail "exit $rc" "$log"
   elif [[ $rc -ne 0 ]] && read -r _ f _ < <(python3 "$root/build/results.py" count "$junit") && [[ $f -eq 0 ]]; then
@@ -181,10 +201,11 @@ run_xunit() {
 
 # wine_ready [NAME]: the wine prefix (WINEPREFIX, the clone's own unless given) exists before the first program runs in
 # it: made once per run, so that stages and test cases starting side by side do not race to make it (~1.3 GB, 15 s).
-# With NAME the stage has a prefix of its own, WINEPREFIX-NAME, and so a wineserver of its own: the two managed wine
-# lanes, run side by side in one prefix, once hung in CI within the same minute, and both again on their reruns, which
-# one wedged server shared by every wine process of the prefix would explain. With a server each, a hang stays in its
-# lane, and wine_reset can end it without touching the other.
+# With NAME the stage has a prefix of its own, WINEPREFIX-NAME, and so a wineserver and driver hosts (winedevice.exe)
+# of its own. The two managed wine lanes once hung in CI within the same minute, and both again on their reruns: in
+# their shared prefix one winedevice had deadlocked (a ping killed mid-echo: nsiproxy.sys against ntoskrnl's IRP
+# dispatch), and the mountmgr.sys it also hosts answered no volume query of any process after that. The tests no
+# longer start ping; with a prefix each, whatever wedges a prefix stays in its lane, and wine_reset ends it there.
 wine_ready() {
   [[ -n "${1:-}" ]] && export WINEPREFIX="$WINEPREFIX-$1"
   once "wine-prefix-${WINEPREFIX##*/}" serialized bash -c '/usr/lib/wine/wine64 wineboot -i && /usr/lib/wine/wineserver64 -w' \
