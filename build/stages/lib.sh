@@ -146,7 +146,7 @@ runner_path() {
 # A test still running after two minutes is named ("[Long Running Test]"), so a hung run says which test hung. With
 # rerun_hung=1 (the emulated runs), a run that hung is shown, kept as LOG.hung, and run once more: an emulator has hung
 # where nothing else did (the linux-arm64 suite under qemu-user, once in CI); a run that fails, or hangs twice, fails.
-# With after_hang=FUNCTION, FUNCTION runs after each hang, its output added to the log (wine_reset, for wine's server).
+# With after_hang=FUNCTION, FUNCTION runs after each hang, its output added to the log (wine_reset, for wine's own).
 # With retry_failed=PATTERN, when every failure of a completed run has a message matching PATTERN (the regular
 # expression of one known emulator fault), the failed test methods run once more, and their results replace the
 # failed ones (results.py retry-merge, which notes it); any other failure stands, and is never run again.
@@ -183,7 +183,7 @@ run_xunit() {
   if [[ -s "$junit" && -n "${retry_failed:-}" ]] &&
      methods="$(python3 "$root/build/results.py" retry-list "$junit" "$retry_failed")"; then
     for method in $methods; do filters+=(-method "$method"); done
-    echo "!! $suite: run once more, their failures being the emulator's ($retry_failed): $(echo $methods)"
+    echo "!! $suite: run once more, their failures being the emulator's ($retry_failed): ${methods//$'\n'/ }"
     rm -f "$again"
     bounded "$limit" "$@" "${filters[@]}" -noColor -result-junit "$(runner_path "$again")" >"$logs/$suite.again.log" 2>&1
     if [[ -s "$again" ]]; then
@@ -214,9 +214,10 @@ wine_ready() {
 
 # wine_reset: after a hang (run_xunit's after_hang), lists every process of this stage's wine prefix, its wineserver and
 # wine's own services included, which live outside the hung run's session, with each thread's state and kernel wait
-# channel; then ends them all, so that a rerun starts with a new server rather than a wedged one.
+# channel, and what winedbg sees every Windows thread of the prefix doing ("bt all", which found the ping deadlock);
+# then ends them all, so that a rerun starts with a new server and driver hosts rather than wedged ones.
 wine_reset() {
-  local pids pid t
+  local pids pid t any
   pids="$(grep -lzx "WINEPREFIX=$WINEPREFIX" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | sort -n)"
   echo "!! the processes of wine prefix ${WINEPREFIX##*/} left after the hang, and each thread's state and wait channel:"
   for pid in $pids; do
@@ -226,6 +227,15 @@ wine_reset() {
       echo "      ${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
     done
   done
+  # winedbg attaches to one process (any but itself and start.exe) and, with "bt all", walks every process's threads.
+  any="$(timeout 60 /usr/lib/wine/wine64 winedbg --command "info proc" 2>/dev/null |
+    awk '$1 ~ /^[0-9a-f]+$/ && $0 !~ /start\.exe|winedbg\.exe/ { print $1; exit }')"
+  if [[ -n "$any" ]]; then
+    echo "!! winedbg bt all (attached to Windows process $any):"
+    timeout 120 /usr/lib/wine/wine64 winedbg --command "bt all" "$((16#$any))" 2>&1 | grep -v '^0x[0-9a-f]*.*: ret'
+  fi
+  # Again: winedbg's own processes are of the prefix too.
+  pids="$(grep -lzx "WINEPREFIX=$WINEPREFIX" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3)"
   # shellcheck disable=SC2086 # a list of pids
   [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null
   return 0
