@@ -112,5 +112,7 @@ while [[ ${#queue[@]} -gt 0 || $running -gt 0 ]]; do
 done
 
 echo "== stage times (wall s, cpu s): $(awk -F'\t' '{ printf "%s %s/%s  ", $1, $2, $3 }' "$NI_RUN_DIR/timings")"
+# Every stage has ended: what still runs in this clone's wine prefixes was left behind (build/stages/lib.sh).
+bash -c 'source "$1/build/stages/lib.sh" && wine_leftovers' stage "$root"
 echo "== results (JUnit XML under artifacts/test-results/<stage>/)"
 python3 "$root/build/results.py" summary "$results" --stages "$(IFS=,; echo "${selected[*]}")"

@@ -212,16 +212,48 @@ wine_ready() {
     >"$logs/wineboot.log" 2>&1 || echo "!! $stage: wineboot failed; see ${logs#"$root"/}/wineboot.log"
 }
 
+# wine_pids PREFIX [all]: the wine processes (programs of /usr/lib/wine: loaders and wineserver) of wine prefix PREFIX,
+# with "all" those of PREFIX-NAME too; never another process that only has WINEPREFIX in its environment (a shell).
+wine_pids() {
+  local files file pid
+  files="$(grep -lzxF "WINEPREFIX=$1" /proc/[0-9]*/environ 2>/dev/null)"
+  [[ "${2:-}" == all ]] && files+=" $(grep -lzF "WINEPREFIX=$1-" /proc/[0-9]*/environ 2>/dev/null)"
+  for file in $files; do
+    pid="${file#/proc/}" pid="${pid%/environ}"
+    [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == /usr/lib/wine/* ]] && echo "$pid"
+  done | sort -nu
+}
+
+# wine_leftovers: once every stage has ended (build/test.sh), names and ends what still runs in this clone's wine
+# prefixes (WINEPREFIX and its per-lane WINEPREFIX-NAME). Wine leaves one now and then: a process whose creator was
+# killed while wine was starting it (the process-tree tests kill a tree that keeps starting children), found waiting
+# for ever in its start-up on the pipe of a wineserver that had exited. Nothing of Windows's behaviour is in that, so
+# it is a note, not a failure; a wine program left running would otherwise keep its prefix's server alive.
+wine_leftovers() {
+  local pids pid line waited=0
+  # A wineserver lingers a few seconds after its last program, and wine's services with it.
+  while [[ -n "$(wine_pids "$WINEPREFIX" all)" ]] && ((waited < 15)); do sleep 1; waited=$((waited + 1)); done
+  pids="$(wine_pids "$WINEPREFIX" all)"
+  for pid in $pids; do
+    line="$( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)"
+    # wine's own (the server, the services under system32) are there only because of what is named
+    [[ "$line" == /usr/lib/wine/wineserver* || "$line" == 'C:\windows\system32\'* ]] ||
+      echo "!! left running under wine after every stage ended, now ended: $pid ($(ps -o etimes= -p "$pid" | tr -d ' ') s) $line"
+  done
+  # shellcheck disable=SC2086 # a list of pids
+  [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null
+  return 0
+}
+
 # wine_reset: after a hang (run_xunit's after_hang), lists every process of this stage's wine prefix, its wineserver and
 # wine's own services included, which live outside the hung run's session, with each thread's state and kernel wait
 # channel, and what winedbg sees every Windows thread of the prefix doing ("bt all", which found the ping deadlock);
 # then ends them all, so that a rerun starts with a new server and driver hosts rather than wedged ones.
 wine_reset() {
   local pids pid t any
-  pids="$(grep -lzx "WINEPREFIX=$WINEPREFIX" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | sort -n)"
+  pids="$(wine_pids "$WINEPREFIX")"
   echo "!! the processes of wine prefix ${WINEPREFIX##*/} left after the hang, and each thread's state and wait channel:"
   for pid in $pids; do
-    [[ -e "/proc/$pid" ]] || continue # grep itself, for one
     echo "   $pid $( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)"
     for t in /proc/"$pid"/task/*; do
       echo "      ${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
@@ -235,7 +267,7 @@ wine_reset() {
     timeout 120 /usr/lib/wine/wine64 winedbg --command "bt all" "$((16#$any))" 2>&1 | grep -v '^0x[0-9a-f]*.*: ret'
   fi
   # Again: winedbg's own processes are of the prefix too.
-  pids="$(grep -lzx "WINEPREFIX=$WINEPREFIX" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3)"
+  pids="$(wine_pids "$WINEPREFIX")"
   # shellcheck disable=SC2086 # a list of pids
   [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null
   return 0
