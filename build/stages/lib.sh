@@ -82,6 +82,14 @@ once() {
   done
 }
 
+# thread_states PID PREFIX: a line per thread of PID: PREFIX, the thread id, its state, kernel wait channel and name.
+thread_states() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    echo "$2${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
+  done
+}
+
 # bounded LIMIT COMMAND...: runs COMMAND in a session of its own, stdin /dev/null, for at most LIMIT seconds. One
 # that overstays is hung: before its processes are killed, what each of their threads is blocked in goes to stderr,
 # since a hung run prints nothing of its own. Returns COMMAND's status, or 124 after a hang.
@@ -94,12 +102,8 @@ bounded() {
   if kill -0 "$pid" 2>/dev/null; then
     echo "!! still running after $limit s; its processes, and each thread's state and kernel wait channel:" >&2
     ps -o pid,ppid,stat,etimes,args -s "$pid" >&2
-    local task t
-    for task in $(ps -o pid= -s "$pid"); do
-      for t in /proc/"$task"/task/*; do
-        echo "   $task/${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
-      done
-    done >&2
+    local task
+    for task in $(ps -o pid= -s "$pid"); do thread_states "$task" "   $task/"; done >&2
     kill -KILL -- -"$pid" 2>/dev/null
     wait "$pid"
     bounded_session=""
@@ -130,11 +134,15 @@ long_running() {
     awk -F'\t' '!($1 in at) { order[++n] = $1 } { at[$1] = $2 } END { for (i = 1; i <= n; i++) print "   " order[i] " (running " at[order[i]] ")" }'
 }
 
-# hang_report LOG: what a hung run's LOG says about the hang: the tests xunit named as long running, then the process
-# dump of bounded (and of after_hang, if any).
+# hang_dump LOG: the process dump bounded (and after_hang, if any) added to a hung run's LOG.
+hang_dump() {
+  sed -n '/^!! still running after/,$p' "$1"
+}
+
+# hang_report LOG: what a hung run's LOG says about the hang: the tests xunit named as long running, then the dump.
 hang_report() {
   long_running "$1"
-  sed -n '/^!! still running after/,$p' "$1" | head -120
+  hang_dump "$1" | head -120
 }
 
 # runner_path PATH: PATH as the test program names it: with wine_paths=1 a Windows path (wine's Z: drive is /).
@@ -174,7 +182,7 @@ run_xunit() {
     local times="once" running
     [[ "${rerun_hung:-0}" == 1 ]] && times="twice"
     running="$(long_running "$log" | sed -E 's/^ *//' | paste -sd';' -)"
-    sed -n '/^!! still running after/,$p' "$log" | head -40 >"$log.report" # what record quotes: the first 40 lines
+    hang_dump "$log" | head -40 >"$log.report" # what record quotes: the first 40 lines
     record "$suite" "$suite: hung $times (still running after $limit s: ${running:-no test named})" fail "exit 124" "$log.report"
     return
   fi
@@ -250,14 +258,12 @@ wine_leftovers() {
 # channel, and what winedbg sees every Windows thread of the prefix doing ("bt all", which found the ping deadlock);
 # then ends them all, so that a rerun starts with a new server and driver hosts rather than wedged ones.
 wine_reset() {
-  local pids pid t any
+  local pids pid any
   pids="$(wine_pids "$WINEPREFIX")"
   echo "!! the processes of wine prefix ${WINEPREFIX##*/} left after the hang, and each thread's state and wait channel:"
   for pid in $pids; do
     echo "   $pid $( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)"
-    for t in /proc/"$pid"/task/*; do
-      echo "      ${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
-    done
+    thread_states "$pid" "      "
   done
   # winedbg attaches to one process (any but itself and start.exe) and, with "bt all", walks every process's threads.
   any="$(timeout 60 /usr/lib/wine/wine64 winedbg --command "info proc" 2>/dev/null |

@@ -161,9 +161,7 @@ internal static class ChildProcessProbe
             return asked.ToDictionary(v => v, v => descriptors.TryGetValue((int)v, out string? target) ? target : "-");
         }
 
-        string probe = Path.Combine(AppContext.BaseDirectory, "ni_handleprobe.exe");
-        Assert.True(File.Exists(probe), $"{probe} is missing: the win-x64 native build (tests/native) makes it and the test project copies it");
-        var start = new ProcessStartInfo(probe)
+        var start = new ProcessStartInfo(ChildPrograms.Probe)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,

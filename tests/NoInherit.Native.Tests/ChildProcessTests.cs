@@ -112,15 +112,7 @@ public partial class ChildProcessTests
 
     private static void LinuxOnly(string why) => Assert.SkipUnless(ChildProcessProbe.IsSupported, why);
 
-    private static string Probe
-    {
-        get
-        {
-            string probe = Path.Combine(AppContext.BaseDirectory, "ni_handleprobe.exe");
-            Assert.True(File.Exists(probe), $"{probe} is missing: the win-x64 native build makes it and the test project copies it");
-            return probe;
-        }
-    }
+    private static string Probe => ChildPrograms.Probe;
 
     private static ProcessStartInfo Shell(string script, params string[] args)
     {

@@ -39,12 +39,20 @@ internal static class ChildPrograms
         Windows ? (Probe, new[] { "--sleep", "30" }) : ("/bin/sleep", new[] { "30" });
 
     /// <summary>
-    /// Windows: ni_handleprobe.exe (tests/native), beside the tests. With "--sleep N" it is the Windows sleeper, not
-    /// ping.exe: under wine 8, a kill of ping while its echo is in flight can deadlock the driver host that also
-    /// serves volume queries, and every later GetFileInformationByHandle of every process of the prefix then waits for
-    /// ever (both wine lanes hung so in CI; see ni_handleprobe.c).
+    /// Windows: ni_handleprobe.exe (tests/native), beside the tests; its absence is a broken build, and fails the test.
+    /// With "--sleep N" it is the Windows sleeper, not ping.exe: under wine 8, a kill of ping while its echo is in flight
+    /// can deadlock the driver host that also serves volume queries, and every later GetFileInformationByHandle of
+    /// every process of the prefix then waits for ever (both wine lanes hung so in CI; see ni_handleprobe.c).
     /// </summary>
-    internal static string Probe => Path.Combine(AppContext.BaseDirectory, "ni_handleprobe.exe");
+    internal static string Probe
+    {
+        get
+        {
+            string probe = Path.Combine(AppContext.BaseDirectory, "ni_handleprobe.exe");
+            Assert.True(File.Exists(probe), $"{probe} is missing: the Windows native build (tests/native) makes it and the test project copies it");
+            return probe;
+        }
+    }
 
     internal static ProcessStartInfo SleeperStartInfo()
     {

@@ -26,7 +26,7 @@ internal static class ProcessMarks
                 continue;
             try
             {
-                byte[] environment = EnvironmentOf(dir);
+                byte[] environment = EnvironmentOf(pid);
                 if (environment.AsSpan().IndexOf(mark) >= 0 && !ChildPrograms.IsGone(pid))
                     found.Add(pid);
             }
@@ -43,16 +43,16 @@ internal static class ProcessMarks
     /// no environment yet: about 1 read in 200 right after a fork, here), so an empty read is made again for up to
     /// 100 ms, unless the process is a zombie or a kernel thread (PF_KTHREAD in stat's field 9), which never has one.
     /// </summary>
-    private static byte[] EnvironmentOf(string dir)
+    private static byte[] EnvironmentOf(int pid)
     {
         const long KernelThread = 0x00200000;
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            byte[] environment = File.ReadAllBytes($"{dir}/environ");
+            byte[] environment = File.ReadAllBytes($"/proc/{pid}/environ");
             if (environment.Length > 0 || clock.ElapsedMilliseconds > 100)
                 return environment;
-            string[] stat = ChildPrograms.StatFields(int.Parse(Path.GetFileName(dir)));
+            string[] stat = ChildPrograms.StatFields(pid);
             if (stat[2] == "Z" || (long.Parse(stat[8]) & KernelThread) != 0)
                 return environment;
             Thread.Sleep(1);

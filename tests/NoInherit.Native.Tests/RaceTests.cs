@@ -82,7 +82,7 @@ public partial class RaceTests
 
     /// <summary>A child that exits 0 at once.</summary>
     private static ProcessStartInfo Quick() => OperatingSystem.IsWindows()
-        ? new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "ni_handleprobe.exe"), "--exit 0") { UseShellExecute = false }
+        ? new ProcessStartInfo(ChildPrograms.Probe, "--exit 0") { UseShellExecute = false }
         : new ProcessStartInfo("/bin/true") { UseShellExecute = false };
 
     /// <summary>
