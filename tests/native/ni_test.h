@@ -388,6 +388,10 @@ int ni_test_wait_gone(int pid, int timeout_ms);
 /* The descriptors numbered from `lowest` up to our descriptor limit that process `pid` holds (/proc/<pid>/fd), or -1.
    Not above the limit: under valgrind a child that has not finished execve still holds valgrind's own there. */
 int ni_test_descriptors_of(int pid, int lowest);
+/* Whether a child started by clone(CLONE_VM | CLONE_VFORK | CLONE_FILES) really shares our memory (not under
+   qemu-user or valgrind, which run it as a fork or refuse it): then ni_spawn's child starts on our descriptor
+   table and reports through our memory, with no report pipe. Asked here the test's own way, in a forked child. */
+int ni_test_child_shares_descriptors(void);
 #endif
 
 /* ---- POSIX: injected faults, a seccomp filter (Linux) in a forked child ---- */

@@ -12,6 +12,7 @@
 #  include <pthread.h>
 #  include <signal.h>
 #  include <sys/resource.h>
+#  include <sys/stat.h>
 #  include <sys/wait.h>
 #endif
 
@@ -502,6 +503,74 @@ static void suspended_while_other_threads_fork(void)
 #endif
 
 #ifdef __linux__
+/* What our descriptor table holds: for each number below `limit`, the open file's device and inode and whether it
+   is close-on-exec (st_dev 0 and st_ino 0 for a free number). */
+struct table_entry
+{
+    dev_t dev;
+    ino_t ino;
+    int flags;
+};
+
+static void read_table(struct table_entry* table, int limit)
+{
+    for (int fd = 0; fd < limit; fd++)
+    {
+        struct stat st;
+        int flags = fcntl(fd, F_GETFD);
+        table[fd].dev = flags >= 0 && fstat(fd, &st) == 0 ? st.st_dev : 0;
+        table[fd].ino = flags >= 0 && fstat(fd, &st) == 0 ? st.st_ino : 0;
+        table[fd].flags = flags;
+    }
+}
+
+/* The child starts on our descriptor table where the system allows (clone with CLONE_FILES) and takes its own
+   before it changes anything: its dup2 onto targets that are numbers of ours, its temporary copies and its
+   closing must leave our table as it was, number by number. Targets that are free here and ones that hold
+   other files here, swapped sources, from this thread and from the lasting spawn thread; with the same check
+   after a failed start (a directory that does not exist, after the mappings are applied). */
+static void our_table_is_untouched(void)
+{
+    enum { LIMIT = 64 };
+    ni_handle a, aw, b, bw;
+    if (!CHECK_OK(ni_pipe(&a, &aw)) || !CHECK_OK(ni_pipe(&b, &bw)))
+        return;
+    int free_here = fcntl((int)a, F_DUPFD_CLOEXEC, 40); /* a target is its number + 1, free here */
+    const char* argv[] = { "/bin/true", NULL };
+    ni_fd_mapping m[] = { { a, (int32_t)b }, { b, (int32_t)a }, { aw, 0 }, { bw, 2 }, { (ni_handle)free_here, free_here + 1 } };
+    static struct table_entry before[LIMIT], after[LIMIT];
+    const int32_t flag_sets[] = { 0, NI_SPAWN_KILL_ON_PARENT_EXIT };
+    for (size_t f = 0; free_here > 0 && f < sizeof flag_sets / sizeof flag_sets[0]; f++)
+    {
+        for (int failing = 0; failing <= 1; failing++)
+        {
+            read_table(before, LIMIT);
+            ni_process process;
+            int32_t rc = ni_spawn(argv[0], argv, NULL, failing ? "/nonexistent-directory" : NULL, m, 5, flag_sets[f],
+                                  &process);
+            if (failing)
+                CHECK_RC(rc, ENOENT);
+            else if (CHECK_OK(rc))
+            {
+                int32_t exited = 0, code = -1;
+                CHECK_OK(ni_wait(&process, -1, &exited, &code));
+                CHECK_INT(code, 0);
+                CHECK_OK(ni_process_close(&process)); /* its pidfd */
+            }
+            read_table(after, LIMIT);
+            for (int fd = 0; fd < LIMIT; fd++)
+                if (!CHECK(before[fd].dev == after[fd].dev && before[fd].ino == after[fd].ino &&
+                           before[fd].flags == after[fd].flags))
+                    fprintf(stderr, "flags %d, failing %d: descriptor %d changed (flags %d -> %d)\n", (int)flag_sets[f],
+                            failing, fd, before[fd].flags, after[fd].flags);
+        }
+    }
+    CHECK(free_here > 0);
+    if (free_here > 0)
+        close(free_here);
+    ni_close(a), ni_close(aw), ni_close(b), ni_close(bw);
+}
+
 /* When ni_spawn returns, the child no longer holds what it was not given, as when Process.Start returns: execve has
    closed every close-on-exec descriptor by then (3,000 are open here, which takes it about a millisecond), so a port,
    a lock or a pipe end that the parent closes next is free at once. Counted from outside, in /proc/<pid>/fd, above
@@ -829,6 +898,7 @@ NI_TEST_MAIN(
     NI_TEST_POSIX(targets_at_the_top_of_the_range),
     NI_TEST_POSIX(inherit_stdio_adds_the_open_standard_streams),
     NI_TEST_LINUX(child_holds_nothing_else_when_spawn_returns),
+    NI_TEST_LINUX(our_table_is_untouched),
     NI_TEST_POSIX(environment_and_directory),
     NI_TEST_POSIX(listening_socket_as_fd_3),
     NI_TEST_POSIX(exact_while_other_threads_fork),

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -123,6 +124,17 @@ NI_CHILD_CODE int32_t ni_sys_close_range(unsigned int first, unsigned int last, 
         return error;
     __atomic_or_fetch(&g_close_range_missing, error == ENOSYS || flags == 0 ? 1 : 2, __ATOMIC_RELAXED);
     return ENOSYS;
+}
+
+#define NI_CLOSE_RANGE_UNSHARE (1U << 1) /* linux/close_range.h */
+
+NI_CHILD_CODE int32_t ni_sys_own_descriptors(unsigned int below)
+{
+    if (syscall(SYS_close_range, below, ~0U, NI_CLOSE_RANGE_UNSHARE) == 0)
+        return 0;
+    if (errno != ENOSYS && errno != EINVAL)
+        return errno;
+    return syscall(SYS_unshare, CLONE_FILES) == 0 ? 0 : errno; /* before Linux 5.9: a copy of every number */
 }
 
 /* The kernel's struct linux_dirent64, which getdents64 fills (libc's struct dirent may differ). */

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef SYS_pidfd_send_signal
@@ -59,29 +60,81 @@ NI_CHILD_CODE void ni_sys_default_signal(int sig, int keep_ignored)
     syscall(SYS_rt_sigaction, sig, &action, NULL, NI_KERNEL_SIGSET_SIZE);
 }
 
-/* The child's stack, inside our memory. */
-#define NI_CHILD_STACK_SIZE (64 * 1024)
+/* The child's stack: a part of ours that this frame owns until the clone returns. Sharing our memory, the
+   child runs on it while we wait (CLONE_VFORK); otherwise it runs on its own copy of it. Its deepest path, the
+   descriptor walk where close_range is missing, takes under 8 KiB. No mapping of its own: each munmap would
+   interrupt every other thread of ours to flush its TLB. */
+#define NI_CHILD_STACK_SIZE (32 * 1024)
 
-int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pid)
+int32_t ni_sys_start_child(int (*child)(void*), void* arg, int how, pid_t* pid)
 {
-    void* stack = mmap(NULL, NI_CHILD_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                       -1, 0);
-    if (stack == MAP_FAILED)
-        return errno;
+    _Alignas(16) char stack[NI_CHILD_STACK_SIZE];
     sigset_t all, old;
     sigfillset(&all);
     ni_sys_set_signal_mask(&all, &old);
-    /* The stack grows down on every architecture Linux .NET runs on. Shared: CLONE_VFORK returns once the
-       child has called execve or exited, so the stack is free again below. Not shared, the child has its own
-       copy of the stack (and of everything else), and ours goes at once. */
-    int flags = shared ? CLONE_VM | CLONE_VFORK | SIGCHLD : SIGCHLD;
-    int result = clone(child, (char*)stack + NI_CHILD_STACK_SIZE, flags, arg);
+    /* The stack grows down on every architecture Linux .NET runs on. */
+    int flags = SIGCHLD;
+    if (how & NI_CHILD_SHARE_MEMORY)
+        flags |= CLONE_VM | CLONE_VFORK;
+    if (how & NI_CHILD_SHARE_DESCRIPTORS)
+        flags |= CLONE_FILES;
+    int result = clone(child, stack + NI_CHILD_STACK_SIZE, flags, arg);
     int error = result < 0 ? errno : 0;
     ni_sys_set_signal_mask(&old, NULL);
-    munmap(stack, NI_CHILD_STACK_SIZE);
     if (error == 0)
         *pid = result;
     return error;
+}
+
+/* The probe's innermost child: a mark in the memory it should share with its parent. */
+NI_CHILD_CODE static int mark_and_exit(void* mark)
+{
+    *(volatile int*)mark = 1;
+    _exit(0);
+    return 0;
+}
+
+/* The probe, in a copy of us: a child on its memory and its descriptor table, which marks the memory; the answer
+   into a page shared with us. A layer that cannot run that clone may refuse it (qemu-user: EINVAL), run it as a
+   fork (the mark stays unset) or end the whole process (valgrind): the copy takes whichever it is, not us. */
+NI_CHILD_CODE static int probe_in_copy(void* answer)
+{
+    volatile int mark = 0;
+    pid_t pid;
+    if (ni_sys_start_child(mark_and_exit, (void*)&mark, NI_CHILD_SHARE_MEMORY | NI_CHILD_SHARE_DESCRIPTORS, &pid) == 0)
+    {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) { }
+        *(volatile int*)answer = mark == 1 ? 1 : 2;
+    }
+    _exit(0);
+    return 0;
+}
+
+/* 0: not asked yet; 1: yes; 2: no. */
+static volatile int g_can_share_descriptors;
+
+int ni_sys_can_share_descriptors(void)
+{
+    int known = __atomic_load_n(&g_can_share_descriptors, __ATOMIC_RELAXED);
+    if (known != 0)
+        return known == 1;
+    /* The answer comes through shared memory (no descriptor needed, so it is asked under any descriptor limit),
+       not through the copy's exit status, which a runtime that reaps every child (as pid 1) or an ignored SIGCHLD
+       would take. Two threads may both ask at first: they find the same. */
+    volatile int* answer = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (answer == MAP_FAILED)
+        return 0; /* not now */
+    pid_t pid;
+    if (ni_sys_start_child(probe_in_copy, (void*)answer, 0, &pid) == 0)
+    {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) { }
+        known = *answer != 0 ? *answer : 2; /* nothing: the copy was ended */
+        __atomic_store_n(&g_can_share_descriptors, known, __ATOMIC_RELAXED);
+    }
+    munmap((void*)answer, sizeof(int));
+    return known == 1;
 }
 
 NI_CHILD_CODE pid_t ni_sys_own_pid(void)

@@ -185,9 +185,9 @@ NI_CHILD_CODE void ni_sys_default_signal(int sig, int keep_ignored)
     sigaction(sig, &action, NULL);
 }
 
-int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pid)
+int32_t ni_sys_start_child(int (*child)(void*), void* arg, int how, pid_t* pid)
 {
-    (void)shared; /* fork either way: the parent reads the report channel to learn how the child did */
+    (void)how; /* fork either way: the parent reads the report channel to learn how the child did */
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
@@ -199,6 +199,17 @@ int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pi
     if (error == 0)
         *pid = result;
     return error;
+}
+
+int ni_sys_can_share_descriptors(void)
+{
+    return 0; /* fork: the child's table is a copy from the start */
+}
+
+NI_CHILD_CODE int32_t ni_sys_own_descriptors(unsigned int below)
+{
+    (void)below;
+    return ENOSYS;
 }
 
 NI_CHILD_CODE pid_t ni_sys_own_pid(void)

@@ -139,11 +139,34 @@ static int32_t prepare_listen_pid(struct spawn_args* a, void** block)
    thread. Suspended, it gets a copy of our memory, so that it can wait without holding us. */
 static int32_t start_child(struct spawn_args* a, pid_t* pid)
 {
-    int shared = !(a->flags & NI_SPAWN_SUSPENDED);
+    int how = 0;
+    if (!(a->flags & NI_SPAWN_SUSPENDED))
+        how = NI_CHILD_SHARE_MEMORY | (a->own_below >= 0 ? NI_CHILD_SHARE_DESCRIPTORS : 0);
     ni_sys_set_signal_mask(NULL, &a->old_mask); /* ours: the child's from execve on */
     if (a->flags & NI_SPAWN_KILL_ON_PARENT_EXIT)
-        return ni_spawn_on_lasting_thread(ni_spawn_child_main, a, shared, pid);
-    return ni_sys_start_child(ni_spawn_child_main, a, shared, pid);
+        return ni_spawn_on_lasting_thread(ni_spawn_child_main, a, how, pid);
+    return ni_sys_start_child(ni_spawn_child_main, a, how, pid);
+}
+
+/* Where the child can start on our memory and our descriptor table, it reports through the memory, and copies
+   only the numbers up to its highest source: with thousands of descriptors open, none of the others is copied
+   into it and then closed (the clone of a private table copies them all, and the close-on-exec report pipe,
+   numbered above them, would have to be copied too). Else a report channel: with NI_SPAWN_SUSPENDED a socket
+   that also carries the resume. */
+static int32_t prepare_report(struct spawn_args* a, int channel[2])
+{
+    if (!(a->flags & NI_SPAWN_SUSPENDED) && ni_sys_can_share_descriptors())
+    {
+        int highest = -1;
+        for (int32_t i = 0; i < a->count; i++)
+            if (ni_unix_fd(a->mappings[i].source) > highest)
+                highest = ni_unix_fd(a->mappings[i].source);
+        a->own_below = highest + 1;
+        return 0;
+    }
+    int32_t error = (a->flags & NI_SPAWN_SUSPENDED) ? ni_unix_socketpair(channel) : ni_unix_pipe(channel);
+    a->report_fd = channel[1];
+    return error;
 }
 
 /* Reads the child's one report (an errno, or 0 for "ready" from a suspended child): 1 with *code set, or 0
@@ -178,6 +201,13 @@ static int32_t run_child(struct spawn_args* a, int channel[2], pid_t* pid)
     int32_t error = start_child(a, pid);
     if (error != 0)
         return error;
+    if (a->report_fd < 0)
+    {
+        /* The clone returned once the child had called execve or exited: its report is in `error` by then. */
+        if ((error = a->error) != 0)
+            collect(*pid);
+        return error;
+    }
     ni_unix_close_quietly(channel[1]);
     channel[1] = -1;
     int32_t code = 0;
@@ -223,11 +253,12 @@ int32_t ni_spawn(const char* path, const char* const* argv, const char* const* e
     a.targets = ints;
     a.temps = ints + room;
     a.keep = ints + room * 2;
+    a.report_fd = -1;
+    a.own_below = -1;
     if ((error = collect_mappings(&a, mappings, mapping_count, all)) != 0 || (error = plan_targets(&a)) != 0 ||
         ((flags & NI_SPAWN_LISTEN_PID) && (error = prepare_listen_pid(&a, &environment)) != 0) ||
-        (error = (flags & NI_SPAWN_SUSPENDED) ? ni_unix_socketpair(channel) : ni_unix_pipe(channel)) != 0)
+        (error = prepare_report(&a, channel)) != 0)
         goto done;
-    a.report_fd = channel[1];
     if ((error = run_child(&a, channel, &pid)) != 0)
         goto done;
 

@@ -27,7 +27,10 @@ struct spawn_args
     int* temps;       /* per mapping: its temporary copy in the child (written by the child) */
     int* keep;        /* the targets ascending, and one more slot: the child adds its report channel */
     int report_fd;    /* the child's end of the close-on-exec report channel (a pipe; with NI_SPAWN_SUSPENDED a
-                         socket that also carries the resume) */
+                         socket that also carries the resume), or -1: the report goes to `error` */
+    int own_below;    /* >= 0: the child starts on our descriptor table and first takes its own, of the numbers
+                         below this (the highest source + 1: ni_sys_own_descriptors); -1: it starts on a copy */
+    volatile int32_t error; /* without a report channel: the errno the child failed with, read once it exited */
     int flags;        /* NI_SPAWN_* */
     int terminal;     /* a NI_SPAWN_TERMINAL mapping: 0, 1 and 2 are that terminal */
     pid_t parent;     /* our pid, which NI_SPAWN_KILL_ON_PARENT_EXIT checks the child's parent against */
@@ -36,12 +39,12 @@ struct spawn_args
 };
 
 /* The child: does what `arg` (a struct spawn_args) asks, then execve; any failure goes to the report channel
-   as an errno and the child exits 127. With NI_SPAWN_SUSPENDED it first reports 0 (ready) and waits for one
+   (or `error`) as an errno and the child exits 127. With NI_SPAWN_SUSPENDED it first reports 0 (ready) and waits for one
    byte on that channel; end of file instead: it exits 127 without execve. */
 int ni_spawn_child_main(void* arg);
 
-/* ni_sys_start_child(child, arg, shared) on the library's spawning thread, which lives as long as the process
+/* ni_sys_start_child(child, arg, how) on the library's spawning thread, which lives as long as the process
    (PR_SET_PDEATHSIG fires when the creating thread exits); the calling thread waits for it. */
-int32_t ni_spawn_on_lasting_thread(int (*child)(void*), void* arg, int shared, pid_t* pid);
+int32_t ni_spawn_on_lasting_thread(int (*child)(void*), void* arg, int how, pid_t* pid);
 
 #endif

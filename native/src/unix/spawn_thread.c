@@ -15,7 +15,7 @@ struct request
 {
     int (*child)(void*);
     void* arg;
-    int shared;
+    int how;
     pid_t pid;
     int32_t error;
     int done;
@@ -68,7 +68,7 @@ static void* serve(void* unused)
         if (g_first == NULL)
             g_last = NULL;
         pthread_mutex_unlock(&g_lock);
-        r->error = ni_sys_start_child(r->child, r->arg, r->shared, &r->pid);
+        r->error = ni_sys_start_child(r->child, r->arg, r->how, &r->pid);
         pthread_mutex_lock(&g_lock);
         r->done = 1;
         pthread_cond_broadcast(&g_finished);
@@ -76,9 +76,9 @@ static void* serve(void* unused)
     return NULL;
 }
 
-int32_t ni_spawn_on_lasting_thread(int (*child)(void*), void* arg, int shared, pid_t* pid)
+int32_t ni_spawn_on_lasting_thread(int (*child)(void*), void* arg, int how, pid_t* pid)
 {
-    struct request r = { child, arg, shared, 0, 0, 0, NULL };
+    struct request r = { child, arg, how, 0, 0, 0, NULL };
     pthread_mutex_lock(&g_lock);
     int32_t error = 0;
     if (!g_handlers_registered && (error = pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child)) == 0)

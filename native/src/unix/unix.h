@@ -210,12 +210,27 @@ void ni_sys_set_signal_mask(const sigset_t* set, sigset_t* old);
    its fork holds during the system call, and a child started on a copy of our memory (NI_SPAWN_SUSPENDED; every
    child under qemu-user) while another thread forked would wait for it for ever. Child-safe. */
 void ni_sys_default_signal(int sig, int keep_ignored);
+/* How ni_sys_start_child starts a child (bits; 0: on a copy of our memory and of our descriptor table). */
+#define NI_CHILD_SHARE_MEMORY 1      /* until it calls execve or exits, and the call returns only then */
+#define NI_CHILD_SHARE_DESCRIPTORS 2 /* with the memory: our table, until it takes its own (ni_sys_own_descriptors) */
 /* Starts child(arg) in a new process, with every signal blocked around the start (so that no handler of ours
-   runs in the child before it resets them; the caller's mask is back on return). `shared`: the child shares
-   our memory until it calls execve or exits, and this returns only then (Linux: clone(CLONE_VM |
-   CLONE_VFORK); fork elsewhere). Otherwise the child gets a copy of our memory and this returns at once
-   (fork): for a child that waits before execve, and must not hold us meanwhile. */
-int32_t ni_sys_start_child(int (*child)(void*), void* arg, int shared, pid_t* pid);
+   runs in the child before it resets them; the caller's mask is back on return). NI_CHILD_SHARE_MEMORY: the
+   child shares our memory until it calls execve or exits, and this returns only then (Linux: clone(CLONE_VM |
+   CLONE_VFORK); fork elsewhere, where the parent reads a report channel to learn how the child did). Without
+   it the child gets a copy of our memory and this returns at once (fork): for a child that waits before
+   execve, and must not hold us meanwhile. NI_CHILD_SHARE_DESCRIPTORS only where ni_sys_can_share_descriptors
+   says so. */
+int32_t ni_sys_start_child(int (*child)(void*), void* arg, int how, pid_t* pid);
+/* Whether a child can start on our memory and our descriptor table, so that its failure is read from the
+   memory and its table is copied only as far as it needs (Linux, where clone(CLONE_VM | CLONE_VFORK |
+   CLONE_FILES) really shares both: not under qemu-user or valgrind, which run that clone as a fork or refuse
+   it). Asked once per process, in a copy of it that tries such a clone, so that a layer which ends the process
+   over it (valgrind) ends only the copy. */
+int ni_sys_can_share_descriptors(void);
+/* In a child started with NI_CHILD_SHARE_DESCRIPTORS: takes a table of its own holding only our descriptors
+   numbered below `below` (Linux: close_range(below, ~0U, CLOSE_RANGE_UNSHARE), which copies no more; before
+   5.9, unshare(CLONE_FILES), which copies them all). Child-safe. */
+int32_t ni_sys_own_descriptors(unsigned int below);
 /* The calling process's pid, asked of the kernel: a libc may answer from a cache that a child sharing our
    memory would read as ours. Child-safe. */
 pid_t ni_sys_own_pid(void);
