@@ -31,9 +31,10 @@ public sealed partial class ChildProcess
     /// working directory), as Process.Start reports it, naming the program it found.</exception>
     public static ChildProcess Start(ProcessStartInfo startInfo, IReadOnlyList<SafeHandle>? inheritedHandles = null)
     {
-        var passed = new List<(SafeHandle Handle, int Target)>();
+        List<(SafeHandle Handle, int Target)>? passed = null;
         if (inheritedHandles != null)
         {
+            passed = new List<(SafeHandle Handle, int Target)>(inheritedHandles.Count);
             foreach (SafeHandle handle in inheritedHandles)
                 passed.Add((handle ?? throw new ArgumentException("A handle in the list is null.", nameof(inheritedHandles)), Interop.SPAWN_SAME_NUMBER));
         }

@@ -13,9 +13,10 @@ namespace NoInherit.Native;
 /// </summary>
 internal sealed class HandleMappings : IDisposable
 {
-    private readonly List<Interop.FdMapping> _mappings = new();
-    private readonly List<SafeHandle> _held = new();
-    private readonly HashSet<int> _targets = new();
+    // Created at the first Add: most starts give the child nothing but this process's standard streams.
+    private List<Interop.FdMapping>? _mappings;
+    private List<SafeHandle>? _held;
+    private HashSet<int>? _targets;
 
     /// <summary>
     /// Lists <paramref name="handle"/> under <paramref name="target"/> (<see cref="Interop.SPAWN_SAME_NUMBER"/>: its own
@@ -28,20 +29,22 @@ internal sealed class HandleMappings : IDisposable
         Inheritance.ThrowIfUnusable(handle, paramName);
         bool added = false;
         handle.DangerousAddRef(ref added);
-        _held.Add(handle);
+        (_held ??= new()).Add(handle);
         nint value = handle.DangerousGetHandle();
         int effective = target == Interop.SPAWN_SAME_NUMBER && !OperatingSystem.IsWindows() ? checked((int)value) : target;
-        if (effective != Interop.SPAWN_SAME_NUMBER && !_targets.Add(effective))
+        if (effective != Interop.SPAWN_SAME_NUMBER && !(_targets ??= new()).Add(effective))
             throw new ArgumentException($"Two handles are given the number {effective} in the child (a redirected standard stream counts).", paramName);
-        _mappings.Add(new Interop.FdMapping { Source = value, Target = target });
+        (_mappings ??= new()).Add(new Interop.FdMapping { Source = value, Target = target });
     }
 
     /// <summary>The mappings, in the order added; valid until the next <see cref="Add"/>.</summary>
-    internal ReadOnlySpan<Interop.FdMapping> AsSpan() => CollectionsMarshal.AsSpan(_mappings);
+    internal ReadOnlySpan<Interop.FdMapping> AsSpan() => _mappings is null ? default : CollectionsMarshal.AsSpan(_mappings);
 
     /// <summary>Releases the handles.</summary>
     public void Dispose()
     {
+        if (_held is null)
+            return;
         foreach (SafeHandle handle in _held)
             handle.DangerousRelease();
         _held.Clear();

@@ -1,8 +1,8 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
-using System.Linq;
 
 namespace NoInherit.Native;
 
@@ -67,7 +67,7 @@ internal sealed class SpawnArguments
         Interop.SpawnFlags flags = Interop.SpawnFlags.SPAWN_INHERIT_STDIO;
         if (startInfo.CreateNoWindow)
             flags |= Interop.SpawnFlags.SPAWN_NO_WINDOW;
-        var argv = new List<string>();
+        var argv = new List<string>(1 + startInfo.ArgumentList.Count);
         if (OperatingSystem.IsWindows())
         {
             argv.Add(startInfo.FileName);
@@ -134,12 +134,61 @@ internal sealed class SpawnArguments
     /// </summary>
     private static void ThrowIfNulCharacter(ProcessStartInfo startInfo)
     {
-        static bool HasNul(string? s) => s != null && s.Contains('\0');
         if (HasNul(startInfo.FileName) || HasNul(startInfo.Arguments) || HasNul(startInfo.WorkingDirectory)
-            || startInfo.ArgumentList.Any(HasNul)
-            || startInfo.Environment.Any(pair => HasNul(pair.Key) || HasNul(pair.Value)))
+            || AnyHasNul(startInfo.ArgumentList) || AnyHasNul(startInfo.Environment))
         {
             throw new ArgumentException("A file name, argument, working directory or environment variable contains a null character.", nameof(startInfo));
         }
+    }
+
+    private static bool HasNul(string? s) => s != null && s.Contains('\0');
+
+    // By index and, for the runtime's own Dictionary, by its struct enumerator: no enumerator allocated per start.
+    private static bool AnyHasNul(IList<string> list)
+    {
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (HasNul(list[i]))
+                return true;
+        }
+        return false;
+    }
+
+    private static bool AnyHasNul(IDictionary<string, string?> environment)
+    {
+        KeyValuePair<string, string?>[] variables = RentVariables(environment, out int count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                if (HasNul(variables[i].Key) || HasNul(variables[i].Value))
+                    return true;
+            }
+            return false;
+        }
+        finally
+        {
+            ReturnVariables(variables, count);
+        }
+    }
+
+    /// <summary>
+    /// The variables of <paramref name="environment"/> in a pooled array, the first <paramref name="count"/> of it: copied
+    /// (CopyTo), since enumerating ProcessStartInfo.Environment, the runtime's wrapper of a dictionary, boxes an enumerator
+    /// each time. Give it back with <see cref="ReturnVariables"/>.
+    /// </summary>
+    internal static KeyValuePair<string, string?>[] RentVariables(IDictionary<string, string?> environment, out int count)
+    {
+        count = environment.Count;
+        KeyValuePair<string, string?>[] variables = ArrayPool<KeyValuePair<string, string?>>.Shared.Rent(count);
+        environment.CopyTo(variables, 0);
+        return variables;
+    }
+
+    /// <summary>Gives back an array of <see cref="RentVariables"/>, holding none of its strings any more.</summary>
+    internal static void ReturnVariables(KeyValuePair<string, string?>[] variables, int count)
+    {
+        Array.Clear(variables, 0, count);
+        ArrayPool<KeyValuePair<string, string?>>.Shared.Return(variables);
     }
 }

@@ -22,12 +22,25 @@ internal unsafe ref struct SpawnStrings
 
     internal static SpawnStrings From(SpawnArguments arguments)
     {
+        KeyValuePair<string, string?>[] environment = SpawnArguments.RentVariables(arguments.Environment, out int count);
+        try
+        {
+            return From(arguments, new ReadOnlySpan<KeyValuePair<string, string?>>(environment, 0, count));
+        }
+        finally
+        {
+            SpawnArguments.ReturnVariables(environment, count);
+        }
+    }
+
+    private static SpawnStrings From(SpawnArguments arguments, ReadOnlySpan<KeyValuePair<string, string?>> environment)
+    {
         List<string> argv = arguments.Argv;
         int variables = 0;
         long bytes = 0;
         foreach (string arg in argv)
             bytes += Encoding.UTF8.GetByteCount(arg) + 1;
-        foreach (KeyValuePair<string, string?> pair in arguments.Environment)
+        foreach (KeyValuePair<string, string?> pair in environment)
         {
             if (pair.Value != null)
             {
@@ -47,7 +60,7 @@ internal unsafe ref struct SpawnStrings
             result.Argv[i] = Put(argv[i], 0, ref next, end);
         result.Argv[argv.Count] = null;
         int v = 0;
-        foreach (KeyValuePair<string, string?> pair in arguments.Environment)
+        foreach (KeyValuePair<string, string?> pair in environment)
         {
             if (pair.Value != null)
             {

@@ -14,7 +14,7 @@ namespace NoInherit.Native;
 internal sealed class StartRequest
 {
     private readonly (SafeHandle? Handle, string ParamName)[] _standard = new (SafeHandle?, string)[3];
-    private readonly List<(SafeHandle Handle, int Target, string ParamName)> _passed = new();
+    private List<(SafeHandle Handle, int Target, string ParamName)>? _passed; // created for the first (most starts pass none)
     private bool _nullForUnset;
 
     private StartRequest()
@@ -49,7 +49,7 @@ internal sealed class StartRequest
             {
                 if (pair.Key < 0)
                     throw new ArgumentException($"Descriptor number {pair.Key} is negative.", nameof(options));
-                request._passed.Add((pair.Value ?? throw new ArgumentNullException($"InheritedHandlesByNumber[{pair.Key}]"), pair.Key, nameof(options)));
+                request.Pass(pair.Value ?? throw new ArgumentNullException($"InheritedHandlesByNumber[{pair.Key}]"), pair.Key, nameof(options));
             }
         }
         bool detached = options?.StartDetached == true || StartInfoProperties.StartDetached(startInfo);
@@ -73,7 +73,7 @@ internal sealed class StartRequest
         if (sockets is null || OperatingSystem.IsWindows())
             return;
         for (int i = 0; i < sockets.Count; i++)
-            _passed.Add((sockets[i].Socket.SafeHandle, SocketActivation.FirstDescriptor + i, "options"));
+            Pass(sockets[i].Socket.SafeHandle, SocketActivation.FirstDescriptor + i, "options");
         Flags |= Interop.SpawnFlags.SPAWN_LISTEN_PID;
     }
 
@@ -86,17 +86,26 @@ internal sealed class StartRequest
     /// <summary>Lists the handles for the child: the standard ones (the null device where asked), then those passed.</summary>
     internal void AddTo(HandleMappings mappings, ProcessStartInfo startInfo, SafeFileHandle? nullDevice)
     {
-        bool[] redirected = { startInfo.RedirectStandardInput, startInfo.RedirectStandardOutput, startInfo.RedirectStandardError };
         for (int target = 0; target < 3; target++)
         {
             (SafeHandle? given, string paramName) = _standard[target];
-            SafeHandle? handle = given ?? (redirected[target] ? null : nullDevice);
+            bool redirected = target switch
+            {
+                0 => startInfo.RedirectStandardInput,
+                1 => startInfo.RedirectStandardOutput,
+                _ => startInfo.RedirectStandardError,
+            };
+            SafeHandle? handle = given ?? (redirected ? null : nullDevice);
             if (handle != null)
                 mappings.Add(handle, target, paramName ?? nameof(startInfo));
         }
+        if (_passed is null)
+            return;
         foreach ((SafeHandle handle, int target, string paramName) in _passed)
             mappings.Add(handle, target, paramName);
     }
+
+    private void Pass(SafeHandle handle, int target, string paramName) => (_passed ??= new()).Add((handle, target, paramName));
 
     private void SetStandard(int target, bool redirected, SafeHandle? fromOptions, SafeHandle? fromStartInfo, string name)
     {
@@ -116,7 +125,7 @@ internal sealed class StartRequest
         if (handles is null)
             return;
         for (int i = 0; i < handles.Count; i++)
-            _passed.Add((handles[i] ?? throw new ArgumentNullException($"InheritedHandles[{i}]"), Interop.SPAWN_SAME_NUMBER, paramName));
+            Pass(handles[i] ?? throw new ArgumentNullException($"InheritedHandles[{i}]"), Interop.SPAWN_SAME_NUMBER, paramName);
     }
 
     /// <summary>The ni_spawn flags for the process options; a system that cannot honour one says so (ENOTSUP) at the start.</summary>
