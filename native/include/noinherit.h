@@ -479,12 +479,18 @@ typedef struct ni_process
  * NI_SPAWN_SAME_NUMBER and NI_SPAWN_TERMINAL, or two mappings with one target; ENOTSUP (ERROR_NOT_SUPPORTED) for
  * a flag or a combination this system cannot honour; EBADF (ERROR_INVALID_HANDLE) for a source that is not open, or (POSIX) a target at
  * or above the descriptor limit; EMFILE (POSIX) when the child has no free descriptor number left for its
- * temporary copies; and any failure of the child before it runs the program (ENOENT, EACCES, ENOEXEC from
+ * temporary copies (or, where the child cannot start on this process's descriptor table, below, none is left
+ * here for the report pipe); and any failure of the child before it runs the program (ENOENT, EACCES, ENOEXEC from
  * execve; chdir's errors; with NI_SPAWN_SUSPENDED those up to the wait, execve's come from
  * ni_process_resume): a failed call leaves no process behind, so a missing program is an error here, never a
  * child that exits with 127. On success result->pid is the child's id, result->handle a pidfd / process
  * HANDLE (or NI_INVALID_HANDLE), result->resume and result->job as described at ni_process; release them
  * with ni_process_close.
+ * Linux: the child starts on this process's memory and descriptor table and takes a copy of only the numbers
+ * up to its highest source (close_range with CLOSE_RANGE_UNSHARE), so the descriptors this process holds cost
+ * it nothing; where such a child cannot be started (under qemu-user or valgrind; asked once per process) and on
+ * other systems, it gets a copy of every descriptor and closes those too. Until it has its own table it changes
+ * nothing in this process's.
  * POSIX: `path` is executed as given (no PATH search: resolve it first). The child's caught signals start
  * at their defaults (on a NI_SPAWN_TERMINAL, the ignored ones too) and its signal mask is the calling
  * thread's. The child is collected only by
