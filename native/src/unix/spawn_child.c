@@ -172,7 +172,7 @@ NI_CHILD_CODE static void wait_for_resume(struct spawn_args* a)
 NI_CHILD_CODE int ni_spawn_child_main(void* arg)
 {
     struct spawn_args* a = arg;
-    /* On our table, nothing else is done before the child has its own: every step below changes it. */
+    /* On our table, the child takes its own first: the mappings and the closing below change it, and ours must not. */
     int32_t error;
     if (a->own_below >= 0 && (error = ni_sys_own_descriptors((unsigned int)a->own_below)) != 0)
         report_and_exit(a, error);
