@@ -41,7 +41,7 @@ public sealed partial class ChildProcess
     {
         int milliseconds = timeout.HasValue ? ToTimeoutMilliseconds(timeout.Value) : Timeout.Infinite;
         TakeBothForReadAll();
-        return OutputReader.ReadToEnd(_standardOutput!.BaseStream, _standardError!.BaseStream, milliseconds);
+        return OutputReader.ReadToEnd(_outputStream!, _errorStream!, milliseconds);
     }
 
     /// <summary>The asynchronous <see cref="ReadAllText"/>, as .NET 11's <c>Process.ReadAllTextAsync</c>.</summary>
@@ -61,7 +61,7 @@ public sealed partial class ChildProcess
     public async Task<(byte[] StandardOutput, byte[] StandardError)> ReadAllBytesAsync(CancellationToken cancellationToken = default)
     {
         TakeBothForReadAll(); // a misuse faults the task, as with .NET 11's
-        return await OutputReader.ReadToEndAsync(_standardOutput!.BaseStream, _standardError!.BaseStream, cancellationToken).ConfigureAwait(false);
+        return await OutputReader.ReadToEndAsync(_outputStream!, _errorStream!, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -79,7 +79,7 @@ public sealed partial class ChildProcess
     {
         int milliseconds = timeout.HasValue ? ToTimeoutMilliseconds(timeout.Value) : Timeout.Infinite;
         TakeBothForReadAll();
-        return new OutputReader.Lines(_standardOutput!, _standardError!).Read(milliseconds);
+        return new OutputReader.Lines(OutputLinesReader(), ErrorLinesReader()).Read(milliseconds);
     }
 
     /// <summary>The lines of both streams as they arrive, as .NET 11's <c>Process.ReadAllLinesAsync</c>.</summary>
@@ -90,7 +90,7 @@ public sealed partial class ChildProcess
     public async IAsyncEnumerable<ChildProcessOutputLine> ReadAllLinesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         TakeBothForReadAll();
-        await foreach (ChildProcessOutputLine line in new OutputReader.Lines(_standardOutput!, _standardError!).ReadAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (ChildProcessOutputLine line in new OutputReader.Lines(OutputLinesReader(), ErrorLinesReader()).ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return line;
     }
 
@@ -98,14 +98,19 @@ public sealed partial class ChildProcess
     private void TakeBothForReadAll()
     {
         ThrowIfDisposed();
-        if (_standardOutput is null)
+        if (_outputStream is null)
             throw new InvalidOperationException("StandardOut has not been redirected or the process hasn't started yet.");
-        if (_standardError is null)
+        if (_errorStream is null)
             throw new InvalidOperationException("StandardError has not been redirected.");
         if (_outputUsed || _errorUsed)
             throw new InvalidOperationException("Cannot mix synchronous and asynchronous operation on process stream.");
         _outputUsed = _errorUsed = true;
     }
+
+    // The line readers of ReadAllLines (after TakeBothForReadAll: both streams are there).
+    private StreamReader OutputLinesReader() => RedirectedStreams.Reader(ref _standardOutput, _outputStream!, _outputEncoding);
+
+    private StreamReader ErrorLinesReader() => RedirectedStreams.Reader(ref _standardError, _errorStream!, _errorEncoding);
 
     private static string Decode(byte[] bytes, Encoding encoding) => bytes.Length == 0 ? string.Empty : encoding.GetString(bytes);
 }

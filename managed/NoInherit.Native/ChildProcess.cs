@@ -40,8 +40,8 @@ public sealed partial class ChildProcess : IDisposable
 
     private readonly ChildWaitState _waitState;
     private readonly StreamWriter? _standardInput;
-    private readonly StreamReader? _standardOutput;
-    private readonly StreamReader? _standardError;
+    private readonly Stream? _outputStream, _errorStream; // our ends of the output pipes (through the drain, if any)
+    private StreamReader? _standardOutput, _standardError; // their readers, made when first asked for
     private readonly Encoding _outputEncoding;
     private readonly Encoding _errorEncoding;
     private bool _outputUsed, _errorUsed; // handed out, or read by a ReadAll method: ReadAll* needs both untouched
@@ -54,8 +54,8 @@ public sealed partial class ChildProcess : IDisposable
         _program = arguments.ProgramForMessages;
         _workingDirectory = arguments.WorkingDirectoryForMessages;
         _standardInput = streams.Input;
-        _standardOutput = streams.Output;
-        _standardError = streams.Error;
+        _outputStream = streams.Output;
+        _errorStream = streams.Error;
         _outputEncoding = streams.OutputEncoding;
         _errorEncoding = streams.ErrorEncoding;
         _drain = streams.Drain;
@@ -76,9 +76,9 @@ public sealed partial class ChildProcess : IDisposable
     {
         get
         {
-            StreamReader reader = _standardOutput ?? throw new InvalidOperationException("StandardOut has not been redirected or the process hasn't started yet.");
+            Stream output = _outputStream ?? throw new InvalidOperationException("StandardOut has not been redirected or the process hasn't started yet.");
             _outputUsed = true;
-            return reader;
+            return RedirectedStreams.Reader(ref _standardOutput, output, _outputEncoding);
         }
     }
 
@@ -89,9 +89,9 @@ public sealed partial class ChildProcess : IDisposable
     {
         get
         {
-            StreamReader reader = _standardError ?? throw new InvalidOperationException("StandardError has not been redirected.");
+            Stream error = _errorStream ?? throw new InvalidOperationException("StandardError has not been redirected.");
             _errorUsed = true;
-            return reader;
+            return RedirectedStreams.Reader(ref _standardError, error, _errorEncoding);
         }
     }
 
@@ -148,7 +148,9 @@ public sealed partial class ChildProcess : IDisposable
         _disposed = true;
         _standardInput?.Dispose();
         _standardOutput?.Dispose();
+        _outputStream?.Dispose();
         _standardError?.Dispose();
+        _errorStream?.Dispose();
         _terminal?.Dispose();
         _waitState.Release();
     }

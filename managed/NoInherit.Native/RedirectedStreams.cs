@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.IO.Pipes;
 using System.Text;
+using System.Threading;
 using Microsoft.Win32.SafeHandles;
 
 namespace NoInherit.Native;
@@ -50,7 +51,7 @@ internal sealed class RedirectedStreams : IDisposable
     }
 
     /// <summary>Our ends of the redirection pipes as <see cref="ChildProcess"/> keeps them, with the encodings to read them.</summary>
-    internal readonly record struct Ours(StreamWriter? Input, StreamReader? Output, StreamReader? Error, Encoding OutputEncoding, Encoding ErrorEncoding,
+    internal readonly record struct Ours(StreamWriter? Input, Stream? Output, Stream? Error, Encoding OutputEncoding, Encoding ErrorEncoding,
         OutputDrain? Drain);
 
     /// <summary>
@@ -58,7 +59,7 @@ internal sealed class RedirectedStreams : IDisposable
     /// ends from now on. On Unix each end is an <see cref="AnonymousPipeClientStream"/>, as Process's are, whose
     /// asynchronous reads wait in the runtime's socket engine (epoll) rather than on a thread-pool thread; on Windows a
     /// <see cref="FileStream"/> over the (synchronous) pipe handle. With a <paramref name="drain"/>, the outputs are read
-    /// through it.
+    /// through it. The outputs' readers are <see cref="Reader"/>'s, made when first needed.
     /// </summary>
     internal Ours TakeStreams(ProcessStartInfo startInfo, OutputDrain? drain = null)
     {
@@ -67,19 +68,30 @@ internal sealed class RedirectedStreams : IDisposable
         StreamWriter? input = _input is null ? null
             : new StreamWriter(PipeStream(_input, FileAccess.Write), startInfo.StandardInputEncoding ?? s_utf8, 4096) { AutoFlush = true };
         _input = null;
-        StreamReader? output = Reader(ref _output, outputEncoding, drain);
-        StreamReader? error = Reader(ref _error, errorEncoding, drain);
+        Stream? output = Output(ref _output, drain);
+        Stream? error = Output(ref _error, drain);
         return new Ours(input, output, error, outputEncoding, errorEncoding, output is null && error is null ? null : drain);
 
-        static StreamReader? Reader(ref SafeFileHandle? end, Encoding encoding, OutputDrain? drain)
+        static Stream? Output(ref SafeFileHandle? end, OutputDrain? drain)
         {
             if (end is null)
                 return null;
             Stream pipe = PipeStream(end, FileAccess.Read);
-            var reader = new StreamReader(drain is null ? pipe : drain.Wrap(pipe), encoding, true, 4096);
             end = null;
-            return reader;
+            return drain is null ? pipe : drain.Wrap(pipe);
         }
+    }
+
+    /// <summary>
+    /// The reader of an output stream, as Process makes it (BOM detection, 4 KiB buffers), once per stream: the first
+    /// caller's wins. Made when first needed, since the ReadAll methods and the captures read the stream itself and a
+    /// reader allocates 12 KB of buffers.
+    /// </summary>
+    internal static StreamReader Reader(ref StreamReader? reader, Stream output, Encoding encoding)
+    {
+        if (reader is null)
+            Interlocked.CompareExchange(ref reader, new StreamReader(output, encoding, true, 4096), null);
+        return reader;
     }
 
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false);

@@ -169,6 +169,40 @@ public class ChildProcessOutputTests
         }
     }
 
+    /// <summary>
+    /// StandardOutput and StandardError are each one reader, as Process's are, although they are made when first asked
+    /// for: two threads asking at once get the same, and it reads what the child wrote. A stream never asked for is still
+    /// closed by Dispose: a child that goes on writing to it then dies of SIGPIPE (POSIX).
+    /// </summary>
+    [Fact]
+    public void StandardOutputAndError_AreOneReaderEach_AndDisposeClosesThemUnasked()
+    {
+        for (int round = 0; round < 20; round++)
+        {
+            using ChildProcess child = ChildProcess.Start(OutAndErr());
+            using var both = new Barrier(2);
+            StreamReader? first = null, second = null, firstError = null, secondError = null;
+            var other = new Thread(() => { both.SignalAndWait(Token); second = child.StandardOutput; secondError = child.StandardError; });
+            other.Start();
+            both.SignalAndWait(Token);
+            first = child.StandardOutput;
+            firstError = child.StandardError;
+            other.Join();
+            Assert.Same(first, second);
+            Assert.Same(firstError, secondError);
+            Assert.Same(first, child.StandardOutput);
+            Assert.Equal("out", first.ReadToEnd().TrimEnd());
+            Assert.Equal("err", firstError!.ReadToEnd().TrimEnd());
+        }
+        if (OperatingSystem.IsWindows())
+            return;
+        var writer = new ProcessStartInfo("/bin/sh", ["-c", "while :; do echo x; done"]) { RedirectStandardOutput = true };
+        ChildProcess unread = ChildProcess.Start(writer);
+        int pid = unread.Id;
+        unread.Dispose(); // its output never asked for
+        Assert.True(GoneWithin(pid, 30_000), $"the writer {pid} still runs after its output was closed");
+    }
+
     [Fact]
     public void ReadAll_NeedsBothStreamsRedirectedAndUnread_WithProcesssMessages()
     {

@@ -875,21 +875,12 @@ public partial class ChildProcessTests
         var theirs = new ProcessStartInfo("/bin/true");
         if (Net11.Available)
             Net11.Set(theirs, "InheritedHandles", new List<SafeHandle>());
-        long Average(Action start)
-        {
-            for (int i = 0; i < 20; i++)
-                start();
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 50; i++)
-                start();
-            return (GC.GetAllocatedBytesForCurrentThread() - before) / 50;
-        }
-        long bcl = Average(() =>
+        long bcl = Allocations.PerCall(() =>
         {
             using Process process = Process.Start(theirs)!;
             process.WaitForExit();
         });
-        long mine = Average(() =>
+        long mine = Allocations.PerCall(() =>
         {
             using ChildProcess child = ChildProcess.Start(ours);
             child.WaitForExit();
