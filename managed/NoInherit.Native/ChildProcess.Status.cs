@@ -42,7 +42,7 @@ public sealed partial class ChildProcess
     public void Resume()
     {
         ThrowIfDisposed();
-        _waitState.Resume(error => Errors.ForStart(error, _program, _workingDirectory));
+        _waitState.Resume(error => Errors.ForStart(error, _program, _workingDirectory!));
     }
 
     /// <summary>Waits for the child to exit, as .NET 11's <c>Process.WaitForExitStatus</c>.</summary>

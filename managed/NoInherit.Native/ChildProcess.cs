@@ -46,13 +46,16 @@ public sealed partial class ChildProcess : IDisposable
     private readonly Encoding _errorEncoding;
     private bool _outputUsed, _errorUsed; // handed out, or read by a ReadAll method: ReadAll* needs both untouched
     private bool _disposed;
-    private readonly string _program, _workingDirectory; // as start failures name them, for Resume's
+    // As start failures name them, for Resume's; the directory only for a suspended child (the only one Resume
+    // starts), since naming this process's asks the system for it.
+    private readonly string _program;
+    private readonly string? _workingDirectory;
 
     private ChildProcess(ChildWaitState waitState, RedirectedStreams.Ours streams, SpawnArguments arguments)
     {
         _waitState = waitState;
         _program = arguments.ProgramForMessages;
-        _workingDirectory = arguments.WorkingDirectoryForMessages;
+        _workingDirectory = (arguments.Flags & Interop.SpawnFlags.SPAWN_SUSPENDED) != 0 ? arguments.WorkingDirectoryForMessages : null;
         _standardInput = streams.Input;
         _outputStream = streams.Output;
         _errorStream = streams.Error;
