@@ -70,15 +70,25 @@ public sealed partial class ChildProcess : IDisposable
 
     /// <summary>Writes to the child's standard input (<see cref="ProcessStartInfo.RedirectStandardInput"/>); auto-flushed.</summary>
     /// <exception cref="InvalidOperationException">Standard input was not redirected.</exception>
-    public StreamWriter StandardInput => _standardInput ?? throw new InvalidOperationException("StandardIn has not been redirected.");
+    /// <exception cref="ObjectDisposedException">This object was disposed (checked first, as Process checks it).</exception>
+    public StreamWriter StandardInput
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _standardInput ?? throw new InvalidOperationException("StandardIn has not been redirected.");
+        }
+    }
 
     /// <summary>Reads the child's standard output (<see cref="ProcessStartInfo.RedirectStandardOutput"/>). Once it has been
     /// asked for, the ReadAll methods refuse to run, as Process's do.</summary>
     /// <exception cref="InvalidOperationException">Standard output was not redirected.</exception>
+    /// <exception cref="ObjectDisposedException">This object was disposed (checked first, as Process checks it).</exception>
     public StreamReader StandardOutput
     {
         get
         {
+            ThrowIfDisposed();
             Stream output = _outputStream ?? throw new InvalidOperationException("StandardOut has not been redirected or the process hasn't started yet.");
             _outputUsed = true;
             return RedirectedStreams.Reader(ref _standardOutput, output, _outputEncoding);
@@ -88,10 +98,12 @@ public sealed partial class ChildProcess : IDisposable
     /// <summary>Reads the child's standard error (<see cref="ProcessStartInfo.RedirectStandardError"/>). Once it has been
     /// asked for, the ReadAll methods refuse to run, as Process's do.</summary>
     /// <exception cref="InvalidOperationException">Standard error was not redirected.</exception>
+    /// <exception cref="ObjectDisposedException">This object was disposed (checked first, as Process checks it).</exception>
     public StreamReader StandardError
     {
         get
         {
+            ThrowIfDisposed();
             Stream error = _errorStream ?? throw new InvalidOperationException("StandardError has not been redirected.");
             _errorUsed = true;
             return RedirectedStreams.Reader(ref _standardError, error, _errorEncoding);

@@ -143,7 +143,7 @@ internal sealed class SpawnArguments
 
     private static bool HasNul(string? s) => s != null && s.Contains('\0');
 
-    // By index and, for the runtime's own Dictionary, by its struct enumerator: no enumerator allocated per start.
+    // By index, and the environment through a pooled copy (RentVariables): no enumerator allocated per start.
     private static bool AnyHasNul(IList<string> list)
     {
         for (int i = 0; i < list.Count; i++)

@@ -172,7 +172,8 @@ public class ChildProcessOutputTests
     /// <summary>
     /// StandardOutput and StandardError are each one reader, as Process's are, although they are made when first asked
     /// for: two threads asking at once get the same, and it reads what the child wrote. A stream never asked for is still
-    /// closed by Dispose: a child that goes on writing to it then dies of SIGPIPE (POSIX).
+    /// closed by Dispose: a child that goes on writing to it then dies of SIGPIPE (POSIX); and asked for after Dispose, the
+    /// three standard streams throw ObjectDisposedException, as Process's do.
     /// </summary>
     [Fact]
     public void StandardOutputAndError_AreOneReaderEach_AndDisposeClosesThemUnasked()
@@ -193,6 +194,23 @@ public class ChildProcessOutputTests
             Assert.Same(first, child.StandardOutput);
             Assert.Equal("out", first.ReadToEnd().TrimEnd());
             Assert.Equal("err", firstError!.ReadToEnd().TrimEnd());
+        }
+        // After Dispose each of the three throws ObjectDisposedException, as Process's do, redirected or not.
+        ProcessStartInfo all = OutAndErr();
+        all.RedirectStandardInput = true;
+        foreach (ProcessStartInfo startInfo in new[] { all, Exit(0) })
+        {
+            ChildProcess late = ChildProcess.Start(startInfo);
+            late.WaitForExit();
+            late.Dispose();
+            Process process = Process.Start(startInfo)!;
+            process.WaitForExit();
+            process.Dispose();
+            static string Kind(string outcome) => outcome.Split(':')[0];
+            Assert.Equal(Kind(Outcome.Of(() => _ = process.StandardInput)), Kind(Outcome.Of(() => _ = late.StandardInput)));
+            Assert.Equal(Kind(Outcome.Of(() => _ = process.StandardOutput)), Kind(Outcome.Of(() => _ = late.StandardOutput)));
+            Assert.Equal(Kind(Outcome.Of(() => _ = process.StandardError)), Kind(Outcome.Of(() => _ = late.StandardError)));
+            Assert.StartsWith("threw System.ObjectDisposedException", Outcome.Of(() => _ = late.StandardOutput));
         }
         if (OperatingSystem.IsWindows())
             return;
