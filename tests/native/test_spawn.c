@@ -13,6 +13,7 @@
 #  include <signal.h>
 #  include <sys/resource.h>
 #  include <sys/stat.h>
+#  include <sys/syscall.h>
 #  include <sys/wait.h>
 #endif
 
@@ -571,6 +572,60 @@ static void our_table_is_untouched(void)
     ni_close(a), ni_close(aw), ni_close(b), ni_close(bw);
 }
 
+#ifndef SYS_close_range
+#  define SYS_close_range 436 /* the same on every architecture (not in every libc's headers) */
+#endif
+
+/* A kernel without close_range (before 5.9: ENOSYS) or a seccomp filter that refuses it (older container profiles:
+   EPERM): the child that starts on our table takes a full copy instead (unshare), and closes what it does not keep by
+   walking /proc/self/fd. It still holds exactly its mappings, and our table is as it was. In a forked child, under
+   the filter. */
+static int without_close_range_round(void* arg)
+{
+    (void)arg;
+    enum { EXTRA = 50, LIMIT = 128 };
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC), extra[EXTRA], ok = 1;
+    for (int i = 0; i < EXTRA; i++)
+        extra[i] = fcntl(null, F_DUPFD_CLOEXEC, 10);
+    static struct table_entry before[LIMIT], after[LIMIT];
+    read_table(before, LIMIT);
+    const char* argv[] = { "/bin/sleep", "30", NULL };
+    ni_fd_mapping m[] = { { null, 0 }, { null, 1 }, { null, 2 }, { extra[EXTRA - 1], 3 } };
+    ni_process process;
+    if ((ok &= CHECK_OK(ni_spawn(argv[0], argv, NULL, NULL, m, 4, 0, &process))))
+    {
+        ok &= CHECK_INT(ni_test_descriptors_of((int)process.pid, 4), 0); /* 0-3 are its mappings; nothing above */
+        int32_t exited, code;
+        CHECK_OK(ni_kill(&process, SIGKILL));
+        CHECK_OK(ni_wait(&process, -1, &exited, &code));
+        CHECK_OK(ni_process_close(&process));
+    }
+    read_table(after, LIMIT);
+    for (int fd = 0; fd < LIMIT; fd++)
+        ok &= CHECK(before[fd].dev == after[fd].dev && before[fd].ino == after[fd].ino && before[fd].flags == after[fd].flags);
+    for (int i = 0; i < EXTRA; i++)
+        close(extra[i]);
+    close(null);
+    return ok;
+}
+
+static void spawn_without_close_range(void)
+{
+    const int errors[] = { ENOSYS, EPERM };
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++)
+    {
+        const struct ni_test_fault faults[] = { { SYS_close_range, -1, 0, errors[i] } };
+        int result = ni_test_run_injected(faults, 1, without_close_range_round, NULL);
+        if (result < 0)
+        {
+            ni_test_skip(NI_TEST_SKIP_NO_SECCOMP);
+            return;
+        }
+        if (!CHECK_INT(result, 1))
+            fprintf(stderr, "close_range refused with %s\n", strerror(errors[i]));
+    }
+}
+
 /* When ni_spawn returns, the child no longer holds what it was not given, as when Process.Start returns: execve has
    closed every close-on-exec descriptor by then (3,000 are open here, which takes it about a millisecond), so a port,
    a lock or a pipe end that the parent closes next is free at once. Counted from outside, in /proc/<pid>/fd, above
@@ -899,6 +954,7 @@ NI_TEST_MAIN(
     NI_TEST_POSIX(inherit_stdio_adds_the_open_standard_streams),
     NI_TEST_LINUX(child_holds_nothing_else_when_spawn_returns),
     NI_TEST_LINUX(our_table_is_untouched),
+    NI_TEST_LINUX(spawn_without_close_range),
     NI_TEST_POSIX(environment_and_directory),
     NI_TEST_POSIX(listening_socket_as_fd_3),
     NI_TEST_POSIX(exact_while_other_threads_fork),
