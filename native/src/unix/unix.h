@@ -228,8 +228,8 @@ int32_t ni_sys_start_child(int (*child)(void*), void* arg, int how, pid_t* pid);
    over it (valgrind) ends only the copy. */
 int ni_sys_can_share_descriptors(void);
 /* In a child started with NI_CHILD_SHARE_DESCRIPTORS: takes a table of its own holding only our descriptors
-   numbered below `below` (Linux: close_range(below, ~0U, CLOSE_RANGE_UNSHARE), which copies no more; before
-   5.9, unshare(CLONE_FILES), which copies them all). Child-safe. */
+   numbered below `below` (Linux: close_range(below, ~0U, CLOSE_RANGE_UNSHARE), which copies no more; where that
+   is refused, before 5.9 or by a seccomp filter, unshare(CLONE_FILES), which copies them all). Child-safe. */
 int32_t ni_sys_own_descriptors(unsigned int below);
 /* The calling process's pid, asked of the kernel: a libc may answer from a cache that a child sharing our
    memory would read as ours. Child-safe. */
