@@ -13,8 +13,10 @@
 #  include <signal.h>
 #  include <sys/resource.h>
 #  include <sys/stat.h>
-#  include <sys/syscall.h>
 #  include <sys/wait.h>
+#endif
+#ifdef __linux__
+#  include <sys/syscall.h>
 #endif
 
 static void argv_round_trips(void)
