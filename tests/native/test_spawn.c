@@ -520,11 +520,26 @@ static void read_table(struct table_entry* table, int limit)
     for (int fd = 0; fd < limit; fd++)
     {
         struct stat st;
-        int flags = fcntl(fd, F_GETFD);
-        table[fd].dev = flags >= 0 && fstat(fd, &st) == 0 ? st.st_dev : 0;
-        table[fd].ino = flags >= 0 && fstat(fd, &st) == 0 ? st.st_ino : 0;
+        int flags = fcntl(fd, F_GETFD), known = flags >= 0 && fstat(fd, &st) == 0;
+        table[fd].dev = known ? st.st_dev : 0;
+        table[fd].ino = known ? st.st_ino : 0;
         table[fd].flags = flags;
     }
+}
+
+/* Whether two readings of the table are the same, number by number; each number that changed is named. */
+static int same_table(const struct table_entry* before, const struct table_entry* after, int limit, const char* when)
+{
+    int same = 1;
+    for (int fd = 0; fd < limit; fd++)
+    {
+        if (!CHECK(before[fd].dev == after[fd].dev && before[fd].ino == after[fd].ino && before[fd].flags == after[fd].flags))
+        {
+            fprintf(stderr, "%s: descriptor %d changed (flags %d -> %d)\n", when, fd, before[fd].flags, after[fd].flags);
+            same = 0;
+        }
+    }
+    return same;
 }
 
 /* The child starts on our descriptor table where the system allows (clone with CLONE_FILES) and takes its own
@@ -561,11 +576,9 @@ static void our_table_is_untouched(void)
                 CHECK_OK(ni_process_close(&process)); /* its pidfd */
             }
             read_table(after, LIMIT);
-            for (int fd = 0; fd < LIMIT; fd++)
-                if (!CHECK(before[fd].dev == after[fd].dev && before[fd].ino == after[fd].ino &&
-                           before[fd].flags == after[fd].flags))
-                    fprintf(stderr, "flags %d, failing %d: descriptor %d changed (flags %d -> %d)\n", (int)flag_sets[f],
-                            failing, fd, before[fd].flags, after[fd].flags);
+            char when[64];
+            snprintf(when, sizeof when, "flags %d, failing %d", (int)flag_sets[f], failing);
+            same_table(before, after, LIMIT, when);
         }
     }
     CHECK(free_here > 0);
@@ -604,8 +617,7 @@ static int without_close_range_round(void* arg)
         CHECK_OK(ni_process_close(&process));
     }
     read_table(after, LIMIT);
-    for (int fd = 0; fd < LIMIT; fd++)
-        ok &= CHECK(before[fd].dev == after[fd].dev && before[fd].ino == after[fd].ino && before[fd].flags == after[fd].flags);
+    ok &= same_table(before, after, LIMIT, "without close_range");
     for (int i = 0; i < EXTRA; i++)
         close(extra[i]);
     close(null);
