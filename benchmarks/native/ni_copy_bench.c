@@ -8,6 +8,11 @@
  * prints the median over the rounds of each side's mean time per copy and the median of the per-round ratios, then
  * what each side asked of the block device per copy over all rounds (write, flush and discard requests, from
  * /sys/dev/block/<device>/stat of the directory's device; other I/O on that device meanwhile counts too).
+ *
+ * Durable, it also times a floor: File.Copy + fsync of the file, then one block more written in place and flushed
+ * (instead of the directory's fsync, which only flushes). A replace that is atomic and durable must make at least
+ * those requests: the new file on the disk, a flush, the directory entry that names it, a flush. No such copy can be
+ * faster than the floor on the same disk, however little it computes.
  */
 #define _GNU_SOURCE
 #include "noinherit.h"
@@ -28,7 +33,7 @@
 #define FICLONE_REQUEST 0x40049409 /* _IOW(0x94, 9, int) */
 #define MAX_ROUNDS 64
 
-static char g_dir[512], g_src[600], g_dst[600];
+static char g_dir[512], g_src[600], g_dst[600], g_block[600], g_block_data[4096];
 static int g_durable;
 
 static double now_us(void)
@@ -46,8 +51,8 @@ static void fsync_path(const char* path, int flags)
     close(fd);
 }
 
-/* File.Copy(source, destination, overwrite: true), system call for system call; then the caller's fsyncs. */
-static void bcl_copy(void)
+/* File.Copy(source, destination, overwrite: true), system call for system call. */
+static void bcl_calls(void)
 {
     int in = open(g_src, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -69,11 +74,28 @@ static void bcl_copy(void)
     futimens(out, times);
     close(out);
     close(in);
+}
+
+/* File.Copy, then the caller's fsyncs when durable. */
+static void bcl_copy(void)
+{
+    bcl_calls();
     if (g_durable)
     {
         fsync_path(g_dst, 0);
         fsync_path(g_dir, O_DIRECTORY);
     }
+}
+
+/* The floor: File.Copy + fsync of the file, then one block of a file already on the disk rewritten and flushed. */
+static void floor_copy(void)
+{
+    bcl_calls();
+    fsync_path(g_dst, 0);
+    int fd = open(g_block, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || pwrite(fd, g_block_data, sizeof g_block_data, 0) != (ssize_t)sizeof g_block_data || fdatasync(fd) != 0)
+        exit(1);
+    close(fd);
 }
 
 static void ni_copy(void)
@@ -144,22 +166,31 @@ int main(int argc, char** argv)
         return 2;
     snprintf(g_src, sizeof g_src, "%s/ni-copy-bench-src", g_dir);
     snprintf(g_dst, sizeof g_dst, "%s/ni-copy-bench-dst", g_dir);
+    snprintf(g_block, sizeof g_block, "%s/ni-copy-bench-block", g_dir);
     FILE* f = fopen(g_src, "we");
     for (size_t i = 0; f != NULL && i < size; i++)
         fputc((int)(i * 2654435761u >> 13) & 0xff, f);
     if (f == NULL || fclose(f) != 0)
         return 1;
     bcl_copy(); /* a destination to replace */
+    int block = open(g_block, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); /* the floor's block, on the disk */
+    if (block < 0 || pwrite(block, g_block_data, sizeof g_block_data, 0) != (ssize_t)sizeof g_block_data || fsync(block) != 0 || close(block) != 0)
+        return 1;
     struct stat dir_st;
     if (stat(g_dir, &dir_st) == 0) /* a flush is counted by the whole disk only: a partition's stat is used if any */
         snprintf(g_stat, sizeof g_stat, "/sys/dev/block/%u:%u/stat", major(dir_st.st_dev), minor(dir_st.st_dev));
-    static double bcl[MAX_ROUNDS], ni[MAX_ROUNDS], ratio[MAX_ROUNDS];
-    struct io_counts bcl_io = { 0, 0, 0 }, ni_io = { 0, 0, 0 };
+    static double bcl[MAX_ROUNDS], ni[MAX_ROUNDS], ratio[MAX_ROUNDS], floor[MAX_ROUNDS], floor_ratio[MAX_ROUNDS];
+    struct io_counts bcl_io = { 0, 0, 0 }, ni_io = { 0, 0, 0 }, floor_io = { 0, 0, 0 };
     for (int r = 0; r < rounds; r++)
     {
         bcl[r] = mean_us(bcl_copy, iterations, &bcl_io);
         ni[r] = mean_us(ni_copy, iterations, &ni_io);
         ratio[r] = ni[r] / bcl[r];
+        if (g_durable)
+        {
+            floor[r] = mean_us(floor_copy, iterations, &floor_io);
+            floor_ratio[r] = floor[r] / bcl[r];
+        }
     }
     printf("%-10s %9zu %-8s File.Copy%s %10.1f us   ni_copyfile %10.1f us   ratio %.2f\n", g_dir, size,
            g_durable ? "durable" : "plain", g_durable ? "+fsync" : "", median(bcl, rounds), median(ni, rounds),
@@ -169,6 +200,11 @@ int main(int argc, char** argv)
            "flushes %.1f discards %.1f\n", "", "", g_durable ? "+fsync" : "", bcl_io.writes / copies,
            bcl_io.flushes / copies, bcl_io.discards / copies, ni_io.writes / copies, ni_io.flushes / copies,
            ni_io.discards / copies);
+    if (g_durable)
+        printf("%-10s %9s floor: File.Copy+fsync, then one block more written and flushed %10.1f us   ratio %.2f   "
+               "writes %.1f flushes %.1f discards %.1f\n", "", "", median(floor, rounds), median(floor_ratio, rounds),
+               floor_io.writes / copies, floor_io.flushes / copies, floor_io.discards / copies);
+    unlink(g_block);
     unlink(g_src);
     unlink(g_dst);
     return 0;
