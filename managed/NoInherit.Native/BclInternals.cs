@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -76,6 +77,17 @@ internal static class BclInternals
     [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_localEndPoint")]
     internal static extern ref EndPoint? SocketLocalEndPoint(Socket socket);
 
+    // ---- DataReceivedEventArgs (System.Diagnostics.Process) ----
+
+    /// <summary>
+    /// The constructor Process uses for each line of <c>BeginOutputReadLine</c> (internal: the type has no public one), so
+    /// that <see cref="ChildProcess.OutputDataReceived"/> hands out the very type Process's handlers take. Fallback: none;
+    /// <see cref="ChildProcess.BeginOutputReadLine"/> and <see cref="ChildProcess.BeginErrorReadLine"/> throw
+    /// <see cref="MissingMemberException"/> on the calling thread (they make one first), not later on a reading thread.
+    /// </summary>
+    [UnsafeAccessor(UnsafeAccessorKind.Constructor)]
+    internal static extern DataReceivedEventArgs NewDataReceivedEventArgs(string? data);
+
     /// <summary>
     /// The accessors this library uses on the running platform that do not resolve on the running runtime: each is
     /// called once on a scratch object (changing nothing that matters). Empty when all resolve.
@@ -111,6 +123,7 @@ internal static class BclInternals
         Check("Socket._protocolType", () => SocketProtocolType(socket) = SocketProtocolType(socket));
         Check("Socket._rightEndPoint", () => SocketRightEndPoint(socket) = SocketRightEndPoint(socket));
         Check("Socket._localEndPoint", () => SocketLocalEndPoint(socket) = SocketLocalEndPoint(socket));
+        Check("DataReceivedEventArgs(string)", () => NewDataReceivedEventArgs(null));
         return missing;
     }
 }

@@ -17,7 +17,7 @@ public sealed partial class ChildProcess
     /// </summary>
     /// <param name="timeout">How long the reading may take; null: no limit.</param>
     /// <returns>The text of each.</returns>
-    /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out) before.</exception>
+    /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out, or read through the events) before.</exception>
     /// <exception cref="TimeoutException">The streams did not end within <paramref name="timeout"/>. The child is left running.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (but infinite) or too large.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
@@ -33,7 +33,7 @@ public sealed partial class ChildProcess
     /// </summary>
     /// <param name="timeout">How long the reading may take; null: no limit.</param>
     /// <returns>The bytes of each.</returns>
-    /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out) before.</exception>
+    /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out, or read through the events) before.</exception>
     /// <exception cref="TimeoutException">The streams did not end within <paramref name="timeout"/>. The child is left running.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (but infinite) or too large.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
@@ -45,7 +45,7 @@ public sealed partial class ChildProcess
     }
 
     /// <summary>The asynchronous <see cref="ReadAllText"/>, as .NET 11's <c>Process.ReadAllTextAsync</c>.</summary>
-    /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out) before.</exception>
+    /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out, or read through the events) before.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled. The child is left running.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
     public async Task<(string StandardOutput, string StandardError)> ReadAllTextAsync(CancellationToken cancellationToken = default)
@@ -55,7 +55,7 @@ public sealed partial class ChildProcess
     }
 
     /// <summary>The asynchronous <see cref="ReadAllBytes"/>, as .NET 11's <c>Process.ReadAllBytesAsync</c>.</summary>
-    /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out) before.</exception>
+    /// <exception cref="InvalidOperationException">A stream was not redirected, or was read (or handed out, or read through the events) before.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled. The child is left running.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
     public async Task<(byte[] StandardOutput, byte[] StandardError)> ReadAllBytesAsync(CancellationToken cancellationToken = default)
@@ -99,11 +99,11 @@ public sealed partial class ChildProcess
     {
         ThrowIfDisposed();
         if (_outputStream is null)
-            throw new InvalidOperationException("StandardOut has not been redirected or the process hasn't started yet.");
+            throw new InvalidOperationException(StandardOutputMissing);
         if (_errorStream is null)
-            throw new InvalidOperationException("StandardError has not been redirected.");
-        if (_outputUsed || _errorUsed)
-            throw new InvalidOperationException("Cannot mix synchronous and asynchronous operation on process stream.");
+            throw new InvalidOperationException(StandardErrorMissing);
+        if (_outputUsed || _errorUsed || _outputAsync || _errorAsync)
+            throw new InvalidOperationException(MixedReads);
         _outputUsed = _errorUsed = true;
     }
 

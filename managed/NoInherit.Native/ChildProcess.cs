@@ -81,76 +81,105 @@ public sealed partial class ChildProcess : IDisposable
     }
 
     /// <summary>Reads the child's standard output (<see cref="ProcessStartInfo.RedirectStandardOutput"/>). Once it has been
-    /// asked for, the ReadAll methods refuse to run, as Process's do.</summary>
-    /// <exception cref="InvalidOperationException">Standard output was not redirected.</exception>
+    /// asked for, the ReadAll methods and <see cref="BeginOutputReadLine"/> refuse to run, as Process's do.</summary>
+    /// <exception cref="InvalidOperationException">Standard output was not redirected, or is read through
+    /// <see cref="BeginOutputReadLine"/>.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed (checked first, as Process checks it).</exception>
     public StreamReader StandardOutput
     {
         get
         {
             ThrowIfDisposed();
-            Stream output = _outputStream ?? throw new InvalidOperationException("StandardOut has not been redirected or the process hasn't started yet.");
+            Stream output = _outputStream ?? throw new InvalidOperationException(StandardOutputMissing);
+            if (_outputAsync)
+                throw new InvalidOperationException(MixedReads);
             _outputUsed = true;
             return RedirectedStreams.Reader(ref _standardOutput, output, _outputEncoding);
         }
     }
 
     /// <summary>Reads the child's standard error (<see cref="ProcessStartInfo.RedirectStandardError"/>). Once it has been
-    /// asked for, the ReadAll methods refuse to run, as Process's do.</summary>
-    /// <exception cref="InvalidOperationException">Standard error was not redirected.</exception>
+    /// asked for, the ReadAll methods and <see cref="BeginErrorReadLine"/> refuse to run, as Process's do.</summary>
+    /// <exception cref="InvalidOperationException">Standard error was not redirected, or is read through
+    /// <see cref="BeginErrorReadLine"/>.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed (checked first, as Process checks it).</exception>
     public StreamReader StandardError
     {
         get
         {
             ThrowIfDisposed();
-            Stream error = _errorStream ?? throw new InvalidOperationException("StandardError has not been redirected.");
+            Stream error = _errorStream ?? throw new InvalidOperationException(StandardErrorMissing);
+            if (_errorAsync)
+                throw new InvalidOperationException(MixedReads);
             _errorUsed = true;
             return RedirectedStreams.Reader(ref _standardError, error, _errorEncoding);
         }
     }
 
     /// <summary>Whether the child has exited. Asks the child itself when its exit has not been noticed yet, as
-    /// <see cref="Process.HasExited"/> does, so the answer is current even when the thread pool is busy.</summary>
-    public bool HasExited => _waitState.HasExited;
+    /// <see cref="Process.HasExited"/> does, so the answer is current even when the thread pool is busy. Finding it gone
+    /// raises <see cref="Exited"/> if nothing has yet, as Process's does.</summary>
+    public bool HasExited
+    {
+        get
+        {
+            bool exited = _waitState.HasExited;
+            if (exited)
+                RaiseExited();
+            return exited;
+        }
+    }
 
     /// <summary>
     /// The child's exit code. On POSIX a child killed by a signal reports 128 + the signal number, as
     /// <see cref="Process.ExitCode"/> does (<see cref="ChildProcessExitStatus.Signal"/> names the signal).
     /// </summary>
     /// <exception cref="InvalidOperationException">The child has not exited yet.</exception>
-    public int ExitCode => _waitState.HasExited
+    public int ExitCode => HasExited
         ? _waitState.Exit.GetAwaiter().GetResult().ExitCode
         : throw new InvalidOperationException("Process must exit before requested information can be determined.");
 
-    /// <summary>Waits for the child to exit.</summary>
+    /// <summary>Waits for the child to exit, then for the streams read through <see cref="BeginOutputReadLine"/> and
+    /// <see cref="BeginErrorReadLine"/> to end, as Process's does.</summary>
     public void WaitForExit() => WaitForExit(Timeout.Infinite);
 
-    /// <summary>Waits at most <paramref name="milliseconds"/> (-1: no limit) for the child to exit.</summary>
+    /// <summary>
+    /// Waits at most <paramref name="milliseconds"/> (-1: no limit) for the child to exit. Without a limit it then waits
+    /// for the streams read through the events to end; with one it does not (as Process's). Raises
+    /// <see cref="Exited"/> before it returns, if <see cref="EnableRaisingEvents"/> is set and nothing has yet.
+    /// </summary>
     /// <returns>Whether it has exited.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="milliseconds"/> is below -1.</exception>
     public bool WaitForExit(int milliseconds)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(milliseconds, -1);
-        return _waitState.WaitForExit(milliseconds);
+        bool exited = _waitState.WaitForExit(milliseconds);
+        if (exited && milliseconds == Timeout.Infinite)
+            WaitForEventedOutput();
+        if (exited && _raisingEvents)
+            RaiseExited();
+        return exited;
     }
 
-    /// <summary>Waits at most <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/>: no limit) for the child to exit.</summary>
+    /// <summary>As <see cref="WaitForExit(int)"/>, with <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/>: no limit).</summary>
     /// <returns>Whether it has exited.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (but infinite) or above
     /// <see cref="int.MaxValue"/> milliseconds, as for Process.</exception>
-    public bool WaitForExit(TimeSpan timeout) => _waitState.WaitForExit(ToTimeoutMilliseconds(timeout));
+    public bool WaitForExit(TimeSpan timeout) => WaitForExit(ToTimeoutMilliseconds(timeout));
 
     /// <summary>
-    /// Completes when the child exits; cancelling stops the wait, not the child. As with Process: a token already
-    /// cancelled throws <see cref="OperationCanceledException"/> unless the child has exited, and one cancelled during
-    /// the wait <see cref="TaskCanceledException"/>.
+    /// Completes when the child has exited and the streams read through the events have ended; cancelling stops the
+    /// wait, not the child. As with Process: a token already cancelled throws <see cref="OperationCanceledException"/>
+    /// unless the child has exited, one cancelled during the wait <see cref="TaskCanceledException"/>, and the call sets
+    /// <see cref="EnableRaisingEvents"/>.
     /// </summary>
     public async Task WaitForExitAsync(CancellationToken cancellationToken = default)
     {
         if (!HasExited)
             cancellationToken.ThrowIfCancellationRequested();
+        EnableRaisingEvents = true;
         await _waitState.Exit.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await WaitForEventedOutputAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Terminates the child at once (SIGKILL; TerminateProcess on Windows). Does nothing once it has exited.</summary>
@@ -161,6 +190,7 @@ public sealed partial class ChildProcess : IDisposable
     public void Dispose()
     {
         _disposed = true;
+        StopEvents();
         _standardInput?.Dispose();
         _standardOutput?.Dispose();
         _outputStream?.Dispose();
