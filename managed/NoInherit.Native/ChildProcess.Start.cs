@@ -41,6 +41,29 @@ public sealed partial class ChildProcess
         return StartCore(startInfo, null, passed, nameof(inheritedHandles));
     }
 
+    /// <summary>Starts <paramref name="fileName"/> without arguments, as <see cref="Process.Start(string)"/> does (its standard
+    /// streams are this process's own), giving it nothing else.</summary>
+    /// <exception cref="InvalidOperationException">The file name is null or empty, with Process.Start's message.</exception>
+    /// <exception cref="Win32Exception">The program could not be started, as Process.Start reports it.</exception>
+    public static ChildProcess Start(string fileName) => Start(new ProcessStartInfo(fileName));
+
+    /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/> as one command line, split as
+    /// <see cref="Process.Start(string, string)"/> splits it, giving it nothing else.</summary>
+    /// <exception cref="InvalidOperationException">The file name is null or empty, with Process.Start's message.</exception>
+    /// <exception cref="Win32Exception">The program could not be started, as Process.Start reports it.</exception>
+    public static ChildProcess Start(string fileName, string arguments) => Start(new ProcessStartInfo(fileName, arguments));
+
+    /// <summary>Starts <paramref name="fileName"/> with each of <paramref name="arguments"/> as one argument, as
+    /// <see cref="Process.Start(string, IEnumerable{string})"/> does, giving it nothing else.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="fileName"/> or <paramref name="arguments"/> is null.</exception>
+    /// <exception cref="Win32Exception">The program could not be started, as Process.Start reports it.</exception>
+    public static ChildProcess Start(string fileName, IEnumerable<string> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        ArgumentNullException.ThrowIfNull(arguments);
+        return Start(new ProcessStartInfo(fileName, arguments));
+    }
+
     /// <summary>
     /// Starts the program with each handle of <paramref name="handlesByNumber"/> under the descriptor number
     /// it is the key of (3 and up for extra descriptors, as systemd socket activation expects; 0, 1 or 2 to

@@ -395,7 +395,7 @@ public class BadInputTests
         using var dir = new TempDirectory();
         static string Start(Func<IDisposable?> start) => Outcome.Of(() => start()?.Dispose());
 
-        Outcome.AssertSame(Start(() => Process.Start((ProcessStartInfo)null!)), Start(() => ChildProcess.Start(null!)));
+        Outcome.AssertSame(Start(() => Process.Start((ProcessStartInfo)null!)), Start(() => ChildProcess.Start((ProcessStartInfo)null!)));
         Outcome.AssertSame(Start(() => Process.Start(new ProcessStartInfo(""))), Start(() => ChildProcess.Start(new ProcessStartInfo(""))));
         // A directory as the program: refused before execve, as Process.Start refuses it.
         var directory = new ProcessStartInfo(dir.FullPath);

@@ -809,7 +809,7 @@ public partial class ChildProcessTests
         var both = new ProcessStartInfo("/bin/true", "x");
         both.ArgumentList.Add("y");
         Assert.Throws<InvalidOperationException>(() => ChildProcess.Start(both));
-        Assert.Throws<ArgumentNullException>(() => ChildProcess.Start(null!));
+        Assert.Throws<ArgumentNullException>(() => ChildProcess.Start((ProcessStartInfo)null!));
     }
 
     [Fact]
@@ -920,5 +920,34 @@ public partial class ChildProcessTests
             foreach (ChildProcess child in children)
                 child.Dispose();
         }
+    }
+    /// <summary>Process.Start's three file-name overloads, on ChildProcess: the same child runs with the same arguments, and
+    /// the same bad input gives the same exception.</summary>
+    [Fact]
+    public void Start_WithAFileName_StartsWhatProcessStartStarts()
+    {
+        (string file, string[] list, string line, string bare) = ChildPrograms.Windows
+            ? (ChildPrograms.Probe, new[] { "--exit", "7" }, "--exit 7", ChildPrograms.Probe)
+            : ("/bin/sh", new[] { "-c", "exit 7" }, "-c \"exit 7\"", "/bin/false");
+        static int Ours(Func<ChildProcess> start)
+        {
+            using ChildProcess child = start();
+            child.WaitForExit();
+            return child.ExitCode;
+        }
+        static int Theirs(Func<Process> start)
+        {
+            using Process process = start();
+            process.WaitForExit();
+            return process.ExitCode;
+        }
+        Assert.Equal((7, 7), (Ours(() => ChildProcess.Start(file, list)), Theirs(() => Process.Start(file, list))));
+        Assert.Equal((7, 7), (Ours(() => ChildProcess.Start(file, line)), Theirs(() => Process.Start(file, line))));
+        Assert.Equal(Theirs(() => Process.Start(bare)), Ours(() => ChildProcess.Start(bare)));
+
+        Outcome.AssertSame(Outcome.Of(() => Process.Start((string)null!)), Outcome.Of(() => ChildProcess.Start((string)null!)));
+        Outcome.AssertSame(Outcome.Of(() => Process.Start("", "x")), Outcome.Of(() => ChildProcess.Start("", "x")));
+        Outcome.AssertSame(Outcome.Of(() => Process.Start(null!, list)), Outcome.Of(() => ChildProcess.Start(null!, list)));
+        Outcome.AssertSame(Outcome.Of(() => Process.Start(file, (IEnumerable<string>)null!)), Outcome.Of(() => ChildProcess.Start(file, (IEnumerable<string>)null!)));
     }
 }
