@@ -176,7 +176,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-debs=() npms=() fetches=()
+debs=() npms=() fetches=() uninstallable=()
 for item in $(printf '%s\n' "${wanted[@]}" | sort -u); do
   present "${item%%=*}" && continue
   source="${item#*=}"
@@ -203,7 +203,16 @@ if [[ ${#debs[@]} -gt 0 ]]; then
     dpkg --print-foreign-architectures | grep -qx "$arch" || dpkg --add-architecture "$arch"
   done
   apt_update
-  apt-get install -y -qq "${debs[@]}" >/dev/null
+  if ! apt-get install -y -qq "${debs[@]}" >/dev/null; then
+    # One package that cannot be installed must not keep the others out. Seen: a mirror mid-sync served no i386
+    # security index, so wine32's i386 libraries could not match the versions of the host's amd64 ones. Each is then
+    # tried alone; those left are named, and only the stages that need them fail.
+    echo "prereqs: installing them together failed; trying each alone" >&2
+    for deb in "${debs[@]}"; do
+      apt-get install -y -qq "$deb" >/dev/null 2>&1 || uninstallable+=("$deb")
+    done
+    [[ ${#uninstallable[@]} -gt 0 ]] && echo "prereqs: could not install ${uninstallable[*]}" >&2
+  fi
 fi
 if [[ ${#npms[@]} -gt 0 ]]; then
   echo "prereqs: installing from npm: ${npms[*]}" >&2
@@ -213,3 +222,4 @@ for name in "${fetches[@]}"; do
   echo "prereqs: fetching $name" >&2
   "fetch_${name//-/_}"
 done
+[[ ${#uninstallable[@]} -eq 0 ]]
