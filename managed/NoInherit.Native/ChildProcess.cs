@@ -46,6 +46,7 @@ public sealed partial class ChildProcess : IDisposable
     private readonly Encoding _errorEncoding;
     private bool _outputUsed, _errorUsed; // handed out, or read by a ReadAll method: ReadAll* needs both untouched
     private bool _disposed;
+    private DateTime? _startTime;
     // As start failures name them, for Resume's; the directory only for a suspended child (the only one Resume
     // starts), since naming this process's asks the system for it.
     private readonly string _program;
@@ -137,7 +138,40 @@ public sealed partial class ChildProcess : IDisposable
     /// <exception cref="InvalidOperationException">The child has not exited yet.</exception>
     public int ExitCode => HasExited
         ? _waitState.Exit.GetAwaiter().GetResult().ExitCode
-        : throw new InvalidOperationException("Process must exit before requested information can be determined.");
+        : throw new InvalidOperationException(MustExitFirst);
+
+    /// <summary>
+    /// When the child started (local time), as <see cref="Process.StartTime"/> gives it: read from the system the first
+    /// time it is asked for, then kept.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">First asked for once the child has exited, with Process's message (the
+    /// system no longer knows it then, as for Process on Linux; on Windows Process still asks its handle).</exception>
+    public DateTime StartTime
+    {
+        get
+        {
+            if (_startTime is DateTime known)
+                return known;
+            string exited = $"Cannot process request because the process ({Id}) has exited.";
+            if (_waitState.HasExited)
+                throw new InvalidOperationException(exited);
+            try
+            {
+                using Process process = Process.GetProcessById(Id);
+                return (_startTime = process.StartTime).Value;
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                throw new InvalidOperationException(exited, e); // it exited meanwhile
+            }
+        }
+    }
+
+    /// <summary>When the child's exit was noticed (local time), as <see cref="Process.ExitTime"/>.</summary>
+    /// <exception cref="InvalidOperationException">The child has not exited yet, with Process's message.</exception>
+    public DateTime ExitTime => HasExited
+        ? _waitState.ExitTime
+        : throw new InvalidOperationException(MustExitFirst);
 
     /// <summary>Waits for the child to exit, then for the streams read through <see cref="BeginOutputReadLine"/> and
     /// <see cref="BeginErrorReadLine"/> to end, as Process's does.</summary>
@@ -201,6 +235,8 @@ public sealed partial class ChildProcess : IDisposable
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    private const string MustExitFirst = "Process must exit before requested information can be determined.";
 
     /// <summary>A timeout as milliseconds for a wait, checked as Process checks it (-1 ms is infinite).</summary>
     internal static int ToTimeoutMilliseconds(TimeSpan timeout, string paramName = "timeout")

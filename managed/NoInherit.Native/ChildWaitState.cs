@@ -36,6 +36,9 @@ internal sealed class ChildWaitState
 
     internal int ProcessId { get; }
 
+    /// <summary>When the exit was recorded (local time); set before <see cref="Exit"/> completes.</summary>
+    internal DateTime ExitTime { get; private set; }
+
     /// <summary>Completes with the exit status when the child has exited (faults if its status cannot be read).</summary>
     internal Task<ChildProcessExitStatus> Exit => _exit.Task;
 
@@ -175,6 +178,7 @@ internal sealed class ChildWaitState
             if (error == 0 || Errors.Kind(error) == Interop.ErrorKind.ERR_SRCH)
                 return; // running; or it died while it waited, which ni_wait_status tells
             failed = failure(error);
+            ExitTime = DateTime.Now;
             _exit.TrySetException(failed);
             if (_released && _handleWaiters == 0)
                 CloseHandle();
@@ -224,6 +228,7 @@ internal sealed class ChildWaitState
             }
             if (error == 0 && exited == 0)
                 return;
+            ExitTime = DateTime.Now; // when it was noticed, as Process records it
             if (error != 0)
                 _exit.TrySetException(Errors.ForProcess(error));
             else

@@ -950,4 +950,40 @@ public partial class ChildProcessTests
         Outcome.AssertSame(Outcome.Of(() => Process.Start(null!, list)), Outcome.Of(() => ChildProcess.Start(null!, list)));
         Outcome.AssertSame(Outcome.Of(() => Process.Start(file, (IEnumerable<string>)null!)), Outcome.Of(() => ChildProcess.Start(file, (IEnumerable<string>)null!)));
     }
+    /// <summary>StartTime and ExitTime: the values and the refusals Process gives for the same child.</summary>
+    [Fact]
+    public void StartTimeAndExitTime_AreWhatProcessGives()
+    {
+        ProcessStartInfo Second() => ChildPrograms.Windows
+            ? new ProcessStartInfo(ChildPrograms.Probe) { ArgumentList = { "--sleep", "1" } }
+            : new ProcessStartInfo("/bin/sleep", "1");
+        DateTime before = DateTime.Now;
+        using ChildProcess child = ChildProcess.Start(Second());
+        using Process theirs = Process.Start(Second())!;
+        DateTime started = child.StartTime;
+        using (Process view = Process.GetProcessById(child.Id))
+            Assert.True(Math.Abs((view.StartTime - started).TotalMilliseconds) < 100, $"{view.StartTime:O} against {started:O}");
+        Assert.Equal(DateTimeKind.Local, started.Kind);
+        Assert.InRange(started, before.AddSeconds(-1), DateTime.Now); // the system counts in clock ticks
+        Outcome.AssertSame(Outcome.Of(() => theirs.ExitTime.ToString("O")), Outcome.Of(() => child.ExitTime.ToString("O")));
+
+        child.WaitForExit();
+        theirs.WaitForExit();
+        DateTime exited = child.ExitTime;
+        Assert.Equal(DateTimeKind.Local, exited.Kind);
+        Assert.InRange(exited, started, DateTime.Now);
+        Assert.Equal(started, child.StartTime); // kept
+        Assert.Equal(exited, child.ExitTime);
+
+        // First asked for after the exit: the system no longer knows it (Process asks its handle on Windows).
+        if (ChildPrograms.Windows)
+            return;
+        using ChildProcess late = ChildProcess.Start(new ProcessStartInfo("/bin/true"));
+        using Process theirsLate = Process.Start(new ProcessStartInfo("/bin/true"))!;
+        late.WaitForExit();
+        theirsLate.WaitForExit();
+        string Normalized(string outcome, int pid) => outcome.Replace($"({pid})", "(pid)", StringComparison.Ordinal);
+        Outcome.AssertSame(Normalized(Outcome.Of(() => theirsLate.StartTime.ToString("O")), theirsLate.Id),
+            Normalized(Outcome.Of(() => late.StartTime.ToString("O")), late.Id));
+    }
 }
