@@ -583,8 +583,8 @@ NI_API int32_t ni_wait_for_exit(const ni_process* process, int32_t timeout_ms, i
 
 /*
  * Sends `signal` (a POSIX signal number; 0 only checks that the child is still there) to the child. A portable
- * NI_SIG* value is translated first with ni_signal_number; passed as it is, it is EINVAL, as are a NULL process and
- * a pid <= 0 (POSIX). With a pidfd a recycled pid is never hit. Once the child has been collected: ESRCH (NI_ERR_SRCH); before that
+ * NI_SIG* value is translated first with ni_signal_number: any negative `signal` is EINVAL
+ * (ERROR_INVALID_PARAMETER), as are a NULL process and a pid <= 0. With a pidfd a recycled pid is never hit. Once the child has been collected: ESRCH (NI_ERR_SRCH); before that
  * (an exited child not yet collected) the signal is accepted and does nothing. Windows: any signal but 0
  * terminates the child (TerminateProcess, exit code -1); once it has exited, ERROR_NOTHING_TO_TERMINATE
  * (NI_ERR_SRCH) and its exit code is unchanged; a handle that is no process gives ERROR_INVALID_HANDLE.
