@@ -43,6 +43,7 @@ public class ChildProcessDrainTests
     [InlineData("ReadAllBytesAsync")]
     [InlineData("ReadAllLines")]
     [InlineData("ReadAllLinesAsync")]
+    [InlineData("BeginOutputReadLine, BeginErrorReadLine, WaitForExit")]
     public async Task EveryReader_GetsEndOfFile_AfterTheDrainTimeout_WithWhatWasWritten(string reader)
     {
         Assert.SkipUnless(OperatingSystem.IsLinux() || Windows, "a shell that leaves a grandchild");
@@ -77,8 +78,31 @@ public class ChildProcessDrainTests
         "ReadAllBytesAsync" => child.ReadAllBytesAsync().ContinueWith(t => Bytes(t.Result)),
         "ReadAllLines" => Task.Run(() => string.Join("|", child.ReadAllLines().Select(l => l.Content))),
         "ReadAllLinesAsync" => LinesAsync(child),
+        "BeginOutputReadLine, BeginErrorReadLine, WaitForExit" => Events(child),
         _ => throw new ArgumentException(reader),
     };
+
+    /// <summary>The event-driven reading: WaitForExit() returns once both streams have ended, which the drain ends.</summary>
+    private static Task<string> Events(ChildProcess child)
+    {
+        var lines = new System.Collections.Generic.List<string>();
+        void Add(object sender, DataReceivedEventArgs e)
+        {
+            if (e.Data != null)
+                lock (lines)
+                    lines.Add(e.Data);
+        }
+        child.OutputDataReceived += Add;
+        child.ErrorDataReceived += Add;
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
+        return Task.Run(() =>
+        {
+            child.WaitForExit();
+            lock (lines)
+                return string.Join("|", lines);
+        });
+    }
 
     private static async Task<string> LinesAsync(ChildProcess child)
     {
