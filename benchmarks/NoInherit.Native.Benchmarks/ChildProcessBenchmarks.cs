@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Threading;
 using BenchmarkDotNet.Attributes;
 
 namespace NoInherit.Native.Benchmarks;
@@ -42,6 +43,50 @@ public class ChildProcessBenchmarks
         using ChildProcess child = ChildProcess.Start(_start);
         child.WaitForExit();
         return child.ExitCode;
+    }
+}
+
+/// <summary>
+/// Process's event-driven reading: start `seq 1000` with both outputs redirected, take its lines through
+/// OutputDataReceived / ErrorDataReceived (BeginOutputReadLine, BeginErrorReadLine) and wait until they have all come
+/// (WaitForExit()): ChildProcess against Process.
+/// </summary>
+[MemoryDiagnoser]
+public class ChildProcessEventBenchmarks
+{
+    private ProcessStartInfo _start = null!;
+    private int _lines;
+
+    [GlobalSetup]
+    public void Setup() =>
+        _start = new ProcessStartInfo("/usr/bin/seq", "1000") { RedirectStandardOutput = true, RedirectStandardError = true };
+
+    private void Count(object sender, DataReceivedEventArgs e) => Interlocked.Increment(ref _lines);
+
+    [Benchmark(Baseline = true)]
+    public int ProcessEvents()
+    {
+        _lines = 0;
+        using Process process = Process.Start(_start)!;
+        process.OutputDataReceived += Count;
+        process.ErrorDataReceived += Count;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        process.WaitForExit();
+        return _lines;
+    }
+
+    [Benchmark]
+    public int ChildProcessEvents()
+    {
+        _lines = 0;
+        using ChildProcess child = ChildProcess.Start(_start);
+        child.OutputDataReceived += Count;
+        child.ErrorDataReceived += Count;
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
+        child.WaitForExit();
+        return _lines;
     }
 }
 
