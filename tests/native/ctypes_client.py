@@ -23,6 +23,8 @@ NI_ERR_NOENT, NI_ERR_EXIST, NI_ERR_CHILD = 1, 4, 29
 NI_SPAWN_SAME_NUMBER = -1
 NI_SIGTERM, NI_SIGKILL = -4, -11
 NI_AF_INET, NI_SOCK_STREAM = 2, 1
+NI_KIND_FILE, NI_KIND_PIPE = 1, 4
+ECANCELED = errno.ECANCELED
 
 
 class FdMapping(ctypes.Structure):
@@ -31,6 +33,10 @@ class FdMapping(ctypes.Structure):
 
 class Process(ctypes.Structure):
     _fields_ = [("pid", ctypes.c_int64), ("handle", ni_handle), ("resume", ni_handle), ("job", ni_handle)]
+
+
+class HandleInfo(ctypes.Structure):
+    _fields_ = [("handle", ni_handle), ("kind", ctypes.c_int32), ("inheritable", ctypes.c_int32)]
 
 
 lib = ctypes.CDLL(sys.argv[1])
@@ -51,8 +57,19 @@ lib.ni_wait_status.argtypes = [ctypes.POINTER(Process), i32, pi32, pi32, pi32]
 lib.ni_kill.argtypes = [ctypes.POINTER(Process), i32]
 lib.ni_signal_number.argtypes = [i32]
 lib.ni_process_close.argtypes = [ctypes.POINTER(Process)]
+Progress = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p)  # ni_copy_progress
+lib.ni_copyfile_ex.argtypes = [ctypes.c_char_p, ctypes.c_char_p, i32, Progress, ctypes.c_void_p]
+lib.ni_dup.argtypes = [ni_handle, ctypes.POINTER(ni_handle)]
+lib.ni_set_inheritable.argtypes = [ni_handle, i32]
+lib.ni_list_handles.argtypes = [ctypes.POINTER(HandleInfo), i32, pi32]
+lib.ni_describe.argtypes = [ni_handle, ctypes.c_char_p, i32, pi32]
+lib.ni_exit_watcher_create.argtypes = [ctypes.POINTER(ni_handle)]
+lib.ni_exit_watcher_add.argtypes = [ni_handle, ctypes.POINTER(Process), ctypes.c_int64]
+lib.ni_exit_watcher_wait.argtypes = [ni_handle, i32, ctypes.POINTER(ctypes.c_int64), i32, pi32]
 for name in ("ni_open", "ni_pipe", "ni_socket", "ni_close", "ni_get_inheritable", "ni_error_kind", "ni_error_message",
-             "ni_copyfile", "ni_spawn", "ni_wait_status", "ni_kill", "ni_signal_number", "ni_process_close"):
+             "ni_copyfile", "ni_spawn", "ni_wait_status", "ni_kill", "ni_signal_number", "ni_process_close",
+             "ni_copyfile_ex", "ni_dup", "ni_set_inheritable", "ni_list_handles", "ni_describe", "ni_exit_watcher_create",
+             "ni_exit_watcher_add", "ni_exit_watcher_wait"):
     getattr(lib, name).restype = i32
 
 failed = 0
@@ -173,5 +190,59 @@ with tempfile.TemporaryDirectory() as directory:
 
     error, _ = spawn([], os.path.join(directory, "no-such-program"))
     check("ni_spawn of a missing program: ENOENT, no child left", error == errno.ENOENT, error)
+
+    # A progress callback through the ABI: called with 0 first and the full size last; returning nonzero cancels
+    # the copy, which then fails with ECANCELED and leaves the destination as it was.
+    big = os.path.join(directory, "big").encode()
+    with open(big, "wb") as f:
+        f.write(os.urandom(3 << 20))
+    seen = []
+    keep_going = Progress(lambda copied, state: seen.append(copied) or 0)
+    error = lib.ni_copyfile_ex(big, copy, NI_COPY_OVERWRITE, keep_going, None)
+    check("ni_copyfile_ex calls the progress with 0 first and the size last", error == 0 and seen[0] == 0 and
+          seen[-1] == 3 << 20 and seen == sorted(seen), (error, seen))
+    with open(copy, "rb") as f:
+        expected = f.read()
+    with open(big, "wb") as f:
+        f.write(b"other content" * 100000)
+    cancel = Progress(lambda copied, state: 1 if copied > 0 else 0)
+    error = lib.ni_copyfile_ex(big, copy, NI_COPY_OVERWRITE, cancel, None)
+    with open(copy, "rb") as f:
+        kept = f.read()
+    check("a progress that returns nonzero cancels: ECANCELED, destination untouched, nothing left behind",
+          error == ECANCELED and kept == expected and sorted(os.listdir(directory)) == ["big", "copy", "file"],
+          (error, kept[:10], os.listdir(directory)))
+
+    # ni_dup, ni_set_inheritable, ni_list_handles (an array of structs) and ni_describe.
+    fd = os.open(copy, os.O_RDONLY | os.O_CLOEXEC)
+    duplicate = ni_handle()
+    check("ni_dup: a close-on-exec copy", lib.ni_dup(fd, ctypes.byref(duplicate)) == 0 and cloexec(duplicate.value))
+    check("ni_set_inheritable(1) clears close-on-exec", lib.ni_set_inheritable(duplicate, 1) == 0 and
+          not cloexec(duplicate.value))
+    check("ni_set_inheritable(2) is EINVAL", lib.ni_set_inheritable(duplicate, 2) == errno.EINVAL)
+    infos, count = (HandleInfo * 1024)(), i32()
+    check("ni_list_handles", lib.ni_list_handles(infos, 1024, ctypes.byref(count)) == 0 and 0 < count.value <= 1024,
+          count.value)
+    listed = {infos[i].handle: (infos[i].kind, infos[i].inheritable) for i in range(count.value)}
+    check("ni_list_handles lists the inheritable copy as an inheritable file, and ours as not inheritable",
+          listed.get(duplicate.value) == (NI_KIND_FILE, 1) and listed.get(fd) == (NI_KIND_FILE, 0),
+          (listed.get(duplicate.value), listed.get(fd)))
+    text, kind = ctypes.create_string_buffer(4096), i32()
+    check("ni_describe names the file", lib.ni_describe(duplicate, text, 4096, ctypes.byref(kind)) == 0 and
+          text.value == os.path.realpath(copy) and kind.value == NI_KIND_FILE, (text.value, kind.value))
+    lib.ni_close(duplicate)
+    os.close(fd)
+
+    # An exit watcher: one wait reports the key of the child that exited.
+    watcher = ni_handle()
+    check("ni_exit_watcher_create", lib.ni_exit_watcher_create(ctypes.byref(watcher)) == 0)
+    error, process = spawn([], "/bin/sh", "-c", "exit 3")
+    check("ni_exit_watcher_add", error == 0 and lib.ni_exit_watcher_add(watcher, ctypes.byref(process), 77) == 0)
+    keys, count = (ctypes.c_int64 * 4)(), i32()
+    error = lib.ni_exit_watcher_wait(watcher, 30000, keys, 4, ctypes.byref(count))
+    check("ni_exit_watcher_wait reports its key", (error, count.value, keys[0]) == (0, 1, 77), (error, count.value))
+    check("then ni_wait_status collects it: 3", wait(process)[:3] == (0, 1, 3))
+    lib.ni_process_close(ctypes.byref(process))
+    lib.ni_close(watcher)
 
 sys.exit(failed)
