@@ -123,7 +123,7 @@ public class ChildProcessEventTests
         return (theirs, ours);
     }
 
-    private static string Outcome(Action action)
+    private static string Result(Action action)
     {
         try
         {
@@ -201,7 +201,7 @@ public class ChildProcessEventTests
         var (theirs, ours) = Both(() => Shell("exit 0", "exit 0", capture: redirect), side =>
         {
             var steps = new List<string>();
-            void Step(Action action) => steps.Add(Outcome(action));
+            void Step(Action action) => steps.Add(Result(action));
             switch (misuse)
             {
                 case "reader, then events": Step(() => _ = side.StandardOutput); Step(side.BeginOutputReadLine); break;
@@ -233,14 +233,14 @@ public class ChildProcessEventTests
     {
         using ChildProcess child = ChildProcess.Start(OutAndErr());
         child.BeginErrorReadLine();
-        string ours = Outcome(() => child.ReadAllText());
+        string ours = Result(() => child.ReadAllText());
         Assert.Equal("InvalidOperationException: Cannot mix synchronous and asynchronous operation on process stream.", ours);
         child.WaitForExit();
         if (Net11.Available)
         {
             using Process process = Process.Start(OutAndErr())!;
             process.BeginErrorReadLine();
-            string theirs = Outcome(() =>
+            string theirs = Result(() =>
             {
                 try
                 {
@@ -323,7 +323,6 @@ public class ChildProcessEventTests
     public void Exited_IsRaisedWhenAndAsOftenAsProcessRaisesIt()
     {
         ProcessStartInfo Quick() => Shell("exit 3", "exit 3");
-        ProcessStartInfo Second() => Windows ? new ProcessStartInfo(Probe) { ArgumentList = { "--sleep", "1" } } : new ProcessStartInfo("/bin/sleep", "1");
         bool Eventually(Side side, int count) => SpinWait.SpinUntil(() => Volatile.Read(ref side.ExitedCount) >= count, Patience);
 
         // Enabled before the exit, no wait: raised once, by the exit itself, with the object as sender.
@@ -368,7 +367,7 @@ public class ChildProcessEventTests
         Assert.Equal(byAsyncWait.Theirs, byAsyncWait.Ours);
 
         // Enabled, then disabled before the exit: not raised by the exit. Disposed before the exit: never raised.
-        var disabled = Both(Second, side =>
+        var disabled = Both(SleepsASecond, side =>
         {
             side.EnableRaisingEvents = true;
             side.EnableRaisingEvents = false;
@@ -378,7 +377,7 @@ public class ChildProcessEventTests
         });
         Assert.Equal(0, disabled.Ours);
         Assert.Equal(disabled.Theirs, disabled.Ours);
-        var disposed = Both(Second, side =>
+        var disposed = Both(SleepsASecond, side =>
         {
             side.EnableRaisingEvents = true;
             int id = side.Id;

@@ -954,12 +954,9 @@ public partial class ChildProcessTests
     [Fact]
     public void StartTimeAndExitTime_AreWhatProcessGives()
     {
-        ProcessStartInfo Second() => ChildPrograms.Windows
-            ? new ProcessStartInfo(ChildPrograms.Probe) { ArgumentList = { "--sleep", "1" } }
-            : new ProcessStartInfo("/bin/sleep", "1");
         DateTime before = DateTime.Now;
-        using ChildProcess child = ChildProcess.Start(Second());
-        using Process theirs = Process.Start(Second())!;
+        using ChildProcess child = ChildProcess.Start(ChildPrograms.SleepsASecond());
+        using Process theirs = Process.Start(ChildPrograms.SleepsASecond())!;
         DateTime started = child.StartTime;
         using (Process view = Process.GetProcessById(child.Id))
             Assert.True(Math.Abs((view.StartTime - started).TotalMilliseconds) < 100, $"{view.StartTime:O} against {started:O}");

@@ -54,6 +54,11 @@ internal static class ChildPrograms
         }
     }
 
+    /// <summary>Runs for a second, then exits 0: one process, standard streams untouched.</summary>
+    internal static ProcessStartInfo SleepsASecond() => Windows
+        ? new ProcessStartInfo(Probe) { ArgumentList = { "--sleep", "1" } }
+        : new ProcessStartInfo("/bin/sleep", "1");
+
     internal static ProcessStartInfo SleeperStartInfo()
     {
         (string fileName, string[] arguments) = Sleeper();
